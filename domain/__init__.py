@@ -1,0 +1,1 @@
+"""Pure domain rules of Daiban: no I/O, no clock, no framework."""
