@@ -1,0 +1,353 @@
+"""The schema (数据模型) as SQLAlchemy 2 declarative models.
+
+All timestamps are ``UTCDateTime`` (aware UTC); calendar dates of the checklist are
+plain ``Date``. Constraint names follow one convention so that Alembic batch mode on
+SQLite can find them again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+)
+
+from storage.types import JSONDict, JSONList, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+CHAT_KINDS = ("dm", "group")
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _person_fk(ondelete: str | None = None) -> ForeignKey:
+    return ForeignKey("persons.id", ondelete=ondelete)
+
+
+class Department(Base):
+    """An approval department (审批部门), e.g. 规划自然资源局, known by a stable code."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+
+class Person(Base):
+    """One human being; they may reach us through several accounts (Telegram, WeCom…)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(16), default="zh_CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The company an enterprise contact acts for (their own statement, via /profile).
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PersonRole(Base):
+    """A role a person holds: enterprise, butler (项目管家), specialist, backup, office, leader."""
+
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    backup_of_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Account(Base):
+    """A person's identity on one messaging platform."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Chat(Base):
+    """A chat the bot is in: a DM or a group (a project's group chat when project_id is set)."""
+
+    __tablename__ = "chats"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        CheckConstraint("kind IN ('dm', 'group')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str | None] = mapped_column(String(200))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Enterprise(Base):
+    """A company building a project (建设主体); USCC = 统一社会信用代码."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Application(Base):
+    """An application for agency service (代办申请), accepted or rejected by the office."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    contact_person_id: Mapped[int] = mapped_column(_person_fk(), index=True)
+    project_name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64))
+    investment_wan: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(_person_fk())
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+
+
+class Project(Base):
+    """An accepted project; ``snapshot`` is the scheme's checklist and ladder as promised."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    zone: Mapped[str | None] = mapped_column(String(100))
+    butler_id: Mapped[int | None] = mapped_column(_person_fk(), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    service_card_no: Mapped[str | None] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProjectMember(Base):
+    """A member of a project's team (代办组): butler, specialists, enterprise contact."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+
+class ChecklistItem(Base):
+    """One procedure of a project's plan (手续事项), with its working-day clock."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (
+        Index("ix_checklist_items_state_due_on", "state", "due_on"),
+        Index("ix_checklist_items_project_id", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    stage: Mapped[str] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"), index=True)
+    limit_workdays: Mapped[int] = mapped_column(Integer)
+    prerequisites: Mapped[list[str]] = mapped_column(JSONList(), default=list)
+    state: Mapped[str] = mapped_column(String(32), default="not_started")
+    started_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_on: Mapped[date | None] = mapped_column(Date)
+    paused_workdays: Mapped[int] = mapped_column(Integer, default=0)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Conversation(Base):
+    """Where one person stands in a form in one chat, so they can resume next week."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("platform", "chat_external_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_external_id: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    form: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """One line of the append-only work log (工作日志). Never updated, never deleted.
+
+    The ids it mentions are plain columns, not foreign keys: the log outlives its subjects.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_project_id_at", "project_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    chat_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+
+
+class OutboxMessage(Base):
+    """A message waiting to be delivered by the outbox worker (发件箱)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_not_before_id", "status", "not_before", "id"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_external_id: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDict())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The platform event (update_id, MsgId) or work-log event that caused this message.
+    source_event_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class InboundEvent(Base):
+    """A platform event already handled (Telegram update_id, WeCom MsgId)."""
+
+    __tablename__ = "inbound_events"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRun(Base):
+    """A cron job's run for one slot ("ran for this slot"): scheduler dedupe and catch-up."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove a work-log event."""
+
+
+def _refuse_change(_mapper: Mapper[Any], _connection: Any, target: Event) -> NoReturn:
+    raise AppendOnlyError(f"the work log is append-only: event {target.id} cannot change")
+
+
+event.listen(Event, "before_update", _refuse_change)
+event.listen(Event, "before_delete", _refuse_change)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    """Also refuse ``update(Event)`` / ``delete(Event)`` statements run through a session."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is Event.__mapper__:
+        raise AppendOnlyError("the work log is append-only: events cannot be updated or deleted")
+
+
+__all__ = [
+    "CHAT_KINDS",
+    "NAMING_CONVENTION",
+    "OUTBOX_STATUSES",
+    "Account",
+    "AppendOnlyError",
+    "Application",
+    "Base",
+    "Chat",
+    "ChecklistItem",
+    "Conversation",
+    "Department",
+    "Enterprise",
+    "Event",
+    "InboundEvent",
+    "JobRun",
+    "OutboxMessage",
+    "Person",
+    "PersonRole",
+    "Project",
+    "ProjectMember",
+]

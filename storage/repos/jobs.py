@@ -1,0 +1,19 @@
+"""Job runs: "this cron job already ran for this slot", across restarts and replicas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.models import JobRun
+from storage.repos._base import Repo
+
+
+class JobRunRepo(Repo):
+    """Claims of scheduler slots; only the first claimer of a slot runs the job."""
+
+    async def claim(self, job: str, run_key: str, now: datetime) -> bool:
+        """True only for the first claimer of ``(job, run_key)`` (insert-or-nothing)."""
+        return await self.insert_if_new(JobRun, {"job": job, "run_key": run_key, "at": now})
+
+
+__all__ = ["JobRunRepo"]

@@ -1,0 +1,158 @@
+"""The outbox (发件箱): messages written in the handler's transaction, sent by a worker.
+
+A worker claims due rows (status ``sending``, with its id and a lease), sends them outside
+the transaction, then marks each sent, to retry later, or failed. A worker that dies
+mid-send leaves ``sending`` rows whose lease runs out; the next claim takes them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from storage.models import OutboxMessage
+from storage.repos._base import Repo
+
+
+class OutboxRepo(Repo):
+    """Enqueue, claim and settle outgoing messages."""
+
+    async def enqueue(
+        self,
+        *,
+        platform: str,
+        chat_external_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: datetime,
+        person_id: int | None = None,
+        not_before: datetime | None = None,
+        source_event_id: str | int | None = None,
+    ) -> bool:
+        """Queue a message; False (and nothing queued) when ``dedupe_key`` was used before."""
+        return await self.insert_if_new(
+            OutboxMessage,
+            {
+                "dedupe_key": dedupe_key,
+                "platform": platform,
+                "chat_external_id": chat_external_id,
+                "person_id": person_id,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": not_before or now,
+                "created_at": now,
+                "source_event_id": None if source_event_id is None else str(source_event_id),
+            },
+        )
+
+    async def claim_due(
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        worker_id: str,
+        lease: timedelta,
+        platforms: Collection[str] | None = None,
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due messages for ``worker_id``, in id order.
+
+        Due means pending with ``not_before <= now``, or ``sending`` under a claim older
+        than ``lease`` (its worker died). Rows locked by another replica are skipped
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers instead).
+        With ``platforms``, only rows for those platforms: a process claims only what it
+        has a transport for, and leaves the rest to the process that has.
+        """
+        stmt = select(OutboxMessage)
+        if platforms is not None:
+            stmt = stmt.where(OutboxMessage.platform.in_(list(platforms)))
+        stmt = (
+            stmt
+            .where(
+                or_(
+                    and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+                    and_(
+                        OutboxMessage.status == "sending",
+                        OutboxMessage.claimed_at < now - lease,
+                    ),
+                )
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        messages = list((await self.session.execute(stmt)).scalars())
+        for message in messages:
+            message.status = "sending"
+            message.claimed_by = worker_id
+            message.claimed_at = now
+            message.attempts += 1
+        await self.session.flush()
+        return messages
+
+    async def _get(self, message_id: int) -> OutboxMessage:
+        message = await self.session.get(OutboxMessage, message_id, populate_existing=True)
+        if message is None:
+            raise LookupError(f"no outbox message {message_id}")
+        return message
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        """The message was delivered."""
+        message = await self._get(message_id)
+        message.status = "sent"
+        message.sent_at = now
+        message.last_error = None
+        await self.session.flush()
+
+    async def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
+        """Delivery failed for now (e.g. a 429); back to pending until ``not_before``."""
+        message = await self._get(message_id)
+        message.status = "pending"
+        message.not_before = not_before
+        message.last_error = error
+        message.claimed_by = None
+        message.claimed_at = None
+        await self.session.flush()
+
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        """Give up on the message; ``claimed_at`` records when (``now``)."""
+        message = await self._get(message_id)
+        message.status = "failed"
+        message.last_error = error
+        message.claimed_at = now
+        await self.session.flush()
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        """The message with this id, or None."""
+        return await self.session.get(OutboxMessage, message_id, populate_existing=True)
+
+    async def pending_count(self) -> int:
+        """How many messages are pending (due or scheduled for later)."""
+        result = await self.session.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+        )
+        return int(result.scalar_one())
+
+    async def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the longest-waiting due message has been due; None when none is due."""
+        result = await self.session.execute(
+            select(func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.status == "pending", OutboxMessage.not_before <= now
+            )
+        )
+        oldest = result.scalar_one_or_none()
+        if oldest is None:
+            return None
+        return now - _aware(oldest)
+
+
+def _aware(value: datetime) -> datetime:
+    # min() keeps the column type, so this is aware already; stay safe if a driver differs.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+__all__ = ["OutboxRepo"]

@@ -1,0 +1,179 @@
+"""People (人员), their accounts on each platform and their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
+from storage.models import Account, Department, Person, PersonRole
+from storage.repos._base import Repo
+
+ROLES = ("enterprise", "butler", "specialist", "backup", "office", "leader")
+
+
+class PeopleRepo(Repo):
+    """One person, several accounts; roles optionally tied to a department."""
+
+    async def get(self, person_id: int) -> Person | None:
+        """The person with this id, or None."""
+        return await self.session.get(Person, person_id)
+
+    async def by_account(self, platform: str, external_id: str) -> Person | None:
+        """The person behind a platform account, or None for a stranger."""
+        result = await self.session.execute(
+            select(Person)
+            .join(Account, Account.person_id == Person.id)
+            .where(Account.platform == platform, Account.external_id == external_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def add(
+        self,
+        name: str,
+        *,
+        lang: str = "zh_CN",
+        mobile: str | None = None,
+        roles: Sequence[tuple[str, str | None]] = (),
+        now: datetime,
+    ) -> Person:
+        """Create a person with ``roles`` given as ``(role, department code or None)``."""
+        person = Person(name=name, lang=lang, mobile=mobile, active=True, created_at=now)
+        self.session.add(person)
+        await self.session.flush()
+        for role, department_code in roles:
+            await self.add_role(person.id, role, department_code)
+        return person
+
+    async def add_role(
+        self,
+        person_id: int,
+        role: str,
+        department_code: str | None = None,
+        *,
+        backup_of_id: int | None = None,
+    ) -> PersonRole:
+        """Give a person a role (idempotent); an unknown department code is a ValueError."""
+        department_id = None
+        if department_code is not None:
+            department_id = await self._department_id(department_code)
+        result = await self.session.execute(
+            select(PersonRole).where(
+                PersonRole.person_id == person_id,
+                PersonRole.role == role,
+                PersonRole.department_id.is_(None)
+                if department_id is None
+                else PersonRole.department_id == department_id,
+            )
+        )
+        existing = result.unique().scalar_one_or_none()
+        if existing is not None:
+            if backup_of_id is not None and existing.backup_of_id != backup_of_id:
+                existing.backup_of_id = backup_of_id
+                await self.session.flush()
+            return existing
+        person_role = PersonRole(
+            person_id=person_id, role=role, department_id=department_id, backup_of_id=backup_of_id
+        )
+        self.session.add(person_role)
+        await self.session.flush()
+        await self.session.refresh(person_role, ["department"])
+        return person_role
+
+    async def _department_id(self, code: str) -> int:
+        result = await self.session.execute(select(Department.id).where(Department.code == code))
+        department_id = result.scalar_one_or_none()
+        if department_id is None:
+            raise ValueError(f"unknown department code {code!r}")
+        return department_id
+
+    async def add_account(
+        self,
+        person_id: int,
+        platform: str,
+        external_id: str,
+        display_name: str | None,
+        now: datetime,
+    ) -> Account:
+        """Link a platform account to a person."""
+        account = Account(
+            person_id=person_id,
+            platform=platform,
+            external_id=external_id,
+            display_name=display_name,
+            created_at=now,
+        )
+        self.session.add(account)
+        await self.session.flush()
+        return account
+
+    async def accounts_of(self, person_id: int) -> list[Account]:
+        """The person's accounts, oldest first."""
+        result = await self.session.execute(
+            select(Account).where(Account.person_id == person_id).order_by(Account.id)
+        )
+        return list(result.scalars())
+
+    async def roles_of(self, person_id: int) -> list[PersonRole]:
+        """The person's roles, each with ``department`` loaded (None for no department)."""
+        result = await self.session.execute(
+            select(PersonRole).where(PersonRole.person_id == person_id).order_by(PersonRole.id)
+        )
+        return list(result.unique().scalars())
+
+    async def has_role(self, person_id: int, role: str) -> bool:
+        """Whether the person holds ``role`` (in any department)."""
+        result = await self.session.execute(
+            select(exists().where(PersonRole.person_id == person_id, PersonRole.role == role))
+        )
+        return bool(result.scalar())
+
+    async def set_lang(self, person_id: int, lang: str) -> None:
+        """Remember the person's language (``zh_CN`` or ``en``)."""
+        person = await self.session.get(Person, person_id)
+        if person is None:
+            raise LookupError(f"no person {person_id}")
+        person.lang = lang
+        await self.session.flush()
+
+    async def set_enterprise(self, person_id: int, enterprise_id: int | None) -> None:
+        """Record which enterprise the person acts for (an enterprise contact)."""
+        person = await self.session.get(Person, person_id)
+        if person is None:
+            raise LookupError(f"no person {person_id}")
+        person.enterprise_id = enterprise_id
+        await self.session.flush()
+
+    async def dm_account(
+        self, person_id: int, prefer_platform: str | None = None
+    ) -> Account | None:
+        """Where to DM a person: their account on ``prefer_platform``, else the newest one."""
+        order = (Account.created_at.desc(), Account.id.desc())
+        if prefer_platform is not None:
+            result = await self.session.execute(
+                select(Account)
+                .where(Account.person_id == person_id, Account.platform == prefer_platform)
+                .order_by(*order)
+                .limit(1)
+            )
+            account = result.scalar_one_or_none()
+            if account is not None:
+                return account
+        result = await self.session.execute(
+            select(Account).where(Account.person_id == person_id).order_by(*order).limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def with_role(self, role: str, *, active_only: bool = True) -> list[Person]:
+        """Everyone holding ``role`` (active people only unless told otherwise), by id."""
+        stmt = select(Person).where(
+            exists().where(PersonRole.person_id == Person.id, PersonRole.role == role)
+        )
+        if active_only:
+            stmt = stmt.where(Person.active.is_(True))
+        result = await self.session.execute(stmt.order_by(Person.id))
+        return list(result.scalars())
+
+
+__all__ = ["ROLES", "PeopleRepo"]

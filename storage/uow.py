@@ -1,0 +1,104 @@
+"""The unit of work (工作单元): one transaction per event.
+
+A handler's state change, its work-log events and the messages it wants sent are written
+through one ``UnitOfWork`` and commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.repos import (
+    ChatRepo,
+    ConversationRepo,
+    DepartmentRepo,
+    EnterpriseRepo,
+    EventLog,
+    InboundRepo,
+    JobRunRepo,
+    OutboxRepo,
+    PeopleRepo,
+)
+
+
+class UnitOfWork:
+    """One transaction: state, events and outbox rows commit together or not at all.
+
+    ``async with UnitOfWork(db) as uow: ...`` begins at once (``BEGIN IMMEDIATE`` on
+    SQLite, so reads made here are not stale when written back), commits on a clean exit
+    and rolls back on an exception. Do not nest units of work on one in-memory database.
+    """
+
+    session: AsyncSession
+    people: PeopleRepo
+    chats: ChatRepo
+    conversations: ConversationRepo
+    events: EventLog
+    outbox: OutboxRepo
+    inbound: InboundRepo
+    jobs: JobRunRepo
+    departments: DepartmentRepo
+    enterprises: EnterpriseRepo
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        turn = self.db.turn()
+        await turn.__aenter__()
+        try:
+            self.session = await self.db.open_session()
+        except BaseException:
+            await turn.__aexit__(None, None, None)
+            raise
+        self._turn = turn
+        session = self.session
+        self.people = PeopleRepo(session)
+        self.chats = ChatRepo(session)
+        self.conversations = ConversationRepo(session)
+        self.events = EventLog(session)
+        self.outbox = OutboxRepo(session)
+        self.inbound = InboundRepo(session)
+        self.jobs = JobRunRepo(session)
+        self.departments = DepartmentRepo(session)
+        self.enterprises = EnterpriseRepo(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is not None:
+                await self.session.rollback()
+            elif self.session.in_transaction():
+                await self.session.commit()
+        finally:
+            try:
+                await self.session.close()
+            finally:
+                turn, self._turn = self._turn, None
+                if turn is not None:
+                    await turn.__aexit__(None, None, None)
+
+    async def commit(self) -> None:
+        """Commit now; later work in this unit starts a new transaction."""
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        """Discard everything since the last commit."""
+        await self.session.rollback()
+
+    async def flush(self) -> None:
+        """Send pending changes to the database (ids become known) without committing."""
+        await self.session.flush()
+
+
+__all__ = ["UnitOfWork"]
