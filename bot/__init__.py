@@ -1,0 +1,1 @@
+"""Daiban's outer layer: configuration, bootstrap, CLI, transports, outbox delivery."""

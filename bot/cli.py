@@ -1,0 +1,175 @@
+"""The `daiban` command (命令行).
+
+daiban run                        start Daiban (scheduler, outbox, a local chat)
+daiban db upgrade                 create or upgrade the database
+daiban scheme check NAME|PATH     validate a scheme and print its summary
+daiban simulate STORY.yaml        play a story; exit 0 when every expectation holds
+daiban chat --as ROLE             a terminal chat with the bot
+daiban i18n update                merge new message ids into both catalogs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.db import StorageError, safe_url
+
+
+async def _upgrade(settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    print(f"database is up to date: {safe_url(settings.database_url)}")
+
+
+async def _ensure_current(settings: Settings) -> None:
+    from storage.migrate import current, head
+
+    if await current(settings.database_url) != head():
+        raise ConfigError(
+            f"The database {safe_url(settings.database_url)} is not up to date; "
+            "run `daiban db upgrade` (or `make run`)."
+        )
+
+
+def _scheme_check(target: str) -> int:
+    from domain.scheme_loader import SchemeError, load_scheme
+    from domain.scheme_summary import summarize
+
+    try:
+        scheme = load_scheme(target)
+    except SchemeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"{target}: no such preset or file ({exc})", file=sys.stderr)
+        return 1
+    print(summarize(scheme))
+    return 0
+
+
+async def _simulate(story: Path, transcript: Path | None) -> int:
+    from bot.stories import StoryError, run_story_file
+
+    try:
+        result = await run_story_file(story, transcript)
+    except StoryError as exc:
+        print(f"story error: {exc}", file=sys.stderr)
+        return 2
+    for failure in result.failures:
+        print(f"FAIL {story}: {failure}", file=sys.stderr)
+    if result.ok:
+        print(f"ok {story}")
+    return 0 if result.ok else 1
+
+
+async def _run(settings: Settings, role: str | None) -> int:
+    from bot.app import build_app, run_until_stopped
+    from bot.transports.terminal import terminal_chat
+
+    await _ensure_current(settings)
+    if settings.messenger_configured:
+        raise ConfigError(
+            "A messenger is configured (DAIBAN_TELEGRAM_TOKEN or DAIBAN_WECOM_CORP_ID), "
+            "but this build has no messenger transports yet; unset it to use the local chat."
+        )
+    app = await build_app(settings)
+    stop = asyncio.Event()
+    background = asyncio.create_task(run_until_stopped(app, stop))
+    print(
+        f"Daiban is running — scheme {app.services.scheme.id}, "
+        f"database {safe_url(settings.database_url)}, time zone {app.services.timezone.key}."
+    )
+    try:
+        if role is not None or sys.stdin.isatty():
+            await terminal_chat(app, role or "enterprise")
+        else:
+            print(
+                "No terminal attached. Talk to Daiban with "
+                "`.venv/bin/daiban chat --as enterprise`; stop with Ctrl-C."
+            )
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+    finally:
+        stop.set()
+        await background
+        await app.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daiban", description="Daiban (代办): the agency-service chat bot."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start Daiban")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    scheme = sub.add_parser("scheme", help="locality schemes")
+    scheme.add_argument("action", choices=["check"])
+    scheme.add_argument(
+        "target", help="preset name (tongzhou, sanyuan, …) or path to a scheme YAML"
+    )
+    sim = sub.add_parser("simulate", help="play a story file")
+    sim.add_argument("story", type=Path)
+    sim.add_argument("--transcript", type=Path, help="write the conversation as JSON lines")
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument(
+        "--as",
+        dest="role",
+        default="enterprise",
+        choices=["enterprise", "butler", "specialist", "backup", "office", "leader"],
+    )
+    i18n = sub.add_parser("i18n", help="translation catalogs")
+    i18n.add_argument("action", choices=["update"])
+    return parser
+
+
+def _i18n_update() -> int:
+    from bot.i18n_tools import update
+
+    for lang, missing in update().items():
+        print(f"{lang}: {missing} untranslated")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "scheme":
+            return _scheme_check(args.target)
+        if args.command == "i18n":
+            return _i18n_update()
+        if args.command == "simulate":
+            logging.basicConfig(level=logging.WARNING)
+            return asyncio.run(_simulate(args.story, args.transcript))
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if args.command == "db":
+            asyncio.run(_upgrade(settings))
+            return 0
+        if args.command == "chat":
+            return asyncio.run(_run(settings, args.role))
+        return asyncio.run(_run(settings, None))
+    except ConfigError as exc:
+        print(f"daiban: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"daiban: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Configuration (配置) from the environment and an optional `.env`, all `DAIBAN_`-prefixed.
+
+A wrong or missing setting stops start-up with one sentence naming the variable
+(`ConfigError`), never a traceback. Secrets are `SecretStr`: they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = f"sqlite+aiosqlite:///{ROOT / 'var' / 'daiban.sqlite3'}"
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one sentence for the person starting Daiban."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAIBAN_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DB
+    scheme: str = "tongzhou"
+    timezone: str | None = None  # default: the scheme's (Asia/Shanghai for every preset)
+    default_lang: Literal["zh_CN", "en"] = "zh_CN"
+    holidays_file: Path | None = None
+    tick_seconds: int = Field(default=60, ge=5, le=3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_library: Literal["aiogram", "ptb"] = "aiogram"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_robot_keys: SecretStr | None = None
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known time zone (for example Asia/Shanghai)") from None
+        return value
+
+    @property
+    def messenger_configured(self) -> bool:
+        return self.telegram_token is not None or self.wecom_corp_id is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning any validation problem into one clear `ConfigError`."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        given = error.get("input")
+        shown = (
+            "" if "secret" in field or "token" in field or "key" in field else f" (got {given!r})"
+        )
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"DAIBAN_{field.upper()}{shown}: {reason}.") from None
+    if (
+        settings.telegram_mode == "webhook"
+        and settings.telegram_token
+        and not settings.telegram_webhook_url
+    ):
+        raise ConfigError(
+            "DAIBAN_TELEGRAM_WEBHOOK_URL must be set when DAIBAN_TELEGRAM_MODE=webhook."
+        )
+    return settings

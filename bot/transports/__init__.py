@@ -1,0 +1,1 @@
+"""Messenger adapters (通道). The only package that knows a messenger exists."""

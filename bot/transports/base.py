@@ -1,0 +1,25 @@
+"""What a transport (通道) must do to deliver: send one message to one chat, or say why not."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class TransientError(Exception):
+    """Try again later (rate limit, 5xx, timeout); `retry_after` seconds if the platform said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """Will never succeed (chat not found, bot blocked): the row is marked failed."""
+
+
+class Transport(Protocol):
+    platform: str
+
+    async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
+        """Deliver one outbox payload (text, buttons, mentions, attachment) or raise."""
+        ...

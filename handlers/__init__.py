@@ -1,0 +1,1 @@
+"""Platform-neutral conversation handling: chat model, router, forms, flows."""

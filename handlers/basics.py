@@ -1,0 +1,90 @@
+"""Welcome, help, language and the form controls every user has (基础命令)."""
+
+from __future__ import annotations
+
+from handlers.chat import Button, Outgoing
+from handlers.commands import visible_commands
+from handlers.context import Ctx
+from handlers.forms import active_form, resume_form
+from handlers.i18n import LANGS, normalize_lang
+from handlers.router import Router
+
+router = Router("basics")
+
+LANG_BUTTONS = [Button("中文", "lang:zh_CN"), Button("English", "lang:en")]
+
+
+@router.command("start")
+async def start(ctx: Ctx) -> None:
+    scheme = ctx.scheme
+    lines = [
+        ctx._(
+            "Hello {name}! This is the {service} of {locality}.",
+            name=ctx.person.name,
+            service=ctx.label(scheme.service_name),
+            locality=ctx.label(scheme.locality),
+        ),
+    ]
+    if scheme.free_of_charge:
+        promise = scheme.free_of_charge_promise
+        lines.append(ctx.label(promise) if promise else ctx._("The service is free of charge."))
+    lines.append(ctx._("What we offer:"))
+    lines += [
+        f"• **{ctx.label(k.label)}**: {ctx.label(k.description)}" for k in scheme.service_kinds
+    ]
+    lines.append(ctx._("Send /help for everything you can do here."))
+    buttons = [LANG_BUTTONS]
+    form = active_form(ctx)
+    if form is not None:
+        lines.append(ctx._("You have an unfinished form: {title}.", title=ctx._(form.title)))
+        buttons.insert(0, [Button(ctx._("Continue where I stopped"), "resume")])
+    await ctx.reply(Outgoing("\n".join(lines), buttons=buttons))
+
+
+@router.command("help")
+async def help_(ctx: Ctx) -> None:
+    lines = [ctx._("**What you can do here**")]
+    lines += [f"/{c.name} — {ctx._(c.description)}" for c in visible_commands(ctx.roles)]
+    if ctx.scheme.hotline:
+        lines.append(ctx._("Hotline: {hotline}", hotline=ctx.scheme.hotline))
+    await ctx.reply("\n".join(lines))
+
+
+@router.command("lang")
+async def lang(ctx: Ctx) -> None:
+    if ctx.incoming.args:
+        await _set_lang(ctx, ctx.incoming.args)
+        return
+    await ctx.reply(Outgoing(ctx._("Choose your language:"), buttons=[LANG_BUTTONS]))
+
+
+@router.button("lang:")
+async def lang_pressed(ctx: Ctx) -> None:
+    await _set_lang(ctx, (ctx.incoming.payload or "").removeprefix("lang:"))
+
+
+async def _set_lang(ctx: Ctx, wanted: str) -> None:
+    code = normalize_lang(wanted, default="")
+    if code not in LANGS:
+        await ctx.reply(
+            ctx._("Unknown language “{wanted}”. Choose 中文 or English:", wanted=wanted[:20])
+        )
+        return
+    await ctx.uow.people.set_lang(ctx.person.id, code)
+    ctx.person.lang = code
+    await ctx.reply(
+        ctx._("Language set to English.") if code == "en" else ctx._("Language set to Chinese.")
+    )
+
+
+@router.command("resume")
+@router.button("resume")
+async def resume(ctx: Ctx) -> None:
+    if not await resume_form(ctx, ctx._("Continuing where you stopped.")):
+        await ctx.reply(ctx._("You have no unfinished form. Send /help to see what you can do."))
+
+
+@router.command("cancel")
+async def cancel(ctx: Ctx) -> None:
+    # An open form handles /cancel itself; reaching here means there is none.
+    await ctx.reply(ctx._("There is nothing to cancel."))

@@ -1,0 +1,123 @@
+"""Handling one inbound event (事件处理): dedupe, identify, route — in one transaction.
+
+Everything a handler changes (state, work-log events, outbox rows) commits together or
+not at all. If a handler fails, its transaction is rolled back, so the conversation keeps
+exactly what was typed before, and the person gets a short apology in a fresh transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.chat import ChatKind, Incoming
+from handlers.context import Ctx, Services
+from handlers.forms import handle_form_event
+from handlers.i18n import gettext, normalize_lang
+from handlers.roles import ROLE_LABELS
+from storage.models import Person
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+async def _identify(uow: UnitOfWork, event: Incoming, services: Services, ctx_now) -> Person:
+    """The person behind the sender's account; a first-time sender becomes a new person."""
+    person = await uow.people.by_account(event.platform, event.sender.external_id)
+    if person is not None:
+        return person
+    person = await uow.people.add(
+        event.sender.display_name or event.sender.external_id,
+        lang=normalize_lang(event.sender.language_code),
+        now=ctx_now,
+    )
+    await uow.people.add_account(
+        person.id, event.platform, event.sender.external_id, event.sender.display_name, now=ctx_now
+    )
+    await uow.events.append(
+        "person.first_contact", at=ctx_now, actor_id=person.id, data={"platform": event.platform}
+    )
+    return person
+
+
+async def handle(event: Incoming, services: Services) -> bool:
+    """Process one event exactly once; False when it was a redelivery and was ignored."""
+    now = services.clock.now()
+    try:
+        async with UnitOfWork(services.db) as uow:
+            if not await uow.inbound.record(event.platform, event.event_id, now):
+                return False
+            await uow.chats.get_or_create(
+                event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
+            )
+            person = await _identify(uow, event, services, now)
+            roles = frozenset(r.role for r in await uow.people.roles_of(person.id))
+            conversation = await uow.conversations.load(event.platform, event.chat_id, person.id)
+            ctx = Ctx(event, uow, services, person, roles, conversation, now)
+            await dispatch(ctx)
+        return True
+    except Exception:
+        log.exception("handler failed for %s event %s", event.platform, event.event_id)
+        await _apologize(event, services)
+        return True
+
+
+async def dispatch(ctx: Ctx) -> None:
+    """Route the event: the unfinished form first, then commands and buttons, then text."""
+    event = ctx.incoming
+    if await handle_form_event(ctx):
+        return
+    route, first_match = ctx.services.router.find(ctx)
+    if route is not None:
+        await route.handler(ctx)
+        return
+    if first_match is not None:
+        await ctx.reply(
+            ctx._(
+                "Sorry, this is only for: {roles}. Ask the service office if you need access.",
+                roles=", ".join(sorted(ctx._(role_label(r)) for r in first_match.roles)),
+            )
+        )
+    elif event.command is not None:
+        await ctx.reply(
+            ctx._(
+                "Unknown command /{command}. Send /help to see what you can do.",
+                command=event.command,
+            )
+        )
+    elif ctx.in_group:
+        return  # groups talk among themselves; the bot answers commands and buttons only
+    else:
+        await ctx.reply(
+            ctx._("Sorry, I did not understand that. Send /help to see what you can do.")
+        )
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)
+
+
+async def _apologize(event: Incoming, services: Services) -> None:
+    now = services.clock.now()
+    try:
+        async with UnitOfWork(services.db) as uow:
+            await uow.inbound.record(event.platform, event.event_id, now)
+            person = await uow.people.by_account(event.platform, event.sender.external_id)
+            lang = person.lang if person else normalize_lang(event.sender.language_code)
+            text = gettext(
+                lang,
+                "Sorry, something went wrong on our side. What you entered before is kept; please "
+                "try again.",
+            )
+            await uow.outbox.enqueue(
+                platform=event.platform,
+                chat_external_id=event.chat_id,
+                payload={"text": text, "buttons": [], "mentions": [], "attachment": None},
+                dedupe_key=f"in:{event.platform}:{event.event_id}:error",
+                now=now,
+                source_event_id=event.event_id,
+            )
+    except Exception:
+        log.exception("could not record the failure of %s event %s", event.platform, event.event_id)
+
+
+__all__ = ["ChatKind", "dispatch", "handle"]

@@ -1,0 +1,1 @@
+"""Time-driven work (提醒): the periodic due-scan tick and cron-like jobs."""
