@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # Library chatter (every scheduler run, every migration step) drowns a terminal chat.
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
         if args.command == "db":
             asyncio.run(_upgrade(settings))
             return 0

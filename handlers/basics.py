@@ -30,7 +30,8 @@ async def start(ctx: Ctx) -> None:
         lines.append(ctx.label(promise) if promise else ctx._("The service is free of charge."))
     lines.append(ctx._("What we offer:"))
     lines += [
-        f"• **{ctx.label(k.label)}**: {ctx.label(k.description)}" for k in scheme.service_kinds
+        ctx._("• **{kind}**: {meaning}", kind=ctx.label(k.label), meaning=ctx.label(k.description))
+        for k in scheme.service_kinds
     ]
     lines.append(ctx._("Send /help for everything you can do here."))
     buttons = [LANG_BUTTONS]
