@@ -15,6 +15,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -72,19 +73,37 @@ async def _simulate(story: Path, transcript: Path | None) -> int:
 async def _run(settings: Settings, role: str | None) -> int:
     from bot.app import build_app, run_until_stopped
     from bot.transports.terminal import terminal_chat
+    from bot.web import build_web_app, start_web
 
     await _ensure_current(settings)
-    if settings.messenger_configured:
+    app = await build_app(settings)
+    web_app = build_web_app(app)
+    # Each frontend registers its transport on app.transports, adds its routes to web_app,
+    # and returns an async function that stops it.
+    stoppers: list[Callable[[], Awaitable[None]]] = []
+    # -- Telegram (issue 6) attaches here.
+    # -- WeCom (issue 6) attaches here.
+    # -- The emulator (issue 7) attaches here.
+    if settings.messenger_configured and not stoppers:
+        await app.close()
         raise ConfigError(
             "A messenger is configured (DAIBAN_TELEGRAM_TOKEN or DAIBAN_WECOM_CORP_ID), "
             "but this build has no messenger transports yet; unset it to use the local chat."
         )
-    app = await build_app(settings)
+    try:
+        runner = await start_web(web_app, settings.web_host, settings.web_port)
+    except OSError as exc:
+        await app.close()
+        raise ConfigError(
+            f"DAIBAN_WEB_PORT: cannot listen on {settings.web_host}:{settings.web_port} "
+            f"({exc.strerror}); choose another port."
+        ) from None
     stop = asyncio.Event()
     background = asyncio.create_task(run_until_stopped(app, stop))
     print(
         f"Daiban is running — scheme {app.services.scheme.id}, "
-        f"database {safe_url(settings.database_url)}, time zone {app.services.timezone.key}."
+        f"database {safe_url(settings.database_url)}, time zone {app.services.timezone.key}.\n"
+        f"Health: http://{settings.web_host}:{settings.web_port}/healthz"
     )
     try:
         if role is not None or sys.stdin.isatty():
@@ -101,6 +120,9 @@ async def _run(settings: Settings, role: str | None) -> int:
     finally:
         stop.set()
         await background
+        for stop_frontend in reversed(stoppers):
+            await stop_frontend()
+        await runner.cleanup()
         await app.close()
     return 0
 
