@@ -14,6 +14,7 @@ from handlers.context import Ctx, Services
 from handlers.forms import handle_form_event
 from handlers.i18n import gettext, normalize_lang
 from handlers.roles import ROLE_LABELS
+from storage.db import StorageError
 from storage.models import Person
 from storage.uow import UnitOfWork
 
@@ -40,7 +41,11 @@ async def _identify(uow: UnitOfWork, event: Incoming, services: Services, ctx_no
 
 
 async def handle(event: Incoming, services: Services) -> bool:
-    """Process one event exactly once; False when it was a redelivery and was ignored."""
+    """Process one event exactly once; False when it was a redelivery and was ignored.
+
+    Raises `StorageError` when the database cannot be reached: the event was not recorded
+    and the platform must deliver it again.
+    """
     now = services.clock.now()
     try:
         async with UnitOfWork(services.db) as uow:
@@ -55,6 +60,10 @@ async def handle(event: Incoming, services: Services) -> bool:
             ctx = Ctx(event, uow, services, person, roles, conversation, now)
             await dispatch(ctx)
         return True
+    except StorageError:
+        # The store is unreachable: nothing was recorded, so the event must not be
+        # acknowledged; the transport answers 5xx (webhook) or retries (polling).
+        raise
     except Exception:
         log.exception("handler failed for %s event %s", event.platform, event.event_id)
         await _apologize(event, services)
