@@ -38,6 +38,13 @@ class Err:
 
 FieldResult = Ok | Err
 Parser = Callable[[Ctx, str], FieldResult]
+# A field's words: a msgid, or computed per person (e.g. naming the scheme's document).
+Text = str | Callable[[Ctx], str]
+
+
+def words(ctx: Ctx, text: Text) -> str:
+    """A field's label or prompt in the person's language."""
+    return text(ctx) if callable(text) else ctx._(text)
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,8 @@ class Field:
     """One question: how to ask it, how to read the answer, how to show it back."""
 
     name: str
-    label: str  # msgid: the short name on the review screen
-    prompt: str  # msgid: the question
+    label: Text  # msgid, or a function of ctx: the short name on the review screen
+    prompt: Text  # msgid, or a function of ctx: the question
     parse: Parser | None = None
     choices: Callable[[Ctx], Sequence[Choice]] | None = None
     multiple: bool = False
@@ -168,7 +175,7 @@ async def _ask(ctx: Ctx, form: Form, fld: Field, data: dict[str, Any], note: str
     position = steps.index(fld) + 1 if fld in steps else 1
     lines = [note] if note else []
     lines.append(f"**{ctx._(form.title)}** ({position}/{len(steps)})")
-    lines.append(ctx._(fld.prompt))
+    lines.append(words(ctx, fld.prompt))
     buttons: list[list[Button]] = []
     if fld.choices is not None:
         picked = set(data.get("picked", [])) if fld.multiple else set()
@@ -212,12 +219,14 @@ async def _review(ctx: Ctx, form: Form, data: dict[str, Any], note: str = "") ->
         lines.append(
             ctx._(
                 "• {label}: {value}",
-                label=ctx._(fld.label),
+                label=words(ctx, fld.label),
                 value=_shown(ctx, fld, values.get(fld.name)),
             )
         )
         edit_buttons.append(
-            Button(ctx._("Edit {label}", label=ctx._(fld.label)), _payload(form, "edit", fld.name))
+            Button(
+                ctx._("Edit {label}", label=words(ctx, fld.label)), _payload(form, "edit", fld.name)
+            )
         )
     rows = [[Button(ctx._("✔ Submit"), _payload(form, "submit"))]]
     rows += [edit_buttons[i : i + 2] for i in range(0, len(edit_buttons), 2)]
