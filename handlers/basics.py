@@ -16,6 +16,7 @@ LANG_BUTTONS = [Button("中文", "lang:zh_CN"), Button("English", "lang:en")]
 
 @router.command("start")
 async def start(ctx: Ctx) -> None:
+    """The welcome and the service menu (服务菜单): one button per service kind."""
     scheme = ctx.scheme
     lines = [
         ctx._(
@@ -33,13 +34,52 @@ async def start(ctx: Ctx) -> None:
         ctx._("• **{kind}**: {meaning}", kind=ctx.label(k.label), meaning=ctx.label(k.description))
         for k in scheme.service_kinds
     ]
+    lines.append(ctx._("Press a service to learn more, or just type your question."))
     lines.append(ctx._("Send /help for everything you can do here."))
-    buttons = [LANG_BUTTONS]
+    kinds = [Button(ctx.label(k.label), f"kind:{k.id}") for k in scheme.service_kinds]
+    # The language row stays first: numbered-option messengers (WeCom) keep #1/#2 for it.
+    buttons = [LANG_BUTTONS, *(kinds[i : i + 2] for i in range(0, len(kinds), 2))]
+    buttons.append(_next_steps(ctx))
     form = active_form(ctx)
     if form is not None:
         lines.append(ctx._("You have an unfinished form: {title}.", title=ctx._(form.title)))
         buttons.insert(0, [Button(ctx._("Continue where I stopped"), "resume")])
     await ctx.reply(Outgoing("\n".join(lines), buttons=buttons))
+
+
+def _next_steps(ctx: Ctx) -> list[Button]:
+    return [
+        Button(ctx._("Ask a question"), "menu:consult"),
+        Button(ctx._("Check eligibility"), "menu:check"),
+        Button(ctx._("Apply"), "menu:apply"),
+    ]
+
+
+@router.button("kind:")
+async def service_kind(ctx: Ctx) -> None:
+    """One service kind explained, with the next steps."""
+    wanted = (ctx.incoming.payload or "").removeprefix("kind:")
+    try:
+        kind = ctx.scheme.service_kind(wanted)
+    except KeyError:
+        await ctx.reply(ctx._("That service is not offered here. Send /start to see the menu."))
+        return
+    lines = [f"**{ctx.label(kind.label)}**", ctx.label(kind.description)]
+    if wanted in ctx.scheme.acceptance.requires_written_authorization_for or (
+        kind.requires_written_authorization
+    ):
+        lines.append(
+            ctx._(
+                "This service needs your enterprise's written authorization (书面委托); the "
+                "enterprise remains the legal applicant."
+            )
+        )
+    if ctx.scheme.free_of_charge:
+        lines.append(ctx._("The service is free of charge."))
+    lines.append(
+        ctx._("Next: ask a question, check whether your project qualifies, or apply directly.")
+    )
+    await ctx.reply(Outgoing("\n".join(lines), buttons=[_next_steps(ctx)]))
 
 
 @router.command("help")

@@ -19,6 +19,9 @@ COMMANDS: list[CommandInfo] = [
     CommandInfo("help", N_("What you can do here")),
     CommandInfo("lang", N_("Switch language (中文 / English)")),
     CommandInfo("profile", N_("Your contact details")),
+    CommandInfo("check", N_("Check whether your project qualifies for the service")),
+    CommandInfo("apply", N_("Apply for the agency service, or send requested documents")),
+    CommandInfo("progress", N_("Your projects and applications: where they stand")),
     CommandInfo("resume", N_("Continue an unfinished form")),
     CommandInfo("cancel", N_("Cancel the form you are filling in")),
 ]

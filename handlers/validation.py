@@ -48,6 +48,10 @@ MESSAGES = {
         "That amount is implausibly large; please check the unit (万元 or 亿元)."
     ),
     "date.format": N_("Please give a date such as 2026-12-01 or 2026年12月1日."),
+    "date.range": N_(
+        "That date is implausible for this project; please give a date between {earliest} and "
+        "{latest}."
+    ),
 }
 
 

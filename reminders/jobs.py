@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from handlers.context import Services
 from reminders.stalled_forms import remind_stalled_forms
+from reminders.tickets import remind_open_tickets
 
 JobFunc = Callable[[Services, datetime], Awaitable[None]]
 
@@ -32,6 +33,7 @@ class Job:
 async def tick(services: Services, at: datetime) -> None:
     """The periodic due scan: ask the store what is due now and act on it."""
     await remind_stalled_forms(services, at)
+    await remind_open_tickets(services, at)
 
 
 def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:

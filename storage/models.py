@@ -310,6 +310,35 @@ class JobRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+TICKET_STATUSES = ("faq", "open", "taken", "answered")
+
+
+class Ticket(Base):
+    """A consultation question (咨询工单, 首问负责): answered from the FAQ, or by a person.
+
+    ``faq``: the knowledge base answered it; ``open``: waiting for the office; ``taken``: a
+    staff member owns it (the first to take it); ``answered``: the owner's reply was relayed.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        CheckConstraint("status IN ('faq', 'open', 'taken', 'answered')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asker_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    faq_entry: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or remove a work-log event."""
 
@@ -333,6 +362,7 @@ __all__ = [
     "CHAT_KINDS",
     "NAMING_CONVENTION",
     "OUTBOX_STATUSES",
+    "TICKET_STATUSES",
     "Account",
     "AppendOnlyError",
     "Application",
@@ -350,4 +380,5 @@ __all__ = [
     "PersonRole",
     "Project",
     "ProjectMember",
+    "Ticket",
 ]

@@ -23,6 +23,9 @@ from storage.repos import (
     OutboxRepo,
     PeopleRepo,
 )
+from storage.repos.applications import ApplicationRepo
+from storage.repos.projects import ProjectRepo
+from storage.repos.tickets import TicketRepo
 
 
 class UnitOfWork:
@@ -43,6 +46,9 @@ class UnitOfWork:
     jobs: JobRunRepo
     departments: DepartmentRepo
     enterprises: EnterpriseRepo
+    applications: ApplicationRepo
+    projects: ProjectRepo
+    tickets: TicketRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -67,6 +73,9 @@ class UnitOfWork:
         self.jobs = JobRunRepo(session)
         self.departments = DepartmentRepo(session)
         self.enterprises = EnterpriseRepo(session)
+        self.applications = ApplicationRepo(session)
+        self.projects = ProjectRepo(session)
+        self.tickets = TicketRepo(session)
         return self
 
     async def __aexit__(

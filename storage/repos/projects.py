@@ -1,0 +1,95 @@
+"""Projects (项目): created when the office accepts an application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+
+from storage.models import Application, ChecklistItem, Project
+from storage.repos._base import Repo
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a project stands: items done of total and the next item due."""
+
+    done: int
+    total: int
+    next_item: ChecklistItem | None
+
+
+class ProjectRepo(Repo):
+    """Create projects with yearly running numbers; read them per enterprise contact."""
+
+    async def count_codes(self, prefix: str) -> int:
+        """How many projects have a code starting with ``prefix`` (the year's count)."""
+        result = await self.session.execute(
+            select(func.count()).select_from(Project).where(Project.code.startswith(prefix))
+        )
+        return int(result.scalar_one())
+
+    async def count_cards(self, prefix: str) -> int:
+        """How many service cards (一企一卡) with ``prefix`` were issued."""
+        result = await self.session.execute(
+            select(func.count())
+            .select_from(Project)
+            .where(Project.service_card_no.startswith(prefix))
+        )
+        return int(result.scalar_one())
+
+    async def card_of_enterprise(self, enterprise_id: int) -> str | None:
+        """The service card an enterprise already holds (one card per enterprise)."""
+        result = await self.session.execute(
+            select(Project.service_card_no)
+            .where(Project.enterprise_id == enterprise_id, Project.service_card_no.is_not(None))
+            .order_by(Project.id)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def add(self, **values: Any) -> Project:
+        """Insert a project (code, name, category, stage, status, snapshot…)."""
+        project = Project(**values)
+        self.session.add(project)
+        await self.session.flush()
+        return project
+
+    async def by_application(self, application_id: int) -> Project | None:
+        """The project an application became, or None."""
+        result = await self.session.execute(
+            select(Project).where(Project.application_id == application_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def of_contact(self, person_id: int, enterprise_id: int | None) -> list[Project]:
+        """Projects of the person's enterprise or of applications they filed, oldest first."""
+        filed = select(Application.id).where(Application.contact_person_id == person_id)
+        who: ColumnElement[bool] = Project.application_id.in_(filed)
+        if enterprise_id is not None:
+            who = or_(who, Project.enterprise_id == enterprise_id)
+        result = await self.session.execute(select(Project).where(who).order_by(Project.id))
+        return list(result.scalars())
+
+    async def progress(self, project_id: int) -> Progress:
+        """Items done / total and the not-done item due first."""
+        rows = await self.session.execute(
+            select(ChecklistItem).where(ChecklistItem.project_id == project_id)
+        )
+        items = list(rows.scalars())
+        done = [i for i in items if i.state == "done"]
+        pending = [i for i in items if i.state != "done" and i.due_on is not None]
+        pending.sort(key=lambda i: (i.due_on or date.max, i.sort, i.id))
+        return Progress(len(done), len(items), pending[0] if pending else None)
+
+    async def created_since(self, since: datetime) -> list[Project]:
+        """Projects created at or after ``since``."""
+        result = await self.session.execute(
+            select(Project).where(Project.created_at >= since).order_by(Project.id)
+        )
+        return list(result.scalars())
+
+
+__all__ = ["Progress", "ProjectRepo"]
