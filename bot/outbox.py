@@ -1,9 +1,22 @@
 """The outbox delivery worker (发件箱投递): the only way a message leaves Daiban.
 
 Handlers and jobs write outbox rows inside their transactions; this worker claims due rows,
-hands each to its platform's transport, and records the result. A crash between claim and
-send leaves the row claimed; its lease expires and another pass (or replica) sends it.
-Order within a chat is kept: when one message to a chat must wait, the later ones wait too.
+hands each to its platform's transport, and records the result.
+
+- **Chats run side by side.** Claimed rows are grouped into one lane per chat; lanes run
+  concurrently, so one slow or rate-limited chat never holds up the others. The platform's
+  limits (overall, per chat, per group) are paced by the transport's `RateLimiter`.
+- **Order within a chat.** A lane sends its rows in id order. A chat with a lane is not
+  claimed again until the lane ends, and a row is never claimed while an earlier row of
+  its chat is waiting (a retry scheduled later, or a live claim of another worker) — so
+  order holds across retries, restarts and replicas.
+- **Nothing is dropped.** A transient error (429, 5xx, timeout) puts the row and the rest
+  of its lane back to pending after `retry_after` (or a backoff). A permanent error marks
+  the row failed and tells the office once (one outbox row per office person, keyed by the
+  failed row).
+- **Leases.** Claimed rows carry the worker id and a claim time that the worker renews
+  while it works; if the process dies, the lease runs out and the next claim takes the
+  rows back. A message whose send succeeded just before a crash may then go out twice.
 """
 
 from __future__ import annotations
@@ -11,88 +24,248 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, not_, or_, select, tuple_, update
+from sqlalchemy.orm import aliased
 
 from bot.transports.base import PermanentError, TransientError, Transport
 from domain.clock import Clock
+from handlers.chat import Outgoing
+from handlers.i18n import N_, gettext
 from storage.db import Database
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-BACKOFF = (1, 5, 30, 120, 600)  # seconds, by attempt
+BACKOFF = (1, 5, 30, 120, 600)  # seconds, by consecutive failures of a chat
+NOTICE_PREFIX = "outbox-failed:"  # dedupe keys of the office's delivery-failure notices
+STOP_GRACE = 10.0  # seconds a stopping worker lets its lanes finish the current send
+
+ChatKey = tuple[str, str]  # (platform, chat_external_id)
+
+FAILURE_NOTICE = N_(
+    "A message could not be delivered to {chat} ({platform}): {reason}\nIt began: “{start}”"
+)
 
 
 class DeliveryWorker:
+    """Claims due outbox rows and delivers them through `transports`, chat by chat."""
+
     def __init__(
         self,
         db: Database,
         transports: dict[str, Transport],
         clock: Clock,
         *,
-        batch: int = 50,
+        batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
+        max_lanes: int = 500,
     ) -> None:
         self.db = db
         self.transports = transports
         self.clock = clock
         self.batch = batch
         self.lease = lease
+        self.max_lanes = max_lanes
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
+        self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
+        self._failures: dict[ChatKey, int] = {}
+        self._held: set[int] = set()  # ids of claimed rows still in a running lane
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._sent_batch: list[tuple[int, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
-    async def run_once(self) -> int:
-        """Claim and deliver one batch; returns the number of messages sent."""
+    def wake(self) -> None:
+        """New rows were just written (an inbound event was handled): look now, not at idle."""
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- claiming ----------------------------------------------------------------------
+    async def _claim(self, exclude: Collection[ChatKey]) -> list[OutboxMessage]:
+        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order rows."""
         now = self.clock.now()
-        async with UnitOfWork(self.db) as uow:
-            rows = await uow.outbox.claim_due(
-                now,
-                limit=self.batch,
-                worker_id=self.worker_id,
-                lease=self.lease,
-                platforms=list(self.transports),
+        expired = now - self.lease
+        row = OutboxMessage
+        earlier = aliased(OutboxMessage)
+        # An earlier row of the same chat that is not sendable now keeps this one waiting.
+        blocked = exists().where(
+            earlier.platform == row.platform,
+            earlier.chat_external_id == row.chat_external_id,
+            earlier.id < row.id,
+            or_(
+                and_(earlier.status == "pending", earlier.not_before > now),
+                and_(earlier.status == "sending", earlier.claimed_at >= expired),
+            ),
+        )
+        stmt = (
+            select(row)
+            .where(
+                row.platform.in_(list(self.transports)),
+                or_(
+                    and_(row.status == "pending", row.not_before <= now),
+                    and_(row.status == "sending", row.claimed_at < expired),
+                ),
+                not_(blocked),
             )
+            .order_by(row.id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True, of=row)
+            .execution_options(populate_existing=True)
+        )
+        if exclude:
+            stmt = stmt.where(not_(tuple_(row.platform, row.chat_external_id).in_(list(exclude))))
+        async with UnitOfWork(self.db) as uow:
+            rows = list((await uow.session.execute(stmt)).scalars())
+            for message in rows:
+                message.status = "sending"
+                message.claimed_by = self.worker_id
+                message.claimed_at = now
+                message.attempts += 1
+            await uow.session.flush()
+        return rows
+
+    async def _renew(self) -> None:
+        """Extend the lease of the rows still waiting in lanes (e.g. on a group's limit)."""
+        if not self._held:
+            return
+        async with UnitOfWork(self.db) as uow:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(list(self._held)),
+                    OutboxMessage.claimed_by == self.worker_id,
+                    OutboxMessage.status == "sending",
+                )
+                .values(claimed_at=self.clock.now())
+            )
+
+    # -- one chat's lane ---------------------------------------------------------------
+    async def _deliver_lane(self, chat: ChatKey, rows: Sequence[OutboxMessage]) -> int:
+        """Send `rows` (one chat, id order); stop at the first transient error."""
         sent = 0
-        held: dict[
-            tuple[str, str], object
-        ] = {}  # chat -> not_before of the message it waits behind
-        for row in rows:
-            chat = (row.platform, row.chat_external_id)
-            if chat in held:
-                async with UnitOfWork(self.db) as uow:
-                    await uow.outbox.retry_later(
-                        row.id, held[chat], "waiting behind an earlier message"
-                    )  # type: ignore[arg-type]
-                continue
-            transport = self.transports.get(row.platform)
+        transport = self.transports.get(chat[0])
+        for index, row in enumerate(rows):
+            if self._stopping:
+                await self._release(rows[index:], self.clock.now(), "worker stopped")
+                break
             try:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
                 await transport.send(row.chat_external_id, row.payload)
             except TransientError as exc:
+                failures = self._failures[chat] = self._failures.get(chat, 0) + 1
                 delay = (
                     exc.retry_after
                     if exc.retry_after is not None
-                    else BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+                    else BACKOFF[min(failures, len(BACKOFF)) - 1]
                 )
+                log.info("outbox %s to %s: %s; retry in %ss", row.id, chat, exc, delay)
                 not_before = self.clock.now() + timedelta(seconds=delay)
-                held[chat] = not_before
-                async with UnitOfWork(self.db) as uow:
-                    await uow.outbox.retry_later(row.id, not_before, str(exc)[:500])
+                await self._release(rows[index:], not_before, str(exc)[:500])
+                break
             except PermanentError as exc:
-                log.warning("outbox %s to %s failed permanently: %s", row.id, row.platform, exc)
-                async with UnitOfWork(self.db) as uow:
-                    await uow.outbox.mark_failed(row.id, str(exc)[:500], self.clock.now())
-            except Exception as exc:  # a transport bug must not stop delivery of others
+                log.warning("outbox %s to %s failed permanently: %s", row.id, chat, exc)
+                await self._fail(row, str(exc)[:500])
+            except Exception as exc:  # a transport bug must not stop delivery to others
                 log.exception("outbox %s: unexpected error", row.id)
-                held[chat] = self.clock.now() + timedelta(seconds=BACKOFF[-1])
-                async with UnitOfWork(self.db) as uow:
-                    await uow.outbox.retry_later(row.id, held[chat], repr(exc)[:500])  # type: ignore[arg-type]
+                failures = self._failures[chat] = self._failures.get(chat, 0) + 1
+                delay = BACKOFF[min(failures + 2, len(BACKOFF)) - 1]
+                not_before = self.clock.now() + timedelta(seconds=delay)
+                await self._release(rows[index:], not_before, repr(exc)[:500])
+                break
             else:
                 sent += 1
-                async with UnitOfWork(self.db) as uow:
-                    await uow.outbox.mark_sent(row.id, self.clock.now())
+                self._failures.pop(chat, None)
+                await self._record_sent(row.id)
         return sent
+
+    async def _record_sent(self, row_id: int) -> None:
+        """Mark the row sent; lanes that finish together share one transaction.
+
+        The lane waits for the commit before its next send, so a crash can leave at most
+        one delivered-but-unrecorded row per chat (sent again after the lease).
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._sent_batch.append((row_id, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._flush_sent())
+        await done
+
+    async def _flush_sent(self) -> None:
+        while self._sent_batch:
+            batch, self._sent_batch = self._sent_batch, []
+            try:
+                async with UnitOfWork(self.db) as uow:
+                    await uow.session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_([row_id for row_id, _ in batch]))
+                        .values(status="sent", sent_at=self.clock.now(), last_error=None)
+                    )
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def _release(
+        self, rows: Sequence[OutboxMessage], not_before: datetime, error: str
+    ) -> None:
+        """Put rows back to pending; the first carries the error, the rest wait behind it."""
+        async with UnitOfWork(self.db) as uow:
+            for position, row in enumerate(rows):
+                reason = error if position == 0 else "waiting behind an earlier message"
+                await uow.outbox.retry_later(row.id, not_before, reason)
+
+    async def _fail(self, row: OutboxMessage, error: str) -> None:
+        """Mark the row failed and, in the same transaction, tell every office person once."""
+        now = self.clock.now()
+        async with UnitOfWork(self.db) as uow:
+            await uow.outbox.mark_failed(row.id, error, now)
+            if row.dedupe_key.startswith(NOTICE_PREFIX):
+                return  # a failed notice is not reported again (no chain of notices)
+            chat = await uow.chats.get(row.platform, row.chat_external_id)
+            where = (chat.title if chat and chat.title else "") or row.chat_external_id
+            start = str(row.payload.get("text", ""))[:60]
+            for person in await uow.people.with_role("office"):
+                account = await uow.people.dm_account(person.id, prefer_platform=row.platform)
+                if account is None:
+                    continue
+                text = gettext(person.lang, FAILURE_NOTICE).format(
+                    chat=where, platform=row.platform, reason=error[:200], start=start
+                )
+                await uow.outbox.enqueue(
+                    platform=account.platform,
+                    chat_external_id=account.external_id,
+                    payload=Outgoing(text).to_payload(),
+                    dedupe_key=f"{NOTICE_PREFIX}{row.id}:{person.id}",
+                    now=now,
+                    person_id=person.id,
+                    source_event_id=f"outbox:{row.id}",
+                )
+
+    # -- driving -----------------------------------------------------------------------
+    @staticmethod
+    def _by_chat(rows: Sequence[OutboxMessage]) -> dict[ChatKey, list[OutboxMessage]]:
+        lanes: dict[ChatKey, list[OutboxMessage]] = {}
+        for row in rows:
+            lanes.setdefault((row.platform, row.chat_external_id), []).append(row)
+        return lanes
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it (chats side by side); the number of messages sent."""
+        rows = await self._claim(exclude=())
+        if not rows:
+            return 0
+        lanes = self._by_chat(rows)
+        counts = await asyncio.gather(*(self._deliver_lane(c, r) for c, r in lanes.items()))
+        return sum(counts)
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Deliver until nothing is due now (stories and tests)."""
@@ -105,12 +278,64 @@ class DeliveryWorker:
         return total
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                sent = 0
-            if sent == 0:
+        """Keep lanes fed until `stop`; then let them finish their current send."""
+        self._stopping = False
+        wake = self._wake = asyncio.Event()
+        renew_every = max(self.lease.total_seconds() / 3, 0.2)
+        last_renew = time.monotonic()
+        try:
+            while not stop.is_set():
+                claimed = 0
+                try:
+                    if time.monotonic() - last_renew >= renew_every:
+                        await self._renew()
+                        last_renew = time.monotonic()
+                    if len(self._lanes) < self.max_lanes:
+                        rows = await self._claim(exclude=list(self._lanes))
+                        claimed = len(rows)
+                        self._start_lanes(rows, wake)
+                except Exception:
+                    log.exception("outbox pass failed; retrying")
+                if claimed >= self.batch:
+                    continue  # more is due right now
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=idle)
+                    await asyncio.wait_for(_first_of(stop, wake), timeout=idle)
+                wake.clear()
+                # Let lanes that end together end together: one claim for all of them.
+                await asyncio.sleep(0.01)
+        finally:
+            self._stopping = True
+            lanes = list(self._lanes.values())
+            if lanes:
+                _done, pending = await asyncio.wait(lanes, timeout=STOP_GRACE)
+                for task in pending:
+                    task.cancel()  # its rows stay claimed; the lease gives them back
+                await asyncio.gather(*lanes, return_exceptions=True)
+
+    def _start_lanes(self, rows: Sequence[OutboxMessage], wake: asyncio.Event) -> None:
+        for chat, chat_rows in self._by_chat(rows).items():
+            ids = {row.id for row in chat_rows}
+            self._held |= ids
+            task = asyncio.create_task(self._deliver_lane(chat, chat_rows))
+            self._lanes[chat] = task
+
+            def ended(t: asyncio.Task[int], chat: ChatKey = chat, ids: set[int] = ids) -> None:
+                self._lanes.pop(chat, None)
+                self._held -= ids
+                wake.set()
+                if not t.cancelled() and t.exception() is not None:
+                    log.error("outbox lane %s crashed", chat, exc_info=t.exception())
+
+            task.add_done_callback(ended)
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+__all__ = ["BACKOFF", "NOTICE_PREFIX", "DeliveryWorker"]

@@ -1,0 +1,1 @@
+"""Fakes of the outside world (messenger APIs) for end-to-end tests and benchmarks."""
