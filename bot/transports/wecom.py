@@ -1,0 +1,340 @@
+"""WeCom (企业微信): the callback endpoint and the wiring of the sending transport.
+
+`/wecom/callback` answers WeCom's URL verification (GET with echostr) and receives
+encrypted messages (POST). A POST is verified and decrypted, answered "success" at once
+(WeCom waits 5 seconds, then delivers again), and handled in the background through the
+same pipeline as every platform. A redelivered MsgId is recorded already and ignored
+there. Replies leave through the outbox and `WeComTransport`.
+
+Message shapes (the doc pages "接收消息与事件" → 消息格式 / 事件格式 / 模板卡片事件推送):
+app messages carry ToUserName (corp id), FromUserName (userid), CreateTime, MsgType,
+Content, MsgId, AgentID; events carry Event and EventKey (template_card_event also TaskId,
+CardType, ResponseCode) and no MsgId. A group robot's callback carries ChatId, ChatType,
+From/UserId, From/Name, MsgId, MsgType and Text/Content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app import App
+from bot.config import ConfigError, Settings
+from bot.transports.wecom_api import (
+    PLATFORM,
+    WeComApi,
+    WeComTransport,
+    parse_robot_keys,
+)
+from bot.transports.wecom_crypto import (
+    BadMessage,
+    WeComCryptoError,
+    WXBizMsgCrypt,
+    parse_xml,
+)
+from handlers.chat import Attachment, ChatKind, Incoming, Sender
+from storage.db import StorageError
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/wecom/callback"
+CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
+EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
+STORE_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # store unreachable: seconds between tries
+MEDIA = {
+    "image": ("image/jpeg", "jpg"),
+    "voice": ("audio/amr", "amr"),
+    "video": ("video/mp4", "mp4"),
+    "file": ("application/octet-stream", "bin"),
+}
+
+
+def check_settings(settings: Settings) -> tuple[int, str, str, str, dict[str, str]]:
+    """The WeCom settings, validated: (agent id, secret, token, AES key, robot keys).
+
+    Raises `ConfigError` naming the variable that is missing or wrong.
+    """
+    missing = [
+        name
+        for name, value in (
+            ("DAIBAN_WECOM_AGENT_ID", settings.wecom_agent_id),
+            ("DAIBAN_WECOM_SECRET", settings.wecom_secret),
+            ("DAIBAN_WECOM_TOKEN", settings.wecom_token),
+            ("DAIBAN_WECOM_AES_KEY", settings.wecom_aes_key),
+        )
+        if not value or (hasattr(value, "get_secret_value") and not value.get_secret_value())
+    ]
+    if missing:
+        raise ConfigError(f"{missing[0]} must be set when DAIBAN_WECOM_CORP_ID is set.")
+    assert settings.wecom_secret and settings.wecom_token and settings.wecom_aes_key
+    try:
+        agent_id = int(str(settings.wecom_agent_id))
+    except ValueError:
+        raise ConfigError("DAIBAN_WECOM_AGENT_ID must be the app's number (AgentId).") from None
+    aes_key = settings.wecom_aes_key.get_secret_value()
+    try:
+        WXBizMsgCrypt("t", aes_key, "c")
+    except ValueError:
+        raise ConfigError(
+            "DAIBAN_WECOM_AES_KEY must be the 43-character EncodingAESKey of the app."
+        ) from None
+    try:
+        robots = parse_robot_keys(
+            settings.wecom_robot_keys.get_secret_value() if settings.wecom_robot_keys else None
+        )
+    except ValueError as exc:
+        raise ConfigError(f"DAIBAN_WECOM_ROBOT_KEYS: {exc}.") from None
+    return (
+        agent_id,
+        settings.wecom_secret.get_secret_value(),
+        settings.wecom_token.get_secret_value(),
+        aes_key,
+        robots,
+    )
+
+
+# -- reading what we sent (numbered choices, language) -------------------------------------
+async def numbered_choice(app: App, chat_id: str, number: int) -> str | None:
+    """The payload of option `number` in the last message with buttons sent to `chat_id`.
+
+    The outbox row keeps the buttons it was rendered from, so a restart loses nothing.
+    """
+    stmt = (
+        select(OutboxMessage.payload)
+        .where(
+            OutboxMessage.platform == PLATFORM,
+            OutboxMessage.chat_external_id == chat_id,
+            OutboxMessage.status.in_(("sent", "sending")),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(20)  # the buttons sit on one of the last few messages, or are stale
+    )
+    async with UnitOfWork(app.services.db) as uow:
+        payloads = list((await uow.session.execute(stmt)).scalars())
+    for payload in payloads:
+        buttons = [b for row in payload.get("buttons", []) for b in row]
+        if buttons:
+            return str(buttons[number - 1]["payload"]) if 1 <= number <= len(buttons) else None
+    return None
+
+
+def lang_reader(app: App) -> Callable[[str], Awaitable[str]]:
+    default = app.settings.default_lang
+
+    async def lang_of(userid: str) -> str:
+        async with UnitOfWork(app.services.db) as uow:
+            person = await uow.people.by_account(PLATFORM, userid)
+        return person.lang if person is not None else default
+
+    return lang_of
+
+
+# -- parsing ---------------------------------------------------------------------------
+def _text(root: Element, path: str) -> str:
+    return (root.findtext(path) or "").strip()
+
+
+def _event_id(root: Element, sender: str) -> str:
+    msg_id = _text(root, "MsgId")
+    if msg_id:
+        event_id = f"m:{msg_id}"
+    else:  # events have no MsgId: sender + create time + event (+ key) identify them
+        parts = [sender, _text(root, "CreateTime"), _text(root, "Event"), _text(root, "EventKey")]
+        event_id = "e:" + ":".join(parts)
+    if len(event_id) > EVENT_ID_MAX:
+        event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id
+
+
+def to_incoming(root: Element) -> Incoming | None:
+    """The platform-neutral event of a decrypted callback; None for what we do not handle
+    (entering the app, subscribing, location reports…)."""
+    robot_sender = _text(root, "From/UserId")
+    userid = robot_sender or _text(root, "FromUserName")
+    if not userid:
+        return None
+    chat_id, kind = userid, ChatKind.DM
+    if _text(root, "ChatId") and _text(root, "ChatType") != "single":
+        chat_id, kind = _text(root, "ChatId"), ChatKind.GROUP
+    # WeCom sends no language: the person's stored language applies.
+    sender = Sender(PLATFORM, userid, _text(root, "From/Name"), None)
+    base: dict[str, Any] = {
+        "event_id": _event_id(root, userid),
+        "sender": sender,
+        "chat_id": chat_id,
+        "chat_kind": kind,
+    }
+    msg_type = _text(root, "MsgType")
+    if msg_type == "text":
+        text = _text(root, "Content") or _text(root, "Text/Content")
+        if robot_sender:  # a robot is addressed as "@机器人 /help": drop the leading mentions
+            text = re.sub(r"^(\s*@\S+\s*)+", "", text)
+        command, args = Incoming.parse_command(text)
+        return Incoming(**base, text=text, command=command, args=args if command else "")
+    if msg_type == "event":
+        event = _text(root, "Event")
+        key = root.findtext("EventKey") or ""
+        if event in {"template_card_event", "click"} and key:
+            return Incoming(**base, payload=key)
+        return None
+    if msg_type in MEDIA:
+        mime, ext = MEDIA[msg_type]
+        media_id = _text(root, "MediaId")
+        if not media_id:
+            return None
+        name = (
+            _text(root, "FileName") or _text(root, "Title") or f"{msg_type}-{media_id[:12]}.{ext}"
+        )
+        return Incoming(**base, attachment=Attachment(name, mime, 0, media_id))
+    return None
+
+
+# -- the callback endpoint ---------------------------------------------------------------
+class WeComCallback:
+    """GET: URL verification; POST: verify, decrypt, acknowledge, handle in the background."""
+
+    def __init__(self, app: App, crypt: WXBizMsgCrypt) -> None:
+        self.app = app
+        self.crypt = crypt
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._last: dict[str, asyncio.Task[None]] = {}  # per chat: keeps each chat in order
+        self.stopping = asyncio.Event()
+
+    def _refuse(self, request: web.Request, exc: Exception) -> web.Response:
+        # Never log the query (signature) or body; the reason and the peer are enough.
+        log.warning("WeCom callback refused from %s: %s", request.remote, exc)
+        return web.Response(status=403, text="forbidden")
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            echo = self.crypt.verify_url(
+                q.get("msg_signature", ""),
+                q.get("timestamp", ""),
+                q.get("nonce", ""),
+                q.get("echostr", ""),
+            )
+        except WeComCryptoError as exc:
+            return self._refuse(request, exc)
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        body = await request.read()
+        try:
+            plain = self.crypt.decrypt_message(
+                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body
+            )
+            event = to_incoming(parse_xml(plain))
+        except BadMessage as exc:
+            log.warning("WeCom callback: unreadable body from %s: %s", request.remote, exc)
+            return web.Response(status=400, text="bad request")
+        except WeComCryptoError as exc:
+            return self._refuse(request, exc)
+        if event is not None:
+            self._schedule(event)
+        return web.Response(text="success")
+
+    def _schedule(self, event: Incoming) -> None:
+        previous = self._last.get(event.chat_id)
+        task = asyncio.create_task(self._process(event, previous))
+        self.tasks.add(task)
+        self._last[event.chat_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self.tasks.discard(finished)
+            if self._last.get(event.chat_id) is finished:
+                del self._last[event.chat_id]
+
+        task.add_done_callback(done)
+
+    async def _process(self, event: Incoming, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        for delay in (*STORE_RETRY, None):
+            try:
+                await self.app.handle(await self._resolve_choice(event))
+                return
+            except StorageError as exc:
+                # Already acknowledged to WeCom, so keep trying while the process lives.
+                if delay is None or self.stopping.is_set():
+                    log.error("WeCom event %s not handled: %s", event.event_id, exc)
+                    return
+                log.warning("store unavailable for WeCom event %s; retrying", event.event_id)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            except Exception:
+                log.exception("WeCom event %s failed", event.event_id)
+                return
+
+    async def _resolve_choice(self, event: Incoming) -> Incoming:
+        """`#2` after a message with buttons presses its second button."""
+        match = CHOICE.match(event.text) if event.payload is None else None
+        if match is None:
+            return event
+        payload = await numbered_choice(self.app, event.chat_id, int(match.group(1)))
+        if payload is None:
+            return event
+        return Incoming(
+            event_id=event.event_id,
+            sender=event.sender,
+            chat_id=event.chat_id,
+            chat_kind=event.chat_kind,
+            chat_title=event.chat_title,
+            payload=payload,
+        )
+
+    async def drain(self) -> None:
+        """Finish every event already acknowledged (the stop function awaits this)."""
+        self.stopping.set()
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+
+async def start_wecom(
+    app: App, settings: Settings, web_app: web.Application
+) -> Callable[[], Awaitable[None]]:
+    """Register the WeCom transport and the callback routes; returns the stop function."""
+    if not settings.wecom_corp_id:
+        raise ConfigError("DAIBAN_WECOM_CORP_ID must be set to use WeCom.")
+    agent_id, secret, token, aes_key, robots = check_settings(settings)
+    api = WeComApi(settings.wecom_api_url, settings.wecom_corp_id, secret, agent_id)
+    app.transports[PLATFORM] = WeComTransport(
+        api,
+        robot_keys=robots,
+        lang_of=lang_reader(app),
+        default_lang=settings.default_lang,
+        member_per_minute=settings.wecom_member_per_minute,
+        robot_per_minute=settings.wecom_robot_per_minute,
+    )
+    callback = WeComCallback(app, WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id))
+    web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
+    web_app.router.add_post(CALLBACK_PATH, callback.receive)
+    log.info("WeCom: callback at %s, %d robot group(s)", CALLBACK_PATH, len(robots))
+
+    async def stop() -> None:
+        await callback.drain()
+        await api.close()
+
+    return stop
+
+
+__all__ = [
+    "CALLBACK_PATH",
+    "WeComCallback",
+    "check_settings",
+    "numbered_choice",
+    "start_wecom",
+    "to_incoming",
+]

@@ -1,0 +1,281 @@
+"""A fake WeCom server for tests, and WeCom's side of the callback.
+
+`FakeWeCom` serves gettoken, message/send, appchat/create, appchat/send and webhook/send on
+127.0.0.1 (a free port), records what was sent, enforces WeCom's limits (30 app messages a
+minute per member, 20 a minute per robot: a breach is answered 45009 and counted in
+`violations`), and can expire every token (then 42001), or answer the next sends with
+45009 or a 5xx.
+
+`WeComSide` plays WeCom towards Daiban: it encrypts a message XML with the official scheme
+and POSTs it to `/wecom/callback` with a correct (or deliberately wrong) signature.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+import aiohttp
+from aiohttp import web
+
+from bot.transports.wecom_crypto import WXBizMsgCrypt
+
+CORP_ID = "wwdaibantest0001"
+SECRET = "fake-secret"
+AGENT_ID = 1000002
+TOKEN = "QDG6eK"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"  # 43 characters
+
+
+@dataclass
+class Sent:
+    api: str  # "message", "appchat", "webhook"
+    target: str  # touser, chatid or robot key
+    body: dict[str, Any]
+
+    @property
+    def content(self) -> str:
+        kind = self.body.get("msgtype", "")
+        part = self.body.get(kind, {})
+        if kind == "template_card":
+            card = part
+            return f"{card['main_title']['title']}\n{card.get('sub_title_text', '')}"
+        return str(part.get("content", ""))
+
+
+@dataclass
+class FakeWeCom:
+    corp_id: str = CORP_ID
+    secret: str = SECRET
+    member_per_minute: int = 30
+    robot_per_minute: int = 20
+    robot_keys: set[str] = field(default_factory=set)
+    sent: list[Sent] = field(default_factory=list)
+    token_requests: int = 0
+    rejected_tokens: int = 0
+    violations: int = 0
+    calls: list[str] = field(default_factory=list)
+    appchats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _inject: deque[tuple[str, int]] = field(default_factory=deque)
+    _tokens: dict[str, float] = field(default_factory=dict)
+    _windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    # -- control -----------------------------------------------------------------------
+    def expire_tokens(self) -> None:
+        """Every access_token issued so far is expired from now on (42001)."""
+        for token in self._tokens:
+            self._tokens[token] = 0.0
+
+    def inject(self, api: str, errcode: int) -> None:
+        """The next call of `api` ("message", "appchat", "webhook") fails with `errcode`;
+        an errcode ≥ 500 is answered as that HTTP status instead."""
+        self._inject.append((api, errcode))
+
+    def to(self, target: str) -> list[Sent]:
+        return [s for s in self.sent if s.target == target]
+
+    # -- server ------------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
+        app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @staticmethod
+    def _err(code: int, msg: str) -> web.Response:
+        return web.json_response({"errcode": code, "errmsg": msg})
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        self.calls.append("gettoken")
+        if request.query.get("corpid") != self.corp_id:
+            return self._err(40013, "invalid corpid")
+        if request.query.get("corpsecret") != self.secret:
+            return self._err(40001, "invalid credential")
+        self.token_requests += 1
+        token = secrets.token_hex(16)
+        self._tokens[token] = time.monotonic() + 7200
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+        )
+
+    def _token_error(self, request: web.Request) -> web.Response | None:
+        expires = self._tokens.get(request.query.get("access_token", ""))
+        if expires is None:
+            self.rejected_tokens += 1
+            return self._err(40014, "invalid access_token")
+        if expires <= time.monotonic():
+            self.rejected_tokens += 1
+            return self._err(42001, "access_token expired")
+        return None
+
+    def _injected(self, api: str) -> web.Response | None:
+        if self._inject and self._inject[0][0] == api:
+            _, code = self._inject.popleft()
+            if code >= 500:
+                return web.Response(status=code, text="server error")
+            return self._err(code, "injected")
+        return None
+
+    def _over_limit(self, key: str, limit: int) -> bool:
+        now = time.monotonic()
+        window = self._windows[key]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= limit:
+            self.violations += 1
+            return True
+        window.append(now)
+        return False
+
+    async def _message_send(self, request: web.Request) -> web.Response:
+        self.calls.append("message")
+        if (error := self._token_error(request) or self._injected("message")) is not None:
+            return error
+        body = await request.json()
+        if body.get("agentid") != AGENT_ID:
+            return self._err(40056, "invalid agentid")
+        touser = str(body.get("touser", ""))
+        if touser.startswith("nobody"):
+            return web.json_response({"errcode": 81013, "errmsg": "user invalid"})
+        if self._over_limit(f"member:{touser}", self.member_per_minute):
+            return self._err(45009, "api freq out of limit")
+        self.sent.append(Sent("message", touser, body))
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"m{next(self._ids)}"}
+        )
+
+    async def _appchat_create(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat/create")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        chatid = body.get("chatid") or f"wr{next(self._ids):08d}"
+        self.appchats[chatid] = body
+        return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    async def _appchat_send(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat")
+        if (error := self._token_error(request) or self._injected("appchat")) is not None:
+            return error
+        body = await request.json()
+        if body.get("chatid") not in self.appchats:
+            return self._err(86003, "chat not exist")
+        self.sent.append(Sent("appchat", body["chatid"], body))
+        return self._err(0, "ok")
+
+    async def _webhook_send(self, request: web.Request) -> web.Response:
+        self.calls.append("webhook")
+        if (error := self._injected("webhook")) is not None:
+            return error
+        key = request.query.get("key", "")
+        if key not in self.robot_keys:
+            return self._err(93000, "invalid webhook url")
+        if self._over_limit(f"robot:{key}", self.robot_per_minute):
+            return self._err(45009, "api freq out of limit")
+        self.sent.append(Sent("webhook", key, await request.json()))
+        return self._err(0, "ok")
+
+
+# -- WeCom's side of the callback ------------------------------------------------------
+def text_xml(userid: str, content: str, msg_id: str, *, corp_id: str = CORP_ID) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"
+        f"<AgentID>{AGENT_ID}</AgentID></xml>"
+    )
+
+
+def card_event_xml(userid: str, key: str, create_time: int, *, corp_id: str = CORP_ID) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[template_card_event]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[daiban-t1]]></TaskId>"
+        f"<CardType><![CDATA[button_interaction]]></CardType>"
+        f"<ResponseCode><![CDATA[rc1]]></ResponseCode><AgentID>{AGENT_ID}</AgentID></xml>"
+    )
+
+
+def robot_group_xml(chat_id: str, userid: str, name: str, content: str, msg_id: str) -> str:
+    return (
+        f"<xml><WebhookUrl><![CDATA[http://in.qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x]]>"
+        f"</WebhookUrl><ChatId><![CDATA[{chat_id}]]></ChatId>"
+        f"<ChatType><![CDATA[group]]></ChatType><From><UserId><![CDATA[{userid}]]></UserId>"
+        f"<Name><![CDATA[{escape(name)}]]></Name><Alias><![CDATA[a]]></Alias></From>"
+        f"<MsgId><![CDATA[{msg_id}]]></MsgId><MsgType><![CDATA[text]]></MsgType>"
+        f"<Text><Content><![CDATA[{content}]]></Content></Text></xml>"
+    )
+
+
+class WeComSide:
+    """Sends callbacks to Daiban the way WeCom does (encrypted, signed)."""
+
+    def __init__(
+        self,
+        callback_url: str,
+        *,
+        token: str = TOKEN,
+        aes_key: str = AES_KEY,
+        corp_id: str = CORP_ID,
+    ) -> None:
+        self.callback_url = callback_url
+        self.token = token
+        self.crypt = WXBizMsgCrypt(token, aes_key, corp_id)
+
+    def _query(self, encrypted: str, *, bad_signature: bool) -> dict[str, str]:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+        sig = self.crypt.sign(timestamp, nonce, encrypted)
+        if bad_signature:
+            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+        return {"msg_signature": sig, "timestamp": timestamp, "nonce": nonce}
+
+    async def post(self, xml: str, *, bad_signature: bool = False) -> tuple[int, str]:
+        """POST one message as WeCom would; returns (status, body)."""
+        encrypted = self.crypt.encrypt(xml)
+        envelope = (
+            f"<xml><ToUserName><![CDATA[{self.crypt.receive_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID>{AGENT_ID}</AgentID></xml>"
+        )
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.callback_url,
+                params=self._query(encrypted, bad_signature=bad_signature),
+                data=envelope.encode(),
+            ) as response,
+        ):
+            return response.status, await response.text()
+
+    async def verify_url(self, echo: str, *, bad_signature: bool = False) -> tuple[int, str]:
+        """The GET WeCom sends when the callback URL is saved in its admin console."""
+        encrypted = self.crypt.encrypt(echo)
+        params = {**self._query(encrypted, bad_signature=bad_signature), "echostr": encrypted}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.callback_url, params=params) as response,
+        ):
+            return response.status, await response.text()
