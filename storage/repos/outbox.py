@@ -70,8 +70,7 @@ class OutboxRepo(Repo):
         if platforms is not None:
             stmt = stmt.where(OutboxMessage.platform.in_(list(platforms)))
         stmt = (
-            stmt
-            .where(
+            stmt.where(
                 or_(
                     and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
                     and_(
@@ -129,6 +128,44 @@ class OutboxRepo(Repo):
     async def get(self, message_id: int) -> OutboxMessage | None:
         """The message with this id, or None."""
         return await self.session.get(OutboxMessage, message_id, populate_existing=True)
+
+    async def recent_for_chat(
+        self,
+        platform: str,
+        chat_external_id: str,
+        *,
+        limit: int = 50,
+        statuses: Collection[str] | None = None,
+    ) -> list[OutboxMessage]:
+        """The chat's latest ``limit`` messages (optionally only in ``statuses``), oldest first.
+
+        Read-only: the emulator's inspector and history use it.
+        """
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.chat_external_id == chat_external_id,
+        )
+        if statuses is not None:
+            stmt = stmt.where(OutboxMessage.status.in_(list(statuses)))
+        result = await self.session.execute(
+            stmt.order_by(OutboxMessage.id.desc())
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+        return list(reversed(result.scalars().all()))
+
+    async def for_source_event(self, platform: str, source_event_id: str) -> list[OutboxMessage]:
+        """The messages an event caused on ``platform``, in id order (read-only)."""
+        result = await self.session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.source_event_id == source_event_id,
+            )
+            .order_by(OutboxMessage.id)
+            .execution_options(populate_existing=True)
+        )
+        return list(result.scalars())
 
     async def pending_count(self) -> int:
         """How many messages are pending (due or scheduled for later)."""

@@ -1,0 +1,117 @@
+"""The demo cast (演示人员): the people the emulator lets you be, created once.
+
+An enterprise contact, a butler, three specialists of different departments of the active
+scheme, an office member and a leader, each with an `emulator` account whose external id
+is also their DM chat id. Creating the cast is idempotent: a person whose account exists
+is left as they are.
+
+"Reset demo" (`reset_demo`) wipes only what the emulator's own platform wrote — its
+conversations, outbox rows, inbound dedupe rows and DM chats — and puts the cast back to
+their starting name and language. Nothing of another platform is touched, and the work log
+is append-only, so its events stay (they are history, not state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+
+from bot.app import App
+from domain.scheme import Scheme
+from storage.models import Account, Chat, Conversation, InboundEvent, OutboxMessage, Person
+from storage.uow import UnitOfWork
+
+PLATFORM = "emulator"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """One member of the demo cast; `key` is their account id and DM chat id."""
+
+    key: str
+    name: str
+    role: str
+    department: str | None = None  # a department id of the active scheme
+    lang: str = "zh_CN"
+
+
+def demo_cast(scheme: Scheme) -> list[Persona]:
+    """The cast for `scheme`: specialists come from three different departments of it."""
+    depts = [d.id for d in scheme.departments]
+    # Fewer than four departments in a scheme: specialists share, rather than fail.
+    pick = [depts[i % len(depts)] for i in range(4)]
+    return [
+        Persona("enterprise", "张伟", "enterprise"),
+        Persona("butler", "李娜", "butler", pick[0]),
+        Persona("specialist-1", "王强", "specialist", pick[1]),
+        Persona("specialist-2", "刘洋", "specialist", pick[2]),
+        Persona("specialist-3", "孙丽", "specialist", pick[3]),
+        Persona("office", "赵敏", "office"),
+        Persona("leader", "陈刚", "leader"),
+    ]
+
+
+async def ensure_demo_cast(app: App) -> list[Persona]:
+    """Create every persona that has no `emulator` account yet (idempotent)."""
+    cast = demo_cast(app.services.scheme)
+    now = app.services.clock.now()
+    async with UnitOfWork(app.services.db) as uow:
+        for persona in cast:
+            if await uow.people.by_account(PLATFORM, persona.key) is not None:
+                continue
+            person = await uow.people.add(
+                persona.name,
+                lang=persona.lang,
+                roles=[(persona.role, persona.department)],
+                now=now,
+            )
+            await uow.people.add_account(person.id, PLATFORM, persona.key, persona.name, now=now)
+            await uow.events.append(
+                "demo.persona_created",
+                at=now,
+                actor_id=person.id,
+                data={"key": persona.key, "role": persona.role},
+            )
+    return cast
+
+
+async def reset_demo(app: App) -> dict[str, int]:
+    """Forget what happened on the emulator platform; returns how many rows went, by table.
+
+    Only rows whose platform is `emulator` are deleted, and only the cast's own persons
+    are reset (name, language, mobile, enterprise); people of other platforms are untouched.
+    """
+    cast = {p.key: p for p in demo_cast(app.services.scheme)}
+    removed: dict[str, int] = {}
+    async with UnitOfWork(app.services.db) as uow:
+        session = uow.session
+        for name, model in (
+            ("conversations", Conversation),
+            ("outbox", OutboxMessage),
+            ("inbound_events", InboundEvent),
+        ):
+            result = await session.execute(delete(model).where(model.platform == PLATFORM))
+            removed[name] = int(getattr(result, "rowcount", 0) or 0)
+        # DM chats only: a group may belong to a project, which is not the emulator's to drop.
+        result = await session.execute(
+            delete(Chat).where(Chat.platform == PLATFORM, Chat.kind == "dm")
+        )
+        removed["chats"] = int(getattr(result, "rowcount", 0) or 0)
+        accounts = await session.execute(
+            select(Account.person_id, Account.external_id).where(Account.platform == PLATFORM)
+        )
+        restored = 0
+        for person_id, key in accounts.all():
+            persona = cast.get(key)
+            if persona is None:
+                continue
+            await session.execute(
+                update(Person)
+                .where(Person.id == person_id)
+                .values(name=persona.name, lang=persona.lang, mobile=None, enterprise_id=None)
+            )
+            restored += 1
+        removed["persons_restored"] = restored
+        await uow.events.append("demo.reset", at=app.services.clock.now(), data=removed)
+    return removed
