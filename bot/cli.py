@@ -17,9 +17,15 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.db import StorageError, safe_url
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import App
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -70,49 +76,88 @@ async def _simulate(story: Path, transcript: Path | None) -> int:
     return 0 if result.ok else 1
 
 
+async def _start_frontends(
+    app: App, settings: Settings, web_app: web.Application, emulator_on: bool
+) -> list[Callable[[], Awaitable[None]]]:
+    """Attach every configured frontend; each returns an async function that stops it."""
+    stoppers: list[Callable[[], Awaitable[None]]] = []
+    try:
+        if settings.telegram_token is not None:
+            from bot.transports.telegram import start_telegram
+
+            stoppers.append(await start_telegram(app, settings, web_app))
+        if settings.wecom_corp_id:
+            from bot.transports.wecom import start_wecom
+
+            # checks agent id, secret, token, AES key (43 characters) and robot keys
+            stoppers.append(await start_wecom(app, settings, web_app))
+        if emulator_on:
+            from bot.emulator import attach_emulator
+
+            stoppers.append(await attach_emulator(app, settings, web_app))
+    except BaseException:
+        for stop_frontend in reversed(stoppers):
+            await stop_frontend()
+        raise
+    return stoppers
+
+
 async def _run(settings: Settings, role: str | None) -> int:
+    """`daiban run` (role None): every configured frontend, the web server, the scheduler and
+    outbox delivery. `daiban chat --as ROLE`: the same core with only the terminal chat, so it
+    can run beside a `daiban run` on the same database without competing for its port."""
     from bot.app import build_app, run_until_stopped
     from bot.transports.terminal import terminal_chat
     from bot.web import build_web_app, start_web
 
     await _ensure_current(settings)
     app = await build_app(settings)
-    web_app = build_web_app(app)
-    # Each frontend registers its transport on app.transports, adds its routes to web_app,
-    # and returns an async function that stops it.
+    chat_only = role is not None
+    # The emulator: on when no messenger is configured, or when DAIBAN_EMULATOR says so.
+    emulator_on = not chat_only and (
+        settings.emulator if settings.emulator is not None else not settings.messenger_configured
+    )
     stoppers: list[Callable[[], Awaitable[None]]] = []
-    # -- Telegram (issue 6) attaches here.
-    # -- WeCom (issue 6) attaches here.
-    # -- The emulator (issue 7) attaches here.
-    if settings.messenger_configured and not stoppers:
-        await app.close()
-        raise ConfigError(
-            "A messenger is configured (DAIBAN_TELEGRAM_TOKEN or DAIBAN_WECOM_CORP_ID), "
-            "but this build has no messenger transports yet; unset it to use the local chat."
-        )
+    runner: web.AppRunner | None = None
     try:
-        runner = await start_web(web_app, settings.web_host, settings.web_port)
-    except OSError as exc:
+        if not chat_only:
+            web_app = build_web_app(app)
+            stoppers = await _start_frontends(app, settings, web_app, emulator_on)
+            try:
+                runner = await start_web(web_app, settings.web_host, settings.web_port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"DAIBAN_WEB_PORT: cannot listen on {settings.web_host}:{settings.web_port} "
+                    f"({exc.strerror}); choose another port."
+                ) from None
+    except BaseException:
+        for stop_frontend in reversed(stoppers):
+            await stop_frontend()
         await app.close()
-        raise ConfigError(
-            f"DAIBAN_WEB_PORT: cannot listen on {settings.web_host}:{settings.web_port} "
-            f"({exc.strerror}); choose another port."
-        ) from None
+        raise
     stop = asyncio.Event()
     background = asyncio.create_task(run_until_stopped(app, stop))
     print(
         f"Daiban is running — scheme {app.services.scheme.id}, "
-        f"database {safe_url(settings.database_url)}, time zone {app.services.timezone.key}.\n"
-        f"Health: http://{settings.web_host}:{settings.web_port}/healthz"
+        f"database {safe_url(settings.database_url)}, time zone {app.services.timezone.key}."
     )
+    if runner is not None:
+        print(f"Health: http://{settings.web_host}:{settings.web_port}/healthz")
+    if emulator_on:
+        print(f"Open http://{settings.web_host}:{settings.web_port} in a browser to chat.")
     try:
-        if role is not None or sys.stdin.isatty():
+        # With the emulator on, the browser is the chat; `daiban chat --as ROLE` still asks
+        # for the terminal one.
+        if chat_only or (sys.stdin.isatty() and not emulator_on):
             await terminal_chat(app, role or "enterprise")
         else:
-            print(
-                "No terminal attached. Talk to Daiban with "
-                "`.venv/bin/daiban chat --as enterprise`; stop with Ctrl-C."
-            )
+            if emulator_on:
+                print("Stop with Ctrl-C.")
+            else:
+                print(
+                    "No terminal attached. Talk to Daiban with "
+                    "`.venv/bin/daiban chat --as enterprise`; stop with Ctrl-C."
+                )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
@@ -122,7 +167,8 @@ async def _run(settings: Settings, role: str | None) -> int:
         await background
         for stop_frontend in reversed(stoppers):
             await stop_frontend()
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         await app.close()
     return 0
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     telegram_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # Delivery limits (the Bot API's published ones by default) and the HTTP timeout.
+    telegram_rate_global: float = Field(default=30, gt=0)  # messages per second, all chats
+    telegram_rate_chat: float = Field(default=1, gt=0)  # messages per second, one chat
+    telegram_rate_group: float = Field(default=20, gt=0)  # messages per minute, one group
+    telegram_request_timeout: float = Field(default=20, gt=0, le=300)  # seconds
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
@@ -46,8 +51,16 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_robot_keys: SecretStr | None = None
+    # WeCom's published limits: 30 app messages a minute per member, 20 per robot.
+    wecom_member_per_minute: int = Field(default=30, ge=1, le=30)
+    wecom_robot_per_minute: int = Field(default=20, ge=1, le=20)
+
+    # How long a claimed outbox row stays claimed without its worker renewing it.
+    outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
 
     web_host: str = "127.0.0.1"
+    # The browser emulator: None = on exactly when no messenger is configured.
+    emulator: bool | None = None
     web_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("database_url")
