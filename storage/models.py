@@ -226,6 +226,9 @@ class ChecklistItem(Base):
     paused_workdays: Mapped[int] = mapped_column(Integer, default=0)
     done_on: Mapped[date | None] = mapped_column(Date)
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    # From the plan (domain/planning.py) and the item's clock (domain/items.py).
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    corrections: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conversation(Base):
@@ -337,6 +340,82 @@ class Ticket(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A one-time code (邀请码): binds a person's messenger account, or a group to a project.
+
+    kind "person": sent as `/start CODE` by the person named; kind "group": sent as
+    `/bind CODE` in a group by the project's butler.
+    """
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(_person_fk("CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by: Mapped[str | None] = mapped_column(String(200))  # platform:external id
+
+
+class Problem(Base):
+    """A difficult problem (难点问题) on a project or item, climbing the ladder (分级调度).
+
+    States: open → acked (taken; auto-raise paused until `ack_until`) → resolved (with the
+    meeting minutes, 会议纪要). `auto` tells whether the ladder raised it or a person did.
+    """
+
+    __tablename__ = "problems"
+    __table_args__ = (
+        Index("ix_problems_state_level", "state", "level"),
+        Index("ix_problems_project_id", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checklist_items.id", ondelete="SET NULL")
+    )
+    level: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    reason: Mapped[str] = mapped_column(Text)
+    auto: Mapped[bool] = mapped_column(Boolean, default=True)
+    opened_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    owner_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ack_until: Mapped[date | None] = mapped_column(Date)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    minutes: Mapped[str | None] = mapped_column(Text)
+
+
+class Rating(Base):
+    """One rating in a rating round (评价): five levels, 1 非常不满意 … 5 非常满意.
+
+    subject "team": the enterprise rates the butler and team; "enterprise": the butler rates
+    the enterprise's cooperation. Levels 1–2 are bad reviews that open a follow-up.
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("project_id", "rater_id", "subject", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(_person_fk("CASCADE"))
+    subject: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(16))  # e.g. 2026Q4, 2026-11, 2026
+    level: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    follow_up: Mapped[str | None] = mapped_column(String(16))  # open | done, for bad reviews
+    follow_up_due: Mapped[date | None] = mapped_column(Date)
 
 
 class AppendOnlyError(RuntimeError):
