@@ -87,9 +87,14 @@ class Database:
         self.url: URL = normalize_url(url)
         self.safe_url = safe_url(self.url)
         self._memory = is_memory_sqlite(self.url)
-        # An in-memory database lives on one shared connection, so units of work must
-        # take turns; file SQLite and PostgreSQL let them overlap.
-        self._turns: asyncio.Lock | None = asyncio.Lock() if self._memory else None
+        # SQLite has one writer at a time. Units of work in this process take turns on an
+        # asyncio lock instead of colliding inside SQLite, whose busy handler sleeps in
+        # growing steps (up to 100 ms) and made concurrent handling slower than sequential.
+        # An in-memory database also needs it: it lives on one shared connection.
+        # Other processes on the same file still queue through busy_timeout.
+        sqlite = self.url.get_backend_name() == "sqlite"
+        self._turns: asyncio.Lock | None = asyncio.Lock() if sqlite else None
+        self._turn_owner: asyncio.Task[Any] | None = None
         self._prepared = False
         self.engine: AsyncEngine = self._create_engine()
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
@@ -151,12 +156,23 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """Hold this database's turn for one unit of work (only in-memory SQLite waits)."""
+        """Hold this database's turn for one unit of work (SQLite: one at a time).
+
+        A unit of work opened inside another in the same task could never get its turn;
+        that is a bug in the caller, reported at once instead of hanging.
+        """
         if self._turns is None:
             yield
             return
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_owner:
+            raise RuntimeError("a unit of work was opened inside another one on SQLite")
         async with self._turns:
-            yield
+            self._turn_owner = task
+            try:
+                yield
+            finally:
+                self._turn_owner = None
 
     async def open_session(self) -> AsyncSession:
         """A new session that has already begun its transaction (BEGIN IMMEDIATE on SQLite).
