@@ -65,9 +65,13 @@ class _JSONDocument(TypeDecorator[Any]):
 class JSONDict(_JSONDocument):
     """A JSON object (``dict``). Assign a new dict to change it: in-place edits are not tracked."""
 
+    cache_ok = True  # SQLAlchemy reads this from each class's own __dict__, not inherited
+
 
 class JSONList(_JSONDocument):
     """A JSON array (``list``). Assign a new list to change it."""
+
+    cache_ok = True
 
 
 __all__ = ["JSONDict", "JSONList", "UTCDateTime"]
