@@ -12,7 +12,7 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.transports.memory import Delivered, MemoryTransport
+from domain.application import project_snapshot
 from domain.clock import FakeClock
 from handlers.chat import Attachment, ChatKind, Incoming, Outgoing, Sender
 from handlers.i18n import normalize_lang
 from handlers.roles import ROLES
+from handlers.team import assign_team, bind_chat
 from reminders.jobs import fire_times
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
@@ -47,6 +49,7 @@ class PersonSpec(_Strict):
     name: str
     role: str
     department: str | None = None
+    backup_of: str | None = None  # a person id: this one is their backup specialist
     lang: Literal["zh", "en"] = "zh"
 
     @model_validator(mode="after")
@@ -61,6 +64,26 @@ class ChatSpec(_Strict):
     kind: Literal["group", "dm"] = "group"
     members: list[str] = Field(default_factory=list)
     title: str | None = None
+
+
+class ProjectSpec(_Strict):
+    """An accepted project with its team and bound group, set up before the steps run.
+
+    ``id`` becomes the project code; ``enterprise`` is the contact's person id; the plan
+    starts on ``accepted`` (the day the group is bound), exactly as /assign and /bind do.
+    Without ``butler`` the project only waits for /assign; without ``group`` it is not bound.
+    """
+
+    id: str
+    name: str
+    enterprise: str
+    category: str
+    butler: str | None = None  # none: accepted only, waiting for /assign
+    specialists: list[str] = Field(default_factory=list)
+    group: str | None = None  # none: the team has not bound its group yet
+    accepted: date
+    stage: str | None = None
+    zone: str | None = None
 
 
 class Target(_Strict):
@@ -115,7 +138,7 @@ class Story(_Strict):
     start: datetime
     people: list[PersonSpec]
     chats: list[ChatSpec] = Field(default_factory=list)
-    projects: list[dict[str, Any]] = Field(default_factory=list)
+    projects: list[ProjectSpec] = Field(default_factory=list)
     steps: list[Step]
     title: str | None = None
     description: str | None = None
@@ -137,11 +160,13 @@ def parse_story(text: str, source: str = "<story>") -> Story:
             step.kind()
         except ValueError as exc:
             raise StoryError(f"{source}: step {index}: {exc}") from None
-    if story.projects:
-        raise StoryError(
-            f"{source}: projects: accepted projects in stories arrive with the project-team "
-            "feature; this build cannot create them yet"
-        )
+    for project in story.projects:
+        if project.group is not None and project.group not in {
+            c.id for c in story.chats if c.kind == "group"
+        }:
+            raise StoryError(
+                f"{source}: project {project.id}: group {project.group!r} is not a group chat"
+            )
     return story
 
 
@@ -189,6 +214,8 @@ class StoryRunner:
         self.seq = 0
         self.result = StoryResult()
         self.app: App | None = None
+        # Named groups of `expect` patterns, e.g. "code: (?P<code>\\w+)", for later `${code}`.
+        self.vars: dict[str, str] = {}
 
     # -- app lifecycle
     async def _start(self) -> App:
@@ -236,6 +263,90 @@ class StoryRunner:
                 await uow.people.add_account(
                     person.id, PLATFORM, spec.id, spec.name, now=self.clock.now()
                 )
+            for spec in self.story.people:
+                if spec.backup_of is None:
+                    continue
+                backup = await uow.people.by_account(PLATFORM, spec.id)
+                backed = await uow.people.by_account(PLATFORM, spec.backup_of)
+                if backup is None or backed is None:
+                    raise StoryError(f"person {spec.id}: backup_of {spec.backup_of!r} is unknown")
+                department = by_name.get(spec.department or "") or next(
+                    (
+                        by_name.get(p.department or "")
+                        for p in self.story.people
+                        if p.id == spec.backup_of
+                    ),
+                    None,
+                )
+                await uow.people.add_role(backup.id, "backup", department, backup_of_id=backed.id)
+            for project in self.story.projects:
+                await self._setup_project(uow, app, project, by_name)
+
+    async def _setup_project(
+        self, uow: UnitOfWork, app: App, spec: ProjectSpec, by_name: dict[str, str]
+    ) -> None:
+        """Accept, staff and bind one project through the same functions /assign and /bind use."""
+        if await uow.projects.by_code(spec.id) is not None:
+            return  # a restart: the store already has it
+        scheme = app.services.scheme
+        now = self.clock.now()
+        stage = spec.stage or scheme.stages[0].id
+        try:
+            scheme.category(spec.category)
+            scheme.stage(stage)
+        except KeyError as exc:
+            raise StoryError(f"project {spec.id}: {exc} is not in scheme {scheme.id}") from None
+
+        async def person(pid: str):
+            found = await uow.people.by_account(PLATFORM, pid)
+            if found is None:
+                raise StoryError(f"project {spec.id}: unknown person {pid!r}")
+            return found
+
+        contact = await person(spec.enterprise)
+        accepted_at = datetime.combine(spec.accepted, time(9), app.services.timezone)
+        project = await uow.projects.add(
+            code=spec.id,
+            name=spec.name,
+            category=spec.category,
+            stage=stage,
+            status="accepted",
+            zone=spec.zone,
+            accepted_at=accepted_at,
+            snapshot=project_snapshot(scheme, spec.category),
+            created_at=accepted_at,
+        )
+        await uow.members.add(project.id, contact.id, "enterprise")
+        chosen: dict[str, int] = {}
+        for pid in spec.specialists:
+            person_spec = self.people.get(pid)
+            department = by_name.get(person_spec.department or "") if person_spec else None
+            if department is None:
+                raise StoryError(f"project {spec.id}: specialist {pid!r} has no department")
+            chosen[department] = (await person(pid)).id
+        if spec.butler is None:
+            return
+        butler = await person(spec.butler)
+        await assign_team(uow, project, butler.id, now=now, actor_id=None, specialists=chosen)
+        if spec.group is None:
+            return
+        chat = await uow.chats.get_or_create(
+            PLATFORM,
+            f"group:{spec.group}",
+            "group",
+            self.chats[spec.group].title or spec.group,
+            now,
+        )
+        await bind_chat(
+            uow,
+            scheme,
+            app.services.calendar,
+            project,
+            chat,
+            today=spec.accepted,
+            now=now,
+            actor_id=butler.id,
+        )
 
     async def run(self) -> StoryResult:
         await upgrade(self.database_url)
@@ -318,8 +429,9 @@ class StoryRunner:
             return
         self.mark = len(self.delivered)
         if kind == "say":
-            command, args = Incoming.parse_command(step.say or "")
-            await self._act(step, text=step.say, command=command, args=args if command else "")
+            text = self._substitute(index, step.say or "")
+            command, args = Incoming.parse_command(text)
+            await self._act(step, text=text, command=command, args=args if command else "")
         elif kind == "press":
             await self._act(step, payload=self._button_payload(step))
         elif kind == "send_file":
@@ -342,6 +454,14 @@ class StoryRunner:
             self.result.transcript.append(
                 {"at": self.clock.now().isoformat(), "from": "story", "restart": True}
             )
+
+    def _substitute(self, index: int, text: str) -> str:
+        def value(found: re.Match[str]) -> str:
+            if found.group(1) not in self.vars:
+                raise StoryError(f"step {index}: ${{{found.group(1)}}} was not captured before")
+            return self.vars[found.group(1)]
+
+        return re.sub(r"\$\{(\w+)\}", value, text)
 
     def _target_of(self, spec: str) -> datetime:
         assert self.app is not None
@@ -383,10 +503,17 @@ class StoryRunner:
         recent = [d.message for d in self.delivered[self.mark :] if d.chat_external_id == chat_id]
 
         def matches(msg: Outgoing) -> bool:
-            if target.text is not None and not re.search(target.text, msg.text, re.DOTALL):
-                return False
+            found = None
+            if target.text is not None:
+                found = re.search(target.text, msg.text, re.DOTALL)
+                if not found:
+                    return False
             labels = [b.label for row in msg.buttons for b in row]
-            return all(any(re.search(rx, label) for label in labels) for rx in target.buttons)
+            if not all(any(re.search(rx, label) for label in labels) for rx in target.buttons):
+                return False
+            if found is not None:
+                self.vars.update({k: v for k, v in found.groupdict().items() if v is not None})
+            return True
 
         hit = any(matches(m) for m in recent)
         who = f"to {target.to}" if target.to else f"in {target.in_}"

@@ -7,6 +7,7 @@ from handlers.commands import visible_commands
 from handlers.context import Ctx
 from handlers.forms import active_form, resume_form
 from handlers.i18n import LANGS, normalize_lang
+from handlers.invites import start_with_code
 from handlers.router import Router
 
 router = Router("basics")
@@ -17,6 +18,8 @@ LANG_BUTTONS = [Button("中文", "lang:zh_CN"), Button("English", "lang:en")]
 @router.command("start")
 async def start(ctx: Ctx) -> None:
     """The welcome and the service menu (服务菜单): one button per service kind."""
+    if ctx.incoming.args.strip() and await start_with_code(ctx):
+        return  # `/start CODE`: an invite code binding this account (handlers/invites.py)
     scheme = ctx.scheme
     lines = [
         ctx._(

@@ -84,6 +84,42 @@ class ProjectRepo(Repo):
         pending.sort(key=lambda i: (i.due_on or date.max, i.sort, i.id))
         return Progress(len(done), len(items), pending[0] if pending else None)
 
+    async def get(self, project_id: int) -> Project | None:
+        """The project with this id, or None."""
+        return await self.session.get(Project, project_id)
+
+    async def by_code(self, code: str) -> Project | None:
+        """The project with this code (P2026-0001), case-insensitive, or None."""
+        result = await self.session.execute(
+            select(Project).where(func.upper(Project.code) == code.strip().upper())
+        )
+        return result.scalar_one_or_none()
+
+    async def listed(
+        self,
+        *,
+        zone: str | None = None,
+        stage: str | None = None,
+        butler_id: int | None = None,
+        include_archived: bool = True,
+    ) -> list[Project]:
+        """Projects, optionally of one zone, stage or butler, oldest first."""
+        stmt = select(Project)
+        if zone is not None:
+            stmt = stmt.where(Project.zone == zone)
+        if stage is not None:
+            stmt = stmt.where(Project.stage == stage)
+        if butler_id is not None:
+            stmt = stmt.where(Project.butler_id == butler_id)
+        if not include_archived:
+            stmt = stmt.where(Project.status != "archived")
+        result = await self.session.execute(stmt.order_by(Project.id))
+        return list(result.scalars())
+
+    async def save(self, project: Project) -> None:
+        """Flush a changed project."""
+        await self.session.flush()
+
     async def created_since(self, since: datetime) -> list[Project]:
         """Projects created at or after ``since``."""
         result = await self.session.execute(

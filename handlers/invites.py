@@ -1,0 +1,118 @@
+"""Binding a messenger account to a person of the roster (`/start CODE`, 邀请码).
+
+The office imports the roster and gives each person a one-time code
+(`daiban people invite NAME`); the person sends `/start CODE` to the bot from Telegram or
+WeCom. A person may bind several accounts; a used or expired code is refused clearly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from handlers.context import Ctx
+from handlers.roles import ROLE_LABELS
+from storage.models import Account, Invite, Person
+from storage.uow import UnitOfWork
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
+CODE_LENGTH = 8
+
+
+# -- codes -----------------------------------------------------------------------------
+async def new_code(uow: UnitOfWork) -> str:
+    """A fresh one-time code (邀请码) never issued before."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not await uow.invites.exists(code):
+            return code
+
+
+def invite_refusal(ctx: Ctx, invite: Invite | None, kind: str) -> str | None:
+    """Why a code cannot be used (unknown, of another kind, used, expired), or None."""
+    if invite is None or invite.kind != kind:
+        return ctx._("That code is not valid. Check it, or ask for a new one.")
+    if invite.used_at is not None:
+        return ctx._("That code was already used. Ask for a new one.")
+    if invite.expires_at is not None and invite.expires_at <= ctx.now:
+        return ctx._("That code has expired. Ask for a new one.")
+    return None
+
+
+async def issue_person_code(
+    uow: UnitOfWork,
+    person: Person,
+    *,
+    now: datetime,
+    valid_days: int = 14,
+    created_by_id: int | None = None,
+) -> str:
+    """A new one-time code that binds an account to `person`."""
+    code = await new_code(uow)
+    await uow.invites.add(
+        code=code,
+        kind="person",
+        now=now,
+        person_id=person.id,
+        created_by_id=created_by_id,
+        expires_at=now + timedelta(days=valid_days),
+    )
+    return code
+
+
+async def start_with_code(ctx: Ctx) -> bool:
+    """Handle `/start CODE`; False when the argument is not an invite code (the welcome
+    then runs as usual, e.g. a Telegram deep-link parameter)."""
+    code = ctx.incoming.args.strip()
+    invite = await ctx.uow.invites.by_code(code, for_update=True)
+    if (invite is None or invite.kind != "person") and len(code) != 8:
+        return False
+    refusal = invite_refusal(ctx, invite, "person")
+    if refusal:
+        await ctx.reply(refusal)
+        return True
+    assert invite is not None and invite.person_id is not None
+    person = await ctx.uow.people.get(invite.person_id)
+    if person is None:
+        await ctx.reply(ctx._("That code is not valid. Check it, or ask for a new one."))
+        return True
+    account = await _account(ctx)
+    stranger = ctx.person
+    if account is not None and account.person_id != person.id:
+        # The account was auto-registered on first contact; it now belongs to the roster
+        # person. The placeholder person keeps its history but loses the account.
+        account.person_id = person.id
+        await ctx.uow.flush()
+    await ctx.uow.invites.use(
+        invite, now=ctx.now, used_by=f"{ctx.incoming.platform}:{ctx.incoming.sender.external_id}"
+    )
+    await ctx.uow.events.append(
+        "person.account_bound",
+        at=ctx.now,
+        actor_id=person.id,
+        data={
+            "platform": ctx.incoming.platform,
+            "external_id": ctx.incoming.sender.external_id,
+            "previous_person_id": stranger.id if stranger.id != person.id else None,
+        },
+    )
+    roles = sorted({r.role for r in await ctx.uow.people.roles_of(person.id)})
+    ctx.person = person
+    await ctx.reply(
+        ctx._(
+            "Welcome, {name}. This account is now linked to you ({roles}). Send /help to see "
+            "what you can do.",
+            name=person.name,
+            roles="、".join(ctx._(ROLE_LABELS.get(r, r)) for r in roles) or "—",
+        )
+    )
+    return True
+
+
+async def _account(ctx: Ctx) -> Account | None:
+    """The sender's account row (registered on first contact)."""
+    wanted = (ctx.incoming.platform, ctx.incoming.sender.external_id)
+    for account in await ctx.uow.people.accounts_of(ctx.person.id):
+        if (account.platform, account.external_id) == wanted:
+            return account
+    return None

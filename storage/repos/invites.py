@@ -1,0 +1,60 @@
+"""One-time codes (邀请码): bind a person's account, or a group chat to a project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from storage.models import Invite
+from storage.repos._base import Repo
+
+
+class InviteRepo(Repo):
+    """Issue codes and take them back exactly once."""
+
+    async def add(
+        self,
+        *,
+        code: str,
+        kind: str,
+        now: datetime,
+        person_id: int | None = None,
+        project_id: int | None = None,
+        created_by_id: int | None = None,
+        expires_at: datetime | None = None,
+    ) -> Invite:
+        """Store a new code of ``kind`` "person" or "group"."""
+        invite = Invite(
+            code=code,
+            kind=kind,
+            person_id=person_id,
+            project_id=project_id,
+            created_by_id=created_by_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def by_code(self, code: str, *, for_update: bool = False) -> Invite | None:
+        """The invite with this code (codes are stored upper-case), or None."""
+        stmt = select(Invite).where(Invite.code == code.strip().upper())
+        if for_update and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        result = await self.session.execute(stmt)
+        return result.scalar_one_or_none()
+
+    async def exists(self, code: str) -> bool:
+        """Whether a code was ever issued (to avoid handing out the same one twice)."""
+        return await self.by_code(code) is not None
+
+    async def use(self, invite: Invite, *, now: datetime, used_by: str) -> None:
+        """Mark the code used by ``platform:external id``."""
+        invite.used_at = now
+        invite.used_by = used_by[:200]
+        await self.session.flush()
+
+
+__all__ = ["InviteRepo"]
