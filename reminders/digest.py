@@ -1,0 +1,32 @@
+"""The digest job (每日简报推送): at the scheme's digest time on working days, once.
+
+The slot is claimed in `job_runs` with the date as run key, in the same transaction as
+the messages (each also keyed ``digest:DATE:uPERSON``): a restart at the digest minute,
+a catch-up and the cron job can all ask, and each leader still gets one digest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.context import Services
+from handlers.digest import build_digest
+from handlers.problems import Postman
+from storage.uow import UnitOfWork
+
+DIGEST_JOB = "digest"
+
+
+async def send_digests(services: Services, at: datetime) -> bool:
+    """Send today's digest to every leader (if a working day and not yet sent)."""
+    today = at.astimezone(services.timezone).date()
+    if not services.calendar.is_workday(today):
+        return False
+    async with UnitOfWork(services.db) as uow:
+        if not await uow.jobs.claim(DIGEST_JOB, today.isoformat(), at):
+            return False
+        post = Postman(uow, at, f"digest:{today.isoformat()}")
+        for leader in await uow.people.with_role("leader"):
+            message = await build_digest(uow, services, today, leader.lang)
+            await post.to_person(leader.id, message, f"u{leader.id}")
+    return True

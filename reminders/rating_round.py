@@ -1,0 +1,130 @@
+"""The two-way rating round (双向考评) on the scheme's ``rating_cycle``.
+
+On the first working day of each period (month, quarter or year) every live project with
+a butler gets one round: its enterprise contacts are asked to rate the butler and team,
+its butler to rate the enterprise's cooperation. The round is claimed per period in
+`job_runs` with its messages, so it runs once per project per period. The same daily job
+reminds the office of each bad review whose follow-up day has come and is still open.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from domain.scheme import RatingCycle
+from handlers.chat import Button, Outgoing
+from handlers.context import Services
+from handlers.i18n import gettext
+from handlers.problems import Postman
+from handlers.rating import ENTERPRISE, TEAM, rate_payload
+from storage.uow import UnitOfWork
+
+ROUND_JOB = "rating-round"
+
+
+def rating_period(cycle: RatingCycle, day: date) -> str:
+    """The rating period containing ``day``: ``2026-11``, ``2026Q4`` or ``2026``."""
+    if cycle == RatingCycle.MONTHLY:
+        return f"{day.year}-{day.month:02d}"
+    if cycle == RatingCycle.QUARTERLY:
+        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)
+
+
+def period_start(cycle: RatingCycle, day: date) -> date:
+    """The first day of the rating period containing ``day``."""
+    if cycle == RatingCycle.MONTHLY:
+        return day.replace(day=1)
+    if cycle == RatingCycle.QUARTERLY:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: str) -> Outgoing:
+    if subject == TEAM:
+        msgid = (
+            "Rating round {period}: how satisfied are you with the butler and team of"
+            " project {code} {name}? It takes a minute."
+        )
+    else:
+        msgid = (
+            "Rating round {period}: please rate the enterprise's cooperation on"
+            " project {code} {name}."
+        )
+    text = gettext(lang, msgid).format(period=period, code=code, name=name)
+    return Outgoing(text, buttons=[[Button(gettext(lang, "Rate"), payload)]])
+
+
+async def start_round(services: Services, at: datetime) -> bool:
+    """Ask this period's ratings once, on the period's first working day."""
+    local = at.astimezone(services.timezone)
+    today = local.date()
+    if local.time() < services.scheme.reminders.working_hours.start:
+        return False
+    cycle = services.scheme.reports.rating_cycle
+    if services.calendar.next_workday(period_start(cycle, today)) != today:
+        return False  # only on the period's first working day, not when started mid-period
+    period = rating_period(cycle, today)
+    async with UnitOfWork(services.db) as uow:
+        if not await uow.jobs.claim(ROUND_JOB, period, at):
+            return False
+        post = Postman(uow, at, f"rating-round:{period}")
+        for project in await uow.due.live_projects():
+            if project.butler_id is None:
+                continue
+            askers = [
+                (m.person_id, TEAM)
+                for m in await uow.members.of_project(project.id)
+                if m.role == "enterprise"
+            ]
+            askers.append((project.butler_id, ENTERPRISE))
+            for person_id, subject in askers:
+                person = await uow.people.get(person_id)
+                if person is None or not person.active:
+                    continue
+                payload = rate_payload(project.id, subject, period)
+                out = _ask(person.lang, subject, project.code, project.name, period, payload)
+                await post.to_person(person.id, out, f"p{project.id}:{subject}:u{person.id}")
+        await uow.events.append("rating.round", at=at, data={"period": period})
+    return True
+
+
+async def remind_follow_ups(services: Services, at: datetime) -> int:
+    """Remind the office, once, of each open bad-review follow-up due today or earlier."""
+    local = at.astimezone(services.timezone)
+    today, hours = local.date(), services.scheme.reminders.working_hours
+    if not services.calendar.is_workday(today) or not hours.start <= local.time() < hours.end:
+        return 0
+    sent = 0
+    async with UnitOfWork(services.db) as uow:
+        post = Postman(uow, at, "followup-due")
+        for rating in await uow.ratings.open_follow_ups():
+            if rating.follow_up_due is None or rating.follow_up_due > today:
+                continue
+            project = await uow.projects.get(rating.project_id)
+            if project is None:
+                continue
+            for person in await uow.people.with_role("office"):
+                text = gettext(
+                    person.lang,
+                    "Follow-up #{id} of project {code} {name} is due {due} and still open."
+                    " Please call back, rectify, and close it with /followup {id} NOTE.",
+                ).format(
+                    id=rating.id,
+                    code=project.code,
+                    name=project.name,
+                    due=rating.follow_up_due.isoformat(),
+                )
+                sent += await post.to_person(
+                    person.id, Outgoing(text), f"r{rating.id}:u{person.id}"
+                )
+    return sent
+
+
+async def rating_job(services: Services, at: datetime) -> None:
+    """The daily rating job: start the period's round, remind due follow-ups."""
+    await start_round(services, at)
+    await remind_follow_ups(services, at)
+
+
+__all__ = ["ROUND_JOB", "rating_job", "rating_period", "remind_follow_ups", "start_round"]
