@@ -6,6 +6,11 @@ daiban scheme check NAME|PATH     validate a scheme and print its summary
 daiban simulate STORY.yaml        play a story; exit 0 when every expectation holds
 daiban chat --as ROLE             a terminal chat with the bot
 daiban i18n update                merge new message ids into both catalogs
+daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml)
+daiban people invite NAME         a one-time code to bind a person's chat account
+daiban archive PROJECT            write the project's file (一事一档) as a ZIP
+daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
+daiban report KIND --period P     weekly/monthly/quarterly report as Markdown or --format xlsx
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.app import App
+    from domain.scheme import Scheme
+    from storage.db import Database
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -198,7 +205,100 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update"])
+    people = sub.add_parser("people", help="the staff roster and invite codes")
+    people.add_argument("action", choices=["import", "invite"])
+    people.add_argument("target", help="roster file (import) or name/mobile (invite)")
+    archive = sub.add_parser("archive", help="write a project's file (一事一档) as a ZIP")
+    archive.add_argument("project", help="project code, e.g. P2026-0001")
+    archive.add_argument("--output", type=Path)
+    export = sub.add_parser("export", help="office exports")
+    export.add_argument("what", choices=["ledger"])
+    export.add_argument("--format", dest="fmt", choices=["xlsx", "csv", "json"], default="xlsx")
+    export.add_argument("--output", type=Path)
+    report = sub.add_parser("report", help="periodic reports (weekly, monthly, quarterly)")
+    report.add_argument("kind", choices=["weekly", "monthly", "quarterly"])
+    report.add_argument("--period", required=True, help="2026-W48, 2026-11 or 2026Q4")
+    report.add_argument("--format", dest="fmt", choices=["md", "xlsx"], default="md")
+    report.add_argument("--output", type=Path)
+    report.add_argument("--lang", choices=["zh", "en"], default="zh")
     return parser
+
+
+async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`daiban people|archive|export …` against the configured store and scheme."""
+    from datetime import UTC, datetime
+
+    from bot.app import load_calendar, load_scheme_setting
+    from storage.db import Database
+
+    await _ensure_current(settings)
+    db = Database(settings.database_url)
+    scheme = load_scheme_setting(settings)
+    try:
+        if args.command == "people":
+            from bot.people_cli import people_command
+
+            return await people_command(db, scheme, args.action, args.target)
+        if args.command == "report":
+            return await _report(settings, db, scheme, args)
+        if args.command == "archive":
+            from bot.archive import write_archive
+
+            try:
+                path = await write_archive(db, scheme, args.project, args.output)
+            except LookupError as exc:
+                print(f"daiban: {exc}", file=sys.stderr)
+                return 1
+            print(f"wrote {path}")
+            return 0
+        from bot.ledger import export_ledger
+
+        path = await export_ledger(
+            db, load_calendar(settings), args.fmt, args.output, datetime.now(UTC)
+        )
+        print(f"wrote {path}")
+        return 0
+    finally:
+        await db.dispose()
+
+
+async def _report(
+    settings: Settings, db: Database, scheme: Scheme, args: argparse.Namespace
+) -> int:
+    """`daiban report KIND --period P [--format md|xlsx] [--output PATH]`."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.app import SystemClock, load_calendar
+    from bot.report_cli import report_command
+    from handlers.app_router import build_router
+    from handlers.context import Services
+    from handlers.i18n import normalize_lang
+    from reminders.reports import PeriodError
+
+    services = Services(
+        db=db,
+        scheme=scheme,
+        calendar=load_calendar(settings),
+        clock=SystemClock(),
+        router=build_router(),
+        timezone=ZoneInfo(settings.timezone or scheme.timezone),
+    )
+    try:
+        out = await report_command(
+            services,
+            args.kind,
+            args.period,
+            args.fmt,
+            args.output,
+            normalize_lang(args.lang),
+            datetime.now(UTC),
+        )
+    except PeriodError as exc:
+        print(f"daiban: {exc}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
 
 
 def _i18n_update() -> int:
@@ -231,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "chat":
             return asyncio.run(_run(settings, args.role))
+        if args.command in ("people", "archive", "export", "report"):
+            return asyncio.run(_office_command(settings, args))
         return asyncio.run(_run(settings, None))
     except ConfigError as exc:
         print(f"daiban: {exc}", file=sys.stderr)

@@ -1,6 +1,22 @@
 """The root router: every flow's router, in the order they are asked."""
 
-from handlers import apply, basics, consult, eligibility_check, office, profile, progress
+from handlers import (
+    apply,
+    basics,
+    completion,
+    consult,
+    eligibility_check,
+    items,
+    office,
+    plan,
+    problems,
+    profile,
+    progress,
+    rating,
+    status,
+    team,
+)
+from handlers import digest as digest_flow
 from handlers.router import Router
 
 
@@ -12,6 +28,14 @@ def build_router() -> Router:
     root.include(apply.router)
     root.include(office.router)
     root.include(progress.router)
+    root.include(team.router)
+    root.include(plan.router)
+    root.include(items.router)
+    root.include(status.router)
+    root.include(completion.router)
+    root.include(problems.router)
+    root.include(digest_flow.router)
+    root.include(rating.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

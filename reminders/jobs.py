@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from handlers.context import Services
+from reminders.digest import DIGEST_JOB, send_digests
+from reminders.rating_round import rating_job
+from reminders.reports import send_monthly_report, send_weekly_dispatch
+from reminders.schedule import catch_up
 from reminders.stalled_forms import remind_stalled_forms
 from reminders.tickets import remind_open_tickets
 
@@ -34,9 +39,26 @@ async def tick(services: Services, at: datetime) -> None:
     """The periodic due scan: ask the store what is due now and act on it."""
     await remind_stalled_forms(services, at)
     await remind_open_tickets(services, at)
+    # Reports and the rating round later on their day if the bot was down at 09:00.
+    await reports_job(services, at)
+    await rating_job(services, at)
+    # Today's nudges and ladder once, and a digest missed during downtime (same day only).
+    await catch_up(services, at)
+
+
+async def digest_job(services: Services, at: datetime) -> None:
+    """The leaders' daily digest at the scheme's digest time."""
+    await send_digests(services, at)
+
+
+async def reports_job(services: Services, at: datetime) -> None:
+    """The office's weekly dispatch list and monthly report; each claimed per period."""
+    await send_weekly_dispatch(services, at)
+    await send_monthly_report(services, at)
 
 
 def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:
+    reports_at = services.scheme.reminders.working_hours.start
     return [
         Job(
             "tick",
@@ -46,6 +68,27 @@ def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:
                 timezone=services.timezone,
             ),
             tick,
+        ),
+        Job(
+            DIGEST_JOB,
+            CronTrigger(
+                hour=services.scheme.reports.digest_time.hour,
+                minute=services.scheme.reports.digest_time.minute,
+                timezone=services.timezone,
+            ),
+            digest_job,
+        ),
+        # Daily at the start of working hours; each sends only on its day (or the next
+        # working day of the week/month) and claims its period, so it goes out once.
+        Job(
+            "reports",
+            CronTrigger(hour=reports_at.hour, minute=reports_at.minute, timezone=services.timezone),
+            reports_job,
+        ),
+        Job(
+            "rating",
+            CronTrigger(hour=reports_at.hour, minute=reports_at.minute, timezone=services.timezone),
+            rating_job,
         ),
     ]
 

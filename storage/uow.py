@@ -24,7 +24,13 @@ from storage.repos import (
     PeopleRepo,
 )
 from storage.repos.applications import ApplicationRepo
+from storage.repos.due import DueRepo
+from storage.repos.invites import InviteRepo
+from storage.repos.items import ItemRepo
+from storage.repos.members import MemberRepo
+from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
+from storage.repos.ratings import RatingRepo
 from storage.repos.tickets import TicketRepo
 
 
@@ -49,6 +55,12 @@ class UnitOfWork:
     applications: ApplicationRepo
     projects: ProjectRepo
     tickets: TicketRepo
+    due: DueRepo
+    problems: ProblemRepo
+    ratings: RatingRepo
+    members: MemberRepo
+    items: ItemRepo
+    invites: InviteRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -76,6 +88,12 @@ class UnitOfWork:
         self.applications = ApplicationRepo(session)
         self.projects = ProjectRepo(session)
         self.tickets = TicketRepo(session)
+        self.due = DueRepo(session)
+        self.problems = ProblemRepo(session)
+        self.ratings = RatingRepo(session)
+        self.members = MemberRepo(session)
+        self.items = ItemRepo(session)
+        self.invites = InviteRepo(session)
         return self
 
     async def __aexit__(
