@@ -33,6 +33,7 @@ from aiogram.types import (
 )
 
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.telegram_render import chat_ref
 
 Keyboard = list[list[tuple[str, str]]]
 
@@ -66,10 +67,6 @@ def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
             for row in keyboard
         ]
     )
-
-
-def _chat(chat_id: str) -> int | str:
-    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
 class AiogramClient:
@@ -111,7 +108,7 @@ class AiogramClient:
     async def send_message(self, chat_id: str, html_text: str, keyboard: Keyboard | None) -> None:
         with mapped_errors():
             await self.bot.send_message(
-                chat_id=_chat(chat_id),
+                chat_id=chat_ref(chat_id),
                 text=html_text,
                 parse_mode="HTML",
                 reply_markup=_markup(keyboard),
@@ -130,7 +127,7 @@ class AiogramClient:
         document: str | FSInputFile = FSInputFile(ref, filename=filename) if upload else ref
         with mapped_errors():
             await self.bot.send_document(
-                chat_id=_chat(chat_id),
+                chat_id=chat_ref(chat_id),
                 document=document,
                 caption=caption_html,
                 parse_mode="HTML" if caption_html else None,

@@ -33,6 +33,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.telegram_render import chat_ref
 
 Keyboard = list[list[tuple[str, str]]]
 
@@ -70,10 +71,6 @@ def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
             for row in keyboard
         ]
     )
-
-
-def _chat(chat_id: str) -> int | str:
-    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
 class PtbClient:
@@ -132,7 +129,7 @@ class PtbClient:
     async def send_message(self, chat_id: str, html_text: str, keyboard: Keyboard | None) -> None:
         with mapped_errors():
             await self.bot.send_message(
-                chat_id=_chat(chat_id),
+                chat_id=chat_ref(chat_id),
                 text=html_text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(keyboard),
@@ -151,7 +148,7 @@ class PtbClient:
         document: str | Path = Path(ref) if upload else ref
         with mapped_errors():
             await self.bot.send_document(
-                chat_id=_chat(chat_id),
+                chat_id=chat_ref(chat_id),
                 document=document,
                 filename=filename if isinstance(document, Path) else None,
                 caption=caption_html,

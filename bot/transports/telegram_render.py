@@ -55,6 +55,11 @@ class Run:
         return f"<b>{body}</b>" if self.bold else body
 
 
+def chat_ref(chat_id: str) -> int | str:
+    """A chat id for the Bot API: numeric ids as int, channel usernames (@name) as text."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
