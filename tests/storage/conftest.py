@@ -3,7 +3,8 @@
 SQLite uses a fresh file per test. PostgreSQL runs when ``DAIBAN_TEST_POSTGRES_URL`` is
 set: one scratch database ``daiban_test_<pid>_<random>`` is created for the session,
 migrated once, emptied before each test and dropped at the end. If the variable is set
-but the server does not answer, the tests error out; they are skipped only when unset.
+but the server does not answer, the tests error out; unset, they are skipped (and fail
+instead under ``CI=true``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base, Person
 from storage.uow import UnitOfWork
+from tests.pg import PG_ENV, PG_SKIP_REASON, pg_admin_url
 
-PG_ENV = "DAIBAN_TEST_POSTGRES_URL"
-PG_SKIP_REASON = "DAIBAN_TEST_POSTGRES_URL not set: PostgreSQL storage tests skipped"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T = TypeVar("T")
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
@@ -66,9 +66,7 @@ def _run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """The session's migrated scratch PostgreSQL database (skips when the env is unset)."""
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        pytest.skip(PG_SKIP_REASON)
+    admin_url = pg_admin_url()
     name = f"daiban_test_{os.getpid()}_{secrets.token_hex(4)}"
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     _run_in_own_loop(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
@@ -83,8 +81,8 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend under test; PostgreSQL is skipped when not configured."""
-    if request.param == "postgresql" and not os.environ.get(PG_ENV):
-        pytest.skip(PG_SKIP_REASON)
+    if request.param == "postgresql":
+        pg_admin_url()
     return str(request.param)
 
 
