@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,21 +16,27 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import ConfigError, Settings
+from bot.logs import watch_handler_failures
+from bot.metrics import Heartbeat, Metrics
 from bot.outbox import DeliveryWorker
 from bot.transports.base import Transport
 from domain.calendar import CalendarError, WorkCalendar, load_overrides
 from domain.clock import Clock
 from domain.scheme import Scheme
 from domain.scheme_loader import SchemeError, load_scheme
+from handlers import log_context
 from handlers.app_router import build_router
 from handlers.chat import Incoming
 from handlers.context import Services
 from handlers.pipeline import handle
 from reminders.jobs import Job, build_jobs
-from storage.db import Database
+from storage.db import Database, StorageError
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+TICK_JOB = "tick"
+STALE_TICKS = 3  # the scheduler is called stuck after this many tick periods without a tick
 
 
 class SystemClock:
@@ -65,9 +72,45 @@ class App:
     worker: DeliveryWorker
     jobs: list[Job]
     transports: dict[str, Transport] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(timedelta(minutes=3)))
 
     async def handle(self, event: Incoming) -> bool:
-        return await handle(event, self.services)
+        """Handle one inbound event (every transport calls this): counted, timed, and logged
+        with its chat; False for a redelivery. Raises `StorageError` when the store is down."""
+        started = time.perf_counter()
+        outcome = "failed"
+        chat = f"{event.platform}:{event.chat_id}"
+        with log_context.scope(chat=chat, event=event.event_id) as here:
+            try:
+                handled = await handle(event, self.services)
+                outcome = "failed" if here.failed else "handled" if handled else "duplicate"
+                return handled
+            except StorageError:
+                outcome = "storage_error"
+                raise
+            finally:
+                self.metrics.inbound.labels(event.platform, outcome).inc()
+                self.metrics.handler_seconds.labels(event.platform).observe(
+                    time.perf_counter() - started
+                )
+
+    async def run_job(self, job: Job) -> None:
+        """One scheduled run of `job`, now: timed, counted, logged with its name; a failure
+        is logged, never raised (the scheduler keeps going)."""
+        if job.name == TICK_JOB:
+            self.heartbeat.beat()
+        started = time.perf_counter()
+        result = "failed"
+        with log_context.scope(job=job.name):
+            try:
+                await job.run(self.services, self.services.clock.now())
+                result = "ok"
+            except Exception:
+                log.exception("job %s failed", job.name)
+            finally:
+                self.metrics.job_runs.labels(job.name, result).inc()
+                self.metrics.job_seconds.labels(job.name).observe(time.perf_counter() - started)
 
     async def seed(self) -> None:
         """Make the scheme's departments known to the store (idempotent)."""
@@ -95,9 +138,13 @@ async def build_app(
         timezone=ZoneInfo(settings.timezone or scheme.timezone),
     )
     transports = dict(transports or {})
-    worker = DeliveryWorker(services.db, transports, services.clock)
-    jobs = build_jobs(services, timedelta(seconds=settings.tick_seconds))
-    app = App(settings, services, worker, jobs, transports)
+    metrics = Metrics()
+    worker = DeliveryWorker(services.db, transports, services.clock, metrics=metrics)
+    tick_every = timedelta(seconds=settings.tick_seconds)
+    jobs = build_jobs(services, tick_every)
+    heartbeat = Heartbeat(max(tick_every * STALE_TICKS, timedelta(seconds=90)))
+    watch_handler_failures()
+    app = App(settings, services, worker, jobs, transports, metrics, heartbeat)
     await app.seed()
     return app
 
@@ -105,16 +152,9 @@ async def build_app(
 def start_scheduler(app: App) -> AsyncIOScheduler:
     """Run the app's jobs in real time, in the scheme's time zone."""
     scheduler = AsyncIOScheduler(timezone=app.services.timezone)
-
-    async def run(job: Job) -> None:
-        try:
-            await job.run(app.services, app.services.clock.now())
-        except Exception:
-            log.exception("job %s failed", job.name)
-
     for job in app.jobs:
         scheduler.add_job(
-            run,
+            app.run_job,
             job.trigger,
             args=[job],
             id=job.name,
@@ -123,6 +163,7 @@ def start_scheduler(app: App) -> AsyncIOScheduler:
             misfire_grace_time=30,
         )
     scheduler.start()
+    app.heartbeat.start()
     return scheduler
 
 

@@ -11,6 +11,7 @@ daiban people invite NAME         a one-time code to bind a person's chat accoun
 daiban archive PROJECT            write the project's file (一事一档) as a ZIP
 daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
 daiban report KIND --period P     weekly/monthly/quarterly report as Markdown or --format xlsx
+daiban jobs run NAME [--at T]     run one scheduler job once, as of T (manual catch-up)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.jobs_cli import add_parser as add_jobs_parser
+from bot.logs import configure_from_settings
 from storage.db import StorageError, safe_url
 
 if TYPE_CHECKING:
@@ -221,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", dest="fmt", choices=["md", "xlsx"], default="md")
     report.add_argument("--output", type=Path)
     report.add_argument("--lang", choices=["zh", "en"], default="zh")
+    add_jobs_parser(sub)
     return parser
 
 
@@ -320,17 +324,17 @@ def main(argv: list[str] | None = None) -> int:
             logging.basicConfig(level=logging.WARNING)
             return asyncio.run(_simulate(args.story, args.transcript))
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # Library chatter (every scheduler run, every migration step) drowns a terminal chat.
-        for noisy in ("apscheduler", "alembic"):
-            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+        # One line per record with its chat and project; secrets masked; libraries quiet.
+        configure_from_settings(settings)
         if args.command == "db":
             asyncio.run(_upgrade(settings))
             return 0
         if args.command == "chat":
             return asyncio.run(_run(settings, args.role))
+        if args.command == "jobs":
+            from bot.jobs_cli import jobs_command
+
+            return asyncio.run(jobs_command(settings, args.name, args.at))
         if args.command in ("people", "archive", "export", "report"):
             return asyncio.run(_office_command(settings, args))
         return asyncio.run(_run(settings, None))

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     holidays_file: Path | None = None
     tick_seconds: int = Field(default=60, ge=5, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # logfmt lines or JSON lines
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

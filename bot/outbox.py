@@ -32,8 +32,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, not_, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 
+from bot.metrics import Metrics
 from bot.transports.base import PermanentError, TransientError, Transport
 from domain.clock import Clock
+from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
@@ -65,6 +67,7 @@ class DeliveryWorker:
         batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
         max_lanes: int = 500,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.transports = transports
@@ -72,6 +75,7 @@ class DeliveryWorker:
         self.batch = batch
         self.lease = lease
         self.max_lanes = max_lanes
+        self.metrics = metrics or Metrics()
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
         self._failures: dict[ChatKey, int] = {}
@@ -150,6 +154,7 @@ class DeliveryWorker:
         """Send `rows` (one chat, id order); stop at the first transient error."""
         sent = 0
         transport = self.transports.get(chat[0])
+        log_context.begin(chat=":".join(chat))  # a lane is its own task: its lines name it
         for index, row in enumerate(rows):
             if self._stopping:
                 await self._release(rows[index:], self.clock.now(), "worker stopped")
@@ -159,6 +164,7 @@ class DeliveryWorker:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
                 await transport.send(row.chat_external_id, row.payload)
             except TransientError as exc:
+                self.metrics.delivered(row.platform, "transient", row.dedupe_key)
                 failures = self._failures[chat] = self._failures.get(chat, 0) + 1
                 delay = (
                     exc.retry_after
@@ -170,9 +176,11 @@ class DeliveryWorker:
                 await self._release(rows[index:], not_before, str(exc)[:500])
                 break
             except PermanentError as exc:
+                self.metrics.delivered(row.platform, "permanent", row.dedupe_key)
                 log.warning("outbox %s to %s failed permanently: %s", row.id, chat, exc)
                 await self._fail(row, str(exc)[:500])
             except Exception as exc:  # a transport bug must not stop delivery to others
+                self.metrics.delivered(row.platform, "error", row.dedupe_key)
                 log.exception("outbox %s: unexpected error", row.id)
                 failures = self._failures[chat] = self._failures.get(chat, 0) + 1
                 delay = BACKOFF[min(failures + 2, len(BACKOFF)) - 1]
@@ -180,6 +188,7 @@ class DeliveryWorker:
                 await self._release(rows[index:], not_before, repr(exc)[:500])
                 break
             else:
+                self.metrics.delivered(row.platform, "sent", row.dedupe_key)
                 sent += 1
                 self._failures.pop(chat, None)
                 await self._record_sent(row.id)
