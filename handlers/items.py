@@ -23,6 +23,7 @@ from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.office import Speaks
 from handlers.plan import due_text, item_name
+from handlers.roles import ROLE_LABELS, STAFF
 from handlers.router import Router
 from handlers.team import group_project, my_project
 from storage.models import ChecklistItem, Project
@@ -260,9 +261,25 @@ async def move_item(
             await ctx.send_to_chat(chat.platform, chat.external_id, text)
 
 
+async def staff_or_group(ctx: Ctx) -> bool:
+    """Item cards and the work log are the team's: in a DM only staff get them (in a group,
+    `group_project(staff_only=True)` already refuses the enterprise and strangers)."""
+    if ctx.in_group or ctx.has_role(*STAFF):
+        return True
+    await ctx.reply(
+        ctx._(
+            "Sorry, this is only for: {roles}. Ask the service office if you need access.",
+            roles=", ".join(sorted(ctx._(ROLE_LABELS[r]) for r in STAFF)),
+        )
+    )
+    return False
+
+
 @router.command("item")
 async def item_command(ctx: Ctx) -> None:
     """`/item` lists the items; `/item CODE` shows a card; `/item CODE ACTION [REASON]`."""
+    if not await staff_or_group(ctx):
+        return
     project, args = await my_project(ctx, ctx.incoming.args)
     if project is None:
         return
@@ -321,6 +338,8 @@ async def item_button(ctx: Ctx) -> None:
 @router.command("log")
 async def log_note(ctx: Ctx) -> None:
     """`/log TEXT`: a free note in the project's work log (工作日志)."""
+    if not await staff_or_group(ctx):
+        return
     project, text = await my_project(ctx, ctx.incoming.args)
     if project is None:
         return

@@ -288,12 +288,28 @@ async def _project_of_chat(ctx: Ctx) -> Project | None:
     return (await ctx.uow.due.projects([chat.project_id])).get(chat.project_id)
 
 
+async def _may_dispatch(ctx: Ctx, project: Project) -> bool:
+    """The office and leaders act on every project's problems, a butler only on their own."""
+    if ctx.has_role("office", "leader") or project.butler_id == ctx.person.id:
+        return True
+    await ctx.reply(
+        ctx._(
+            "Only the butler of project {code}, the service office or a leader can act on its "
+            "problems.",
+            code=project.code,
+        )
+    )
+    return False
+
+
 @router.command("escalate", roles=STAFF_ESCALATE)
 async def escalate(ctx: Ctx) -> None:
     """`/escalate [item] REASON [level]` in a project group: raise a problem by hand."""
     project = await _project_of_chat(ctx)
     if project is None:
         await ctx.reply(ctx._("Send /escalate in the project's group chat."))
+        return
+    if not await _may_dispatch(ctx, project):
         return
     words = ctx.incoming.args.split()
     item = None
@@ -363,6 +379,8 @@ async def _ack(ctx: Ctx, problem: Problem | None) -> None:
         await ctx.reply(ctx._("No open problem found. Give its number, e.g. /ack #12."))
         return
     project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
+    if not await _may_dispatch(ctx, project):
+        return
     rung = rung_at(ladder_of(project, ctx.scheme), problem.level)
     until = ctx.services.calendar.add_workdays(ctx.local_now.date(), rung.ack_suppresses_workdays)
     await ctx.uow.problems.ack(problem, ctx.person.id, until, ctx.now)
@@ -408,6 +426,9 @@ async def resolve(ctx: Ctx) -> None:
     if problem is None or problem.state == "resolved":
         await ctx.reply(ctx._("No open problem found. Give its number, e.g. /resolve #12 MINUTES."))
         return
+    project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
+    if not await _may_dispatch(ctx, project):
+        return
     if not minutes:
         await ctx.reply(ctx._("Write the meeting minutes after /resolve, e.g. /resolve #12 …"))
         return
@@ -420,7 +441,6 @@ async def resolve(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "minutes": minutes},
     )
-    project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
     post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
 
     def notice(lang: str) -> Outgoing:

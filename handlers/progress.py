@@ -37,6 +37,13 @@ def _label_of(ctx: Ctx, entries: object, wanted: str) -> str:
 @router.command("progress")
 @router.button("menu:progress")
 async def progress(ctx: Ctx) -> None:
+    if ctx.in_group:  # the sender's projects and applications are not the group's business
+        await ctx.reply(
+            ctx._(
+                "Send /progress in a direct chat with me; here /status shows this group's project."
+            )
+        )
+        return
     person = ctx.person
     projects = await ctx.uow.projects.of_contact(person.id, person.enterprise_id)
     pending = await ctx.uow.applications.of_contact(

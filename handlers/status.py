@@ -16,7 +16,7 @@ from handlers.context import Ctx
 from handlers.items import STATE_LABELS, counts, item_state, progress_bar
 from handlers.plan import due_text, item_name, stage_name
 from handlers.router import Router
-from handlers.team import group_project
+from handlers.team import group_project, team_roles
 from storage.models import ChecklistItem, Project
 
 router = Router("status")
@@ -188,8 +188,26 @@ async def status(ctx: Ctx) -> None:
 
 @router.button("st:")
 async def status_page(ctx: Ctx) -> None:
+    if ctx.in_group:
+        return  # the pages are a DM screen; in a group they would list the sender's projects
     page, _, args = (ctx.incoming.payload or "").removeprefix("st:").partition(":")
     await ctx.reply(await dm_status(ctx, args, int(page) if page.isdigit() else 0))
+
+
+@router.button("status:")
+async def status_of_project(ctx: Ctx) -> None:
+    """The "Project status" button under problem notices and digests (sent by DM)."""
+    if ctx.in_group:
+        return  # those messages go to people; in a group the button would show its project
+    code = (ctx.incoming.payload or "").removeprefix("status:")
+    project = await ctx.uow.projects.by_code(code)
+    if project is None:
+        await ctx.reply(ctx._("There is no project {code}.", code=code))
+        return
+    if not (ctx.has_role("office", "leader") or await team_roles(ctx.uow, project, ctx.person.id)):
+        await ctx.reply(ctx._("You are not on the team of project {code}.", code=project.code))
+        return
+    await ctx.reply(await project_status(ctx, project))
 
 
 __all__ = ["dm_status", "project_status", "router"]

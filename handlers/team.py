@@ -15,6 +15,7 @@ from domain.calendar import WorkCalendar
 from domain.planning import Plan, build_plan, remaining_stages
 from domain.scheme import ChecklistItem as SchemeItem
 from domain.scheme import Label, Scheme
+from handlers import log_context
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.invites import invite_refusal, new_code
@@ -34,6 +35,7 @@ async def project_of_chat(uow: UnitOfWork, platform: str, chat_id: str) -> Proje
     chat = await uow.chats.get(platform, chat_id)
     if chat is None or chat.project_id is None:
         return None
+    log_context.bind_project(chat.project_id)  # every later log line of this event names it
     return await uow.projects.get(chat.project_id)
 
 
@@ -60,6 +62,7 @@ async def group_project(ctx: Ctx, *, staff_only: bool = False) -> Project | None
             )
         )
         return None
+    log_context.bind_project(project.id, project.code)
     roles = await team_roles(ctx.uow, project, ctx.person.id)
     if ctx.has_role("office", "leader"):
         return project
@@ -96,11 +99,13 @@ async def my_project(ctx: Ctx, args: str, role: str | None = None) -> tuple[Proj
                     )
                 )
                 return None, args
+            log_context.bind_project(found.id, found.code)
             return found, rest.strip()
     mine = [
         p for p in await ctx.uow.members.projects_of(ctx.person.id, role) if p.status != "archived"
     ]
     if len(mine) == 1:
+        log_context.bind_project(mine[0].id, mine[0].code)
         return mine[0], args
     if not mine:
         await ctx.reply(ctx._("You are not on the team of any open project."))
@@ -346,6 +351,9 @@ def _label(say: Speaks, scheme: Scheme, department: str) -> str:
 @router.command("assign", roles={"office"})
 async def assign(ctx: Ctx) -> None:
     """`/assign [PROJECT]`: pick an accepted project, then its butler (with load)."""
+    if ctx.in_group:  # it lists other projects; a project group holds an enterprise
+        await ctx.reply(ctx._("Send /assign in a direct chat with me."))
+        return
     code = ctx.incoming.args.strip()
     if not code:
         waiting = [p for p in await ctx.uow.projects.listed() if p.status == "accepted"]

@@ -1,0 +1,247 @@
+"""The invariants of a running Daiban (不变量), checked against the store and what was sent.
+
+Who may receive what about a project (the rule `recipient_problems` checks):
+
+- A message that names project P (its name) goes only to a group chat bound to P, or to a
+  person on P's team (butler, specialist, backup, enterprise contact, the assignee of one
+  of its items), or to the office and leaders, who see every project (DOMAIN "People": the
+  office runs dispatch, leaders receive digests and escalations).
+- A nudge (outbox key ``nudge:…``) about item I of P goes to P's bound groups, to I's
+  assignee, or to a backup of that assignee on P's team (reminders/nudges.py).
+- A ladder notice (key ``ladder:…``) about a problem of P at level L goes to P's groups and,
+  by DM, only to the people of rung L's ``notify_roles`` for P (reminders/ladder.py,
+  handlers/problems.py `audience`): P's butler, the office, leaders, P's members of the
+  named team role, the item's assignee for ``specialist``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from domain.items import Status
+from domain.scheme import Scheme
+from handlers.i18n import gettext
+from handlers.problems import ladder_of, rung_at
+from storage.models import (
+    Account,
+    Chat,
+    ChecklistItem,
+    OutboxMessage,
+    PersonRole,
+    Problem,
+    Project,
+    ProjectMember,
+)
+from tests.invariants.world import PLATFORM, World
+
+PROJECT_STATUSES = {"accepted", "in_progress", "completing", "archived"}
+PROBLEM_STATES = {"open", "acked", "resolved"}
+APOLOGY = (
+    "Sorry, something went wrong on our side. What you entered before is kept; please try again."
+)
+_NUDGE = re.compile(r"^nudge:i(\d+):(\d{4}-\d\d-\d\d):([gu])(\d+)$")
+_LADDER = re.compile(r"^ladder:(\d{4}-\d\d-\d\d):p(\d+):L(\d+):([gu])(\d+)$")
+
+
+class Facts:
+    """A snapshot of the store, read in one session."""
+
+    def __init__(self, rows: dict[str, list[Any]], scheme: Scheme) -> None:
+        self.scheme = scheme
+        self.items: list[ChecklistItem] = rows["items"]
+        self.problems: list[Problem] = rows["problems"]
+        self.projects: dict[int, Project] = {p.id: p for p in rows["projects"]}
+        self.outbox: list[OutboxMessage] = rows["outbox"]
+        self.members: list[ProjectMember] = rows["members"]
+        self.roles: list[PersonRole] = rows["roles"]
+        self.chats: dict[int, Chat] = {c.id: c for c in rows["chats"]}
+        self.accounts: list[Account] = rows["accounts"]
+        self.item_by_id = {i.id: i for i in self.items}
+        self.problem_by_id = {p.id: p for p in self.problems}
+        self.person_of_chat = {
+            a.external_id: a.person_id for a in self.accounts if a.platform == PLATFORM
+        }
+        self.chat_by_external = {c.external_id: c for c in self.chats.values()}
+
+    def has_role(self, person_id: int, role: str) -> bool:
+        return any(r.person_id == person_id and r.role == role for r in self.roles)
+
+    def on_team(self, person_id: int, project_id: int) -> bool:
+        project = self.projects[project_id]
+        return (
+            project.butler_id == person_id
+            or any(m.project_id == project_id and m.person_id == person_id for m in self.members)
+            or any(i.project_id == project_id and i.assignee_id == person_id for i in self.items)
+        )
+
+    def may_hear_about(self, chat_external_id: str, project_id: int) -> bool:
+        chat = self.chat_by_external.get(chat_external_id)
+        if chat is not None and chat.kind == "group":
+            return chat.project_id == project_id
+        person = self.person_of_chat.get(chat_external_id)
+        if person is None:
+            return False
+        return (
+            self.on_team(person, project_id)
+            or self.has_role(person, "office")
+            or self.has_role(person, "leader")
+        )
+
+
+async def read_facts(world: World) -> Facts:
+    models = {
+        "items": ChecklistItem,
+        "problems": Problem,
+        "projects": Project,
+        "outbox": OutboxMessage,
+        "members": ProjectMember,
+        "roles": PersonRole,
+        "chats": Chat,
+        "accounts": Account,
+    }
+    async with world.app.services.db.sessionmaker() as session:
+        rows = {
+            key: list((await session.execute(select(model))).scalars())
+            for key, model in models.items()
+        }
+    return Facts(rows, world.app.services.scheme)
+
+
+def error_problems(world: World) -> list[str]:
+    """No exception escaped a handler or a job: no ERROR log line, no apology sent."""
+    found = [f"logged: {line}" for line in world.errors.lines()]
+    apologies = {gettext(lang, APOLOGY) for lang in ("zh_CN", "en")}
+    found += [f"apology sent to {s.chat}" for s in world.sent if s.message.text in apologies]
+    return found
+
+
+def state_problems(facts: Facts) -> list[str]:
+    """Every item, problem and project is in one of its legal states, with a coherent clock."""
+    legal = {s.value for s in Status}
+    found: list[str] = []
+    for item in facts.items:
+        where = f"item {item.id} {item.code} ({item.state})"
+        if item.state not in legal:
+            found.append(f"{where}: not a legal state")
+        if (item.state == Status.CORRECTION_NEEDED) != (item.paused_on is not None):
+            found.append(f"{where}: paused_on={item.paused_on} does not match the state")
+        if item.state == Status.DONE and item.done_on is None:
+            found.append(f"{where}: done without done_on")
+        if item.state not in (Status.DONE, Status.NOT_APPLICABLE) and item.done_on is not None:
+            found.append(f"{where}: open with done_on={item.done_on}")
+    for problem in facts.problems:
+        project = facts.projects[problem.project_id]
+        if problem.state not in PROBLEM_STATES:
+            found.append(f"problem {problem.id}: illegal state {problem.state}")
+        if problem.level not in {r.level for r in ladder_of(project, facts.scheme)}:
+            found.append(f"problem {problem.id}: level {problem.level} is not on the ladder")
+    for project in facts.projects.values():
+        if project.status not in PROJECT_STATUSES:
+            found.append(f"project {project.code}: illegal status {project.status}")
+    return found
+
+
+def recipient_problems(world: World, facts: Facts, names: dict[str, str]) -> list[str]:
+    """Nobody outside a project hears about it (the rule is in the module docstring)."""
+    found: list[str] = []
+    by_code = {p.code: p.id for p in facts.projects.values()}
+    for sent in world.sent:
+        for code, name in names.items():
+            pid = by_code[code]
+            if name in sent.message.text and not facts.may_hear_about(sent.chat, pid):
+                found.append(f"{sent.chat} was told about {code}: {sent.message.text[:160]!r}")
+    for row in facts.outbox:
+        if (m := _NUDGE.match(row.dedupe_key)) is not None:
+            item = facts.item_by_id[int(m.group(1))]
+            if not _nudge_target_ok(facts, item, m.group(3), int(m.group(4))):
+                found.append(f"nudge {row.dedupe_key} to {row.chat_external_id} is off the team")
+        elif (m := _LADDER.match(row.dedupe_key)) is not None:
+            problem = facts.problem_by_id[int(m.group(2))]
+            level = int(m.group(3))
+            if not _ladder_target_ok(facts, problem, level, m.group(4), int(m.group(5))):
+                found.append(
+                    f"ladder notice {row.dedupe_key} to {row.chat_external_id} is not on rung "
+                    f"{level}'s list"
+                )
+    return found
+
+
+def _nudge_target_ok(facts: Facts, item: ChecklistItem, kind: str, ident: int) -> bool:
+    if kind == "g":
+        return facts.chats[ident].project_id == item.project_id
+    if ident == item.assignee_id:
+        return True
+    backup_roles = [r for r in facts.roles if r.person_id == ident and r.role == "backup"]
+    on_team_as_backup = any(
+        m.project_id == item.project_id and m.person_id == ident and m.role == "backup"
+        for m in facts.members
+    )
+    return on_team_as_backup or any(r.backup_of_id == item.assignee_id for r in backup_roles)
+
+
+def _ladder_target_ok(facts: Facts, problem: Problem, level: int, kind: str, ident: int) -> bool:
+    if kind == "g":
+        return facts.chats[ident].project_id == problem.project_id
+    project = facts.projects[problem.project_id]
+    rung = rung_at(ladder_of(project, facts.scheme), level)
+    item = facts.item_by_id.get(problem.item_id) if problem.item_id is not None else None
+    for role in rung.notify_roles:
+        if role == "butler" and project.butler_id == ident:
+            return True
+        if role in {"office", "leader"} and facts.has_role(ident, role):
+            return True
+        if any(
+            m.project_id == project.id and m.person_id == ident and m.role == role
+            for m in facts.members
+        ):
+            return True
+        if role == "specialist" and item is not None and item.assignee_id == ident:
+            return True
+    return False
+
+
+def duplicate_problems(world: World, facts: Facts) -> list[str]:
+    """No nudge twice: one per (chat, item, day); one ladder notice per (chat, problem,
+    level); every outbox row delivered once."""
+    found: list[str] = []
+    nudges: Counter[tuple[str, str, str]] = Counter()
+    notices: Counter[tuple[str, str, str]] = Counter()
+    for row in facts.outbox:
+        if (m := _NUDGE.match(row.dedupe_key)) is not None:
+            nudges[(row.chat_external_id, m.group(1), m.group(2))] += 1
+        elif (m := _LADDER.match(row.dedupe_key)) is not None:
+            notices[(row.chat_external_id, m.group(2), m.group(3))] += 1
+    found += [f"nudged {k} {n} times" for k, n in nudges.items() if n > 1]
+    found += [f"ladder notice {k} sent {n} times" for k, n in notices.items() if n > 1]
+    keys = Counter(row.dedupe_key for row in facts.outbox)
+    found += [f"outbox key {k} used {n} times" for k, n in keys.items() if n > 1]
+    tz = world.app.services.timezone
+    delivered = Counter(
+        (s.chat, s.message.text, s.at.astimezone(tz).date().isoformat()) for s in world.sent
+    )
+    for row in facts.outbox:
+        if _NUDGE.match(row.dedupe_key) is None:
+            continue
+        day = row.created_at.astimezone(tz).date().isoformat()
+        copies = delivered[(row.chat_external_id, row.payload["text"], day)]
+        if row.status == "sent" and copies != 1:
+            found.append(f"nudge {row.dedupe_key} delivered {copies} times")
+    unsent = [r.dedupe_key for r in facts.outbox if r.status != "sent"]
+    found += [f"outbox row {k} was not delivered" for k in unsent]
+    if len(world.sent) != len(facts.outbox):
+        found.append(f"{len(world.sent)} messages delivered for {len(facts.outbox)} outbox rows")
+    return found
+
+
+async def all_problems(world: World, names: dict[str, str]) -> list[str]:
+    facts = await read_facts(world)
+    return (
+        error_problems(world)
+        + state_problems(facts)
+        + recipient_problems(world, facts, names)
+        + duplicate_problems(world, facts)
+    )
