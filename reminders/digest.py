@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.context import Services
-from handlers.digest import build_digest
+from handlers.digest import build_digests
 from handlers.problems import Postman
 from storage.uow import UnitOfWork
 
@@ -26,7 +26,10 @@ async def send_digests(services: Services, at: datetime) -> bool:
         if not await uow.jobs.claim(DIGEST_JOB, today.isoformat(), at):
             return False
         post = Postman(uow, at, f"digest:{today.isoformat()}")
-        for leader in await uow.people.with_role("leader"):
-            message = await build_digest(uow, services, today, leader.lang)
+        leaders = await uow.people.with_role("leader")
+        # The digest depends on the day and the language only: one reading of the store.
+        built = await build_digests(uow, services, today, [p.lang for p in leaders])
+        for leader in leaders:
+            message = built[leader.lang]
             await post.to_person(leader.id, message, f"u{leader.id}")
     return True

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 from domain.calendar import WorkCalendar
+from handlers import log_context
 from handlers.context import Services
 from handlers.i18n import gettext
 from handlers.problems import (
     Postman,
     Rung,
     ladder_from,
-    ladder_of,
     notify_problem,
     rung_above,
     rung_at,
@@ -51,14 +51,22 @@ async def ladder_round(
     late: dict[date, int] = {}
     touched: set[int] = set()
     notices = 0
+    # Each item's newest unresolved problem, in one query rather than one per item.
+    open_by_item: dict[int, Problem] = {}
+    for problem in await uow.problems.unresolved():
+        if problem.item_id is not None:
+            newest = open_by_item.get(problem.item_id)
+            if newest is None or problem.id > newest.id:
+                open_by_item[problem.item_id] = problem
     for item in items:
+        log_context.bind_project(item.project_id)
         if item.due_on not in late:
             late[item.due_on] = max(0, calendar.workdays_between(item.due_on, today))
         overdue = late[item.due_on]
         rung = rung_for_overdue(ladders[item.project_id], overdue)
         if rung is None:
             continue
-        problem = await uow.problems.unresolved_for_item(item.item_id)
+        problem = open_by_item.get(item.item_id)
         if problem is None:
             reason = gettext("zh_CN", "Overdue by {n} working days").format(n=overdue)
             problem = await uow.problems.open(
@@ -112,11 +120,13 @@ async def climb_silent(
 ) -> int:
     """Raise every unacknowledged problem whose rung's ack timeout has passed."""
     notices = 0
-    for problem in await uow.problems.unresolved():
+    problems = await uow.problems.unresolved()
+    ladders = await project_ladders(uow, services, sorted({p.project_id for p in problems}))
+    for problem in problems:
         if problem.id in skip or suppressed(problem, today):
             continue
-        project = (await uow.due.projects([problem.project_id]))[problem.project_id]
-        ladder = ladder_of(project, services.scheme)
+        log_context.bind_project(problem.project_id)
+        ladder = ladders[problem.project_id]
         rung = rung_at(ladder, problem.level)
         above = rung_above(ladder, problem.level)
         waited = unacked_for(problem, today, services.calendar, services.timezone)

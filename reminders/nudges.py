@@ -12,9 +12,10 @@ from datetime import date, datetime
 
 from domain.calendar import WorkCalendar
 from domain.scheme import Reminders
+from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.context import Services
-from handlers.i18n import gettext
+from handlers.i18n import N_, gettext
 from handlers.problems import GROUP_LANG, Postman, mention_line
 from storage.models import Person
 from storage.repos.due import NUDGE_EVENT, DueItem
@@ -58,13 +59,13 @@ def nudge_text(lang: str, nudge: Nudge, project: str, due_on: date) -> str:
     """The nudge in ``lang``."""
     item = nudge.item.name_en if lang == "en" else nudge.item.name_zh
     if nudge.kind == BEFORE:
-        msgid = "Reminder: {item} of {project} is due on {due} ({n} working days left)."
+        msgid = N_("Reminder: {item} of {project} is due on {due} ({n} working days left).")
     elif nudge.kind == DUE_TODAY:
-        msgid = (
+        msgid = N_(
             "Due today: {item} of {project}. Please finish it or tell the butler what blocks it."
         )
     else:
-        msgid = (
+        msgid = N_(
             "Overdue by {n} working days: {item} of {project} (due {due})."
             " Please update its status or tell the butler what blocks it."
         )
@@ -80,6 +81,7 @@ async def send_nudges(
     sent = 0
     for nudge in decide_nudges(items, today, services.calendar, services.scheme.reminders):
         item = nudge.item
+        log_context.bind_project(item.project_id)
         if item.assignee_id is None:
             continue
         specialist = await uow.people.get(item.assignee_id)

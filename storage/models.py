@@ -254,7 +254,10 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_project_id_at", "project_id", "at"),)
+    __table_args__ = (
+        Index("ix_events_project_id_at", "project_id", "at"),
+        Index("ix_events_item_id_kind", "item_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -374,6 +377,7 @@ class Problem(Base):
     __table_args__ = (
         Index("ix_problems_state_level", "state", "level"),
         Index("ix_problems_project_id", "project_id"),
+        Index("ix_problems_item_id", "item_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

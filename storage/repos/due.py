@@ -34,6 +34,12 @@ CLOSED_PROJECT_STATUSES = ("closed", "archived", "completed", "cancelled")
 
 NUDGE_EVENT = "item.nudged"
 
+_CHUNK = 5_000  # ids per IN list: both drivers cap bound parameters near 32,767
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
 
 @dataclass(frozen=True, slots=True)
 class DueItem:
@@ -105,31 +111,34 @@ class DueRepo(Repo):
 
     async def last_actions_by(self, pairs: list[tuple[int, int]]) -> dict[int, datetime]:
         """For (item id, person id) pairs: when that person last logged anything on it."""
+        wanted = set(pairs)
         found: dict[int, datetime] = {}
-        for item_id, person_id in pairs:
-            at = (
-                await self.session.execute(
-                    select(func.max(Event.at)).where(
-                        Event.item_id == item_id,
-                        Event.actor_id == person_id,
-                        Event.kind != NUDGE_EVENT,
-                    )
+        for chunk in _chunks(sorted({item for item, _ in wanted})):
+            rows = await self.session.execute(
+                select(Event.item_id, Event.actor_id, func.max(Event.at))
+                .where(
+                    Event.item_id.in_(chunk),
+                    Event.actor_id.is_not(None),
+                    Event.kind != NUDGE_EVENT,
                 )
-            ).scalar_one_or_none()
-            if at is not None:
-                found[item_id] = at
+                .group_by(Event.item_id, Event.actor_id)
+            )
+            for item_id, actor_id, at in rows:
+                if item_id is not None and at is not None and (item_id, actor_id) in wanted:
+                    found[item_id] = at
         return found
 
     async def first_nudges(self, item_ids: list[int]) -> dict[int, datetime]:
         """When each item was first nudged."""
-        if not item_ids:
-            return {}
-        rows = await self.session.execute(
-            select(Event.item_id, func.min(Event.at))
-            .where(Event.kind == NUDGE_EVENT, Event.item_id.in_(item_ids))
-            .group_by(Event.item_id)
-        )
-        return {int(item): at for item, at in rows if item is not None}
+        found: dict[int, datetime] = {}
+        for chunk in _chunks(item_ids):
+            rows = await self.session.execute(
+                select(Event.item_id, func.min(Event.at))
+                .where(Event.kind == NUDGE_EVENT, Event.item_id.in_(chunk))
+                .group_by(Event.item_id)
+            )
+            found.update((int(item), at) for item, at in rows if item is not None)
+        return found
 
     async def backups_of(self, project_id: int, person_id: int) -> list[Person]:
         """A specialist's backups (候补): by role ``backup_of``, or the project's backup
@@ -218,14 +227,17 @@ class DueRepo(Repo):
             column = func.json_extract(Project.snapshot, "$.escalation")
         else:
             column = func.jsonb_extract_path_text(Project.snapshot, "escalation")
-        rows = await self.session.execute(select(Project.id, column).where(Project.id.in_(ids)))
         decoded: dict[str, list[dict[str, Any]]] = {}
         out: dict[int, list[dict[str, Any]]] = {}
-        for pid, raw in rows:
-            text = raw or "[]"
-            if text not in decoded:
-                decoded[text] = json.loads(text)
-            out[pid] = decoded[text]
+        for chunk in _chunks(ids):
+            rows = await self.session.execute(
+                select(Project.id, column).where(Project.id.in_(chunk))
+            )
+            for pid, raw in rows:
+                text = raw or "[]"
+                if text not in decoded:
+                    decoded[text] = json.loads(text)
+                out[pid] = decoded[text]
         return out
 
     async def projects(self, ids: list[int]) -> dict[int, Project]:
@@ -234,6 +246,26 @@ class DueRepo(Repo):
             return {}
         rows = await self.session.execute(select(Project).where(Project.id.in_(ids)))
         return {p.id: p for p in rows.scalars()}
+
+    async def project_labels(self, ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(code, name) of projects by id, without loading their snapshots."""
+        found: dict[int, tuple[str, str]] = {}
+        for chunk in _chunks(ids):
+            rows = await self.session.execute(
+                select(Project.id, Project.code, Project.name).where(Project.id.in_(chunk))
+            )
+            found.update((pid, (code, name)) for pid, code, name in rows)
+        return found
+
+    async def person_names(self, ids: list[int]) -> dict[int, str]:
+        """Names of persons by id."""
+        found: dict[int, str] = {}
+        for chunk in _chunks(ids):
+            rows = await self.session.execute(
+                select(Person.id, Person.name).where(Person.id.in_(chunk))
+            )
+            found.update((pid, name) for pid, name in rows)
+        return found
 
     async def applications_between(self, since: datetime, until: datetime) -> list[Application]:
         """Applications submitted in [since, until)."""
