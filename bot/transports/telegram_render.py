@@ -262,12 +262,28 @@ def _attachment(message: Any) -> Attachment | None:
     return None
 
 
+def _without_bot_mention(text: str, bot_username: str) -> str:
+    """The text after a leading ``@bot`` mention (``@daiban_bot /status`` → ``/status``);
+    the text itself when it does not open with our username (``@daiban_bot2`` is not us)."""
+    if not bot_username:
+        return text
+    stripped = text.lstrip()
+    head = f"@{bot_username}"
+    if not stripped.lower().startswith(head.lower()):
+        return text
+    rest = stripped[len(head) :]
+    if rest and rest[0].isascii() and (rest[0].isalnum() or rest[0] == "_"):
+        return text
+    return rest.lstrip(" \t\n,，:：")
+
+
 def incoming_from_update(update: Any, bot_username: str) -> Incoming | None:
     """The `Incoming` of a Bot API update, or None for updates Daiban does not handle.
 
     Works on aiogram's and PTB's `Update` alike. A callback's `payload` is the raw
     callback_data (a digest is resolved by the caller). Commands addressed to another bot
-    in a group (``/help@otherbot``) are ignored.
+    in a group (``/help@otherbot``) are ignored. A message opening with a mention of this
+    bot is read without it, so ``@daiban_bot /status`` in a group is the command.
     """
     event_id = str(update.update_id)
     query = getattr(update, "callback_query", None)
@@ -294,15 +310,13 @@ def incoming_from_update(update: Any, bot_username: str) -> Incoming | None:
     text = message.text or message.caption or ""
     command, args = (None, text)
     if message.text:
-        command, args = Incoming.parse_command(message.text)
+        text = _without_bot_mention(text, bot_username)
+        command, args = Incoming.parse_command(text)
         if command is not None:
-            head = message.text.strip().split(maxsplit=1)[0]
+            head = text.strip().split(maxsplit=1)[0]
             addressee = head.partition("@")[2]
             if addressee and addressee.lower() != bot_username.lower():
                 return None
-        elif bot_username and text.lower().startswith(f"@{bot_username.lower()}"):
-            text = text[len(bot_username) + 1 :].strip()
-            args = text
     return Incoming(
         event_id=event_id,
         sender=_sender(message.from_user),

@@ -6,6 +6,12 @@ encrypted messages (POST). A POST is verified and decrypted, answered "success" 
 same pipeline as every platform. A redelivered MsgId is recorded already and ignored
 there. Replies leave through the outbox and `WeComTransport`.
 
+Media people send (an image, voice or video message; WeCom's app messages have no
+document type) carry a MediaId that lives 3 days. `MediaInbox` downloads it at once
+(`media/get`) into ``wecom-media/`` beside the SQLite file (else ``var/``), named by content
+hash, and the event's attachment then refers to that file — which the transports can send
+on again. When the download fails the MediaId is kept and the failure logged.
+
 Message shapes (the doc pages "接收消息与事件" → 消息格式 / 事件格式 / 模板卡片事件推送):
 app messages carry ToUserName (corp id), FromUserName (userid), CreateTime, MsgType,
 Content, MsgId, AgentID; events carry Event and EventKey (template_card_event also TaskId,
@@ -17,18 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from bot.app import App
-from bot.config import ConfigError, Settings
+from bot.config import ROOT, ConfigError, Settings
+from bot.transports.base import PermanentError, TransientError
 from bot.transports.wecom_api import (
     PLATFORM,
     WeComApi,
@@ -200,13 +209,58 @@ def to_incoming(root: Element) -> Incoming | None:
     return None
 
 
+# -- media people send -------------------------------------------------------------------
+def media_folder(settings: Settings) -> Path:
+    """``wecom-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "wecom-media"
+    return ROOT / "var" / "wecom-media"
+
+
+class MediaInbox:
+    """Downloads the media of incoming messages before WeCom forgets them (3 days)."""
+
+    def __init__(self, api: WeComApi, folder: Path) -> None:
+        self.api = api
+        self.folder = folder
+
+    async def keep(self, event: Incoming) -> Incoming:
+        """The event with its attachment downloaded and referring to the local file."""
+        attachment = event.attachment
+        if attachment is None or not attachment.ref:
+            return event
+        try:
+            _, mime, data = await self.api.download_media(attachment.ref)
+        except (TransientError, PermanentError) as exc:
+            log.warning("WeCom media of event %s not downloaded: %s", event.event_id, exc)
+            return event
+        safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
+        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{safe}"
+        await asyncio.to_thread(_write, path, data)
+        if mime in {"", "application/octet-stream"}:
+            mime = attachment.mime_type
+        kept = dataclasses.replace(attachment, mime_type=mime, size=len(data), ref=str(path))
+        return dataclasses.replace(event, attachment=kept)
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.exists():  # the same content again (or a redelivery): already kept
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)  # never a half-written file under the final name
+
+
 # -- the callback endpoint ---------------------------------------------------------------
 class WeComCallback:
     """GET: URL verification; POST: verify, decrypt, acknowledge, handle in the background."""
 
-    def __init__(self, app: App, crypt: WXBizMsgCrypt) -> None:
+    def __init__(self, app: App, crypt: WXBizMsgCrypt, inbox: MediaInbox | None = None) -> None:
         self.app = app
         self.crypt = crypt
+        self.inbox = inbox
         self.tasks: set[asyncio.Task[None]] = set()
         self._last: dict[str, asyncio.Task[None]] = {}  # per chat: keeps each chat in order
         self.stopping = asyncio.Event()
@@ -262,6 +316,8 @@ class WeComCallback:
     async def _process(self, event: Incoming, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        if self.inbox is not None and event.attachment is not None:
+            event = await self.inbox.keep(event)
         for delay in (*STORE_RETRY, None):
             try:
                 await self.app.handle(await self._resolve_choice(event))
@@ -318,7 +374,11 @@ async def start_wecom(
         member_per_minute=settings.wecom_member_per_minute,
         robot_per_minute=settings.wecom_robot_per_minute,
     )
-    callback = WeComCallback(app, WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id))
+    callback = WeComCallback(
+        app,
+        WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id),
+        MediaInbox(api, media_folder(settings)),
+    )
     web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
     web_app.router.add_post(CALLBACK_PATH, callback.receive)
     log.info("WeCom: callback at %s, %d robot group(s)", CALLBACK_PATH, len(robots))
@@ -332,6 +392,7 @@ async def start_wecom(
 
 __all__ = [
     "CALLBACK_PATH",
+    "MediaInbox",
     "WeComCallback",
     "check_settings",
     "numbered_choice",

@@ -7,6 +7,15 @@ Where a message goes is decided by its outbox chat id:
 - `appchat:<chatid>` → a group chat the app created (`cgi-bin/appchat/send`);
 - anything else is a member's userid → an app message (`cgi-bin/message/send`).
 
+Files (文件消息): an attachment whose `ref` is a file on this machine is uploaded as
+temporary media (素材) and sent as a `file` message after the text — app messages and
+app group chats upload with `cgi-bin/media/upload?type=file`, robots with their own
+`cgi-bin/webhook/upload_media?key=…&type=file`. A media_id lives 3 days (上传临时素材), so
+an upload is remembered per uploader and content hash for 2 days and reused; a send
+refused with 40007 (invalid media_id) uploads again once. WeCom takes files of more than 5
+bytes and at most 20 MB; any other attachment (too small or large, or a reference that
+is not a local file, e.g. another platform's file id) is named in the text instead.
+
 Buttons become a `template_card` of type `button_interaction` when WeCom can show them (a
 person, at most 6 buttons, each payload at most 1024 bytes, a short text) — the pressed
 button's key comes back as the callback's EventKey; otherwise the text lists numbered
@@ -21,18 +30,23 @@ the delivery worker holds that chat and keeps its order.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
+import os
 import re
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bot.transports.base import PermanentError, TransientError
-from handlers.chat import Outgoing
+from handlers.chat import Attachment, Outgoing
 from handlers.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -48,6 +62,13 @@ BUSY = {-1}  # 系统繁忙: "建议稍候重试"
 # Messages wait (they are not failed) while an operator fixes it.
 CONFIG_ERRORS = {40001, 40013, 40056, 41001, 48002, 60020}
 CONFIG_RETRY = 300.0
+MEDIA_GONE = 40007  # invalid media_id: expired (3 days) or never uploaded by this sender
+
+# 上传临时素材: "所有文件size必须大于5个字节", 普通文件(file) at most 20 MB; the robots'
+# upload_media has the same bounds. A media_id is valid for 3 days; we reuse one for 2.
+MEDIA_MIN_BYTES = 6
+FILE_MAX_BYTES = 20 * 1024 * 1024
+MEDIA_REUSE_SECONDS = 2 * 24 * 3600.0
 
 # Sizes, from 发送应用消息 / 群机器人配置说明: text and app markdown at most 2048 bytes,
 # robot markdown 4096 bytes; template_card: at most 6 buttons, key ≤ 1024 bytes,
@@ -60,6 +81,11 @@ CARD_TITLE_CHARS = 36
 CARD_SUBTITLE_CHARS = 160
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
+TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
+
+
+class MediaGone(PermanentError):
+    """WeCom no longer knows a media_id (40007): upload the file again."""
 
 
 class SlidingWindow:
@@ -127,13 +153,24 @@ class WeComApi:
         return self._session
 
     async def _request(
-        self, method: str, path: str, params: dict[str, str], body: dict[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        body: dict[str, Any] | None,
+        *,
+        form: aiohttp.FormData | None = None,
     ) -> dict[str, Any]:
-        """One HTTP call; network trouble and 5xx are transient. URLs are never logged:
-        they carry the access_token or a robot key."""
+        """One HTTP call (a JSON body, or a multipart `form`); network trouble and 5xx are
+        transient. URLs are never logged: they carry the access_token or a robot key."""
         try:
             async with self._http().request(
-                method, f"{self.base_url}{path}", params=params, json=body
+                method,
+                f"{self.base_url}{path}",
+                params=params,
+                json=body if form is None else None,
+                data=form,
+                timeout=HTTP_TIMEOUT if form is None else TRANSFER_TIMEOUT,
             ) as response:
                 if response.status >= 500 or response.status == 429:
                     raise TransientError(f"WeCom {path}: HTTP {response.status}")
@@ -163,15 +200,72 @@ class WeComApi:
                 self._token_expires = self._clock() + max(1.0, lifetime - min(300.0, lifetime / 10))
             return self._token
 
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST `body` to an access_token API; a rejected token is renewed and tried once more."""
-        token = await self.access_token()
-        data = await self._request("POST", path, {"access_token": token}, body)
+    async def _with_token(
+        self, path: str, attempt: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """`attempt(token)`; a rejected token is renewed and the attempt made once more."""
+        data = await attempt(await self.access_token())
         if data.get("errcode") in TOKEN_ERRORS:
-            token = await self.access_token(refresh=True)
-            data = await self._request("POST", path, {"access_token": token}, body)
+            data = await attempt(await self.access_token(refresh=True))
         check(data, path)
         return data
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to an access_token API; a rejected token is renewed and tried once more."""
+        return await self._with_token(
+            path, lambda token: self._request("POST", path, {"access_token": token}, body)
+        )
+
+    async def upload_media(self, filename: str, data: bytes, kind: str = "file") -> str:
+        """Upload temporary media for app messages (media/upload); its media_id (3 days)."""
+        path = "/cgi-bin/media/upload"
+
+        async def attempt(token: str) -> dict[str, Any]:
+            params = {"access_token": token, "type": kind}
+            return await self._request("POST", path, params, None, form=_media_form(filename, data))
+
+        return _media_id(await self._with_token(path, attempt), path)
+
+    async def upload_robot_media(self, key: str, filename: str, data: bytes) -> str:
+        """Upload a file for a group robot (webhook/upload_media); its media_id (3 days)."""
+        path = "/cgi-bin/webhook/upload_media"
+        params = {"key": key, "type": "file"}
+        data_ = await self._request("POST", path, params, None, form=_media_form(filename, data))
+        check(data_, "webhook/upload_media")
+        return _media_id(data_, path)
+
+    async def download_media(self, media_id: str) -> tuple[str, str, bytes]:
+        """A file people sent the app (media/get): (file name, MIME type, content)."""
+        path = "/cgi-bin/media/get"
+        got: dict[str, tuple[str, str, bytes]] = {}
+
+        async def attempt(token: str) -> dict[str, Any]:
+            params = {"access_token": token, "media_id": media_id}
+            try:
+                async with self._http().get(
+                    f"{self.base_url}{path}", params=params, timeout=TRANSFER_TIMEOUT
+                ) as response:
+                    if response.status >= 500 or response.status == 429:
+                        raise TransientError(f"WeCom {path}: HTTP {response.status}")
+                    if response.status not in (200, 206):
+                        raise PermanentError(f"WeCom {path}: HTTP {response.status}")
+                    body = await response.read()
+                    mime = response.content_type or "application/octet-stream"
+                    name = response.content_disposition and response.content_disposition.filename
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientError(f"WeCom {path}: {type(exc).__name__}") from None
+            if mime in {"application/json", "text/plain"} and body.lstrip().startswith(b"{"):
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict) and "errcode" in answer:
+                    return answer  # an error comes back as JSON instead of the file
+            got["file"] = (name or "", mime, body)
+            return {"errcode": 0}
+
+        await self._with_token(path, attempt)
+        return got["file"]
 
     async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
         """An app message (message/send) to `body["touser"]`; unknown members are permanent."""
@@ -213,12 +307,29 @@ class RateBackoff:
         self._strikes.pop(key, None)
 
 
+def _media_form(filename: str, data: bytes) -> aiohttp.FormData:
+    # The part is named "media"; its filename is what people see (上传临时素材). Unquoted,
+    # so a Chinese name travels as UTF-8 the way browsers and curl send it.
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("media", data, filename=filename, content_type="application/octet-stream")
+    return form
+
+
+def _media_id(data: dict[str, Any], what: str) -> str:
+    media_id = data.get("media_id")
+    if not media_id:
+        raise TransientError(f"WeCom {what}: no media_id in the answer")
+    return str(media_id)
+
+
 def check(data: dict[str, Any], what: str) -> None:
     """Turn a WeCom errcode into our TransientError / PermanentError (0 passes)."""
     code = data.get("errcode", 0)
     if code == 0:
         return
     reason = f"WeCom {what}: errcode {code} ({str(data.get('errmsg', ''))[:120]})"
+    if code == MEDIA_GONE:
+        raise MediaGone(reason)
     if code in RATE_ERRORS:
         raise TransientError(reason)  # the transport adds its per-target backoff
     if code in BUSY or code in TOKEN_ERRORS:
@@ -300,6 +411,71 @@ def text_bodies(text: str, *, markdown_limit: int = TEXT_BYTES) -> list[dict[str
     ]
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """An attachment WeCom can take as a file message: a file on this machine."""
+
+    path: Path
+    filename: str
+    data: bytes
+    digest: str
+
+
+def local_file(attachment: Attachment | None) -> LocalFile | None:
+    """The attachment as a sendable file, or None (no file, not local, or out of bounds)."""
+    if attachment is None or not attachment.ref or not os.path.isfile(attachment.ref):
+        return None
+    path = Path(attachment.ref)
+    size = path.stat().st_size
+    if not MEDIA_MIN_BYTES <= size <= FILE_MAX_BYTES:
+        log.warning("WeCom: %s is %d bytes, outside 6 B–20 MB; named instead", path.name, size)
+        return None
+    data = path.read_bytes()
+    name = attachment.filename or path.name
+    return LocalFile(path, name, data, hashlib.sha256(data).hexdigest())
+
+
+class MediaCache:
+    """media_ids already uploaded, per uploader and file (content hash and name), reused
+    for `ttl` seconds (WeCom keeps them 3 days)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        ttl: float = MEDIA_REUSE_SECONDS,
+        capacity: int = 512,
+    ) -> None:
+        self.clock, self.ttl, self.capacity = clock, ttl, capacity
+        self._ids: OrderedDict[tuple[str, str, str], tuple[str, float]] = OrderedDict()
+
+    def get(self, uploader: str, file: LocalFile) -> str | None:
+        key = (uploader, file.digest, file.filename)
+        found = self._ids.get(key)
+        if found is None or found[1] <= self.clock():
+            self._ids.pop(key, None)
+            return None
+        return found[0]
+
+    def put(self, uploader: str, file: LocalFile, media_id: str) -> None:
+        key = (uploader, file.digest, file.filename)
+        self._ids[key] = (media_id, self.clock() + self.ttl)
+        self._ids.move_to_end(key)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+    def forget(self, uploader: str, file: LocalFile) -> None:
+        self._ids.pop((uploader, file.digest, file.filename), None)
+
+
+@dataclass(frozen=True)
+class FileStep:
+    """The file message after the text: who uploads it, and how."""
+
+    file: LocalFile
+    uploader: str  # "app" or "robot:<name>": media_ids are not shared between them
+    upload: Callable[[str, bytes], Awaitable[str]]
+
+
 class WeComTransport:
     """Deliver outbox payloads on WeCom: app messages, app group chats, group robots."""
 
@@ -323,18 +499,25 @@ class WeComTransport:
         self.member_window = SlidingWindow(member_per_minute, 60.0, clock)
         self.robot_window = SlidingWindow(robot_per_minute, 60.0, clock)
         self.backoff = RateBackoff()
+        self.media = MediaCache(clock)
+        # Parts of a message already delivered, so a retry does not send them again.
+        self._progress: OrderedDict[str, int] = OrderedDict()
 
     async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
         """Deliver one outbox payload, or raise TransientError / PermanentError."""
         message = Outgoing.from_payload(payload)
         buttons = [b for row in payload.get("buttons", []) for b in row]
         mentions = payload.get("mentions", [])
+        file = await asyncio.to_thread(local_file, message.attachment)
+        progress = hashlib.sha1(
+            (chat_external_id + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
+        ).hexdigest()
         if chat_external_id in self.robot_keys:
-            await self._robot(chat_external_id, message, buttons, mentions)
+            await self._robot(chat_external_id, message, buttons, mentions, file, progress)
         elif chat_external_id.startswith(APPCHAT_PREFIX):
-            await self._appchat(chat_external_id, message, buttons, mentions)
+            await self._appchat(chat_external_id, message, buttons, mentions, file, progress)
         else:
-            await self._member(chat_external_id, message, buttons)
+            await self._member(chat_external_id, message, buttons, file, progress)
 
     async def _deliver(
         self,
@@ -342,34 +525,83 @@ class WeComTransport:
         key: str,
         bodies: list[dict[str, Any]],
         post: Callable[[dict[str, Any]], Awaitable[Any]],
+        *,
+        file: FileStep | None = None,
+        progress: str = "",
     ) -> None:
+        steps: list[Callable[[], Awaitable[Any]]] = [_bound(post, body) for body in bodies]
+        if file is not None:
+            steps.append(lambda: self._post_file(file, post))
+        done = self._progress.get(progress, 0) if progress else 0
         # All parts of a message are admitted together, so a limit never cuts one in half.
-        wait = window.wait(key, len(bodies))
+        wait = window.wait(key, len(steps) - done)
         if wait > 0:
             raise TransientError("WeCom rate limit reached (kept by Daiban)", retry_after=wait)
-        for body in bodies:
+        for index in range(done, len(steps)):
             window.note(key)
             try:
-                await post(body)
+                await steps[index]()
             except TransientError as exc:
                 if exc.retry_after is None:  # WeCom's own 45009/45033
                     exc.retry_after = self.backoff.next(key)
                 raise
+            if progress and len(steps) > 1:
+                self._progress[progress] = index + 1
+                while len(self._progress) > 1000:
+                    self._progress.popitem(last=False)
+        self._progress.pop(progress, None)
         self.backoff.reset(key)
 
-    async def _member(self, userid: str, message: Outgoing, buttons: list[dict[str, str]]) -> None:
+    async def _media_id(self, step: FileStep, *, fresh: bool = False) -> str:
+        known = None if fresh else self.media.get(step.uploader, step.file)
+        if known is not None:
+            return known
+        media_id = await step.upload(step.file.filename, step.file.data)
+        self.media.put(step.uploader, step.file, media_id)
+        return media_id
+
+    async def _post_file(
+        self, step: FileStep, post: Callable[[dict[str, Any]], Awaitable[Any]]
+    ) -> None:
+        """Upload (or reuse) the file and send it; an expired media_id is uploaded anew once."""
+        body = {"msgtype": "file", "file": {"media_id": await self._media_id(step)}}
+        try:
+            await post(body)
+        except MediaGone:
+            self.media.forget(step.uploader, step.file)
+            body = {"msgtype": "file", "file": {"media_id": await self._media_id(step, fresh=True)}}
+            await post(body)
+
+    def _app_file(self, file: LocalFile | None) -> FileStep | None:
+        return None if file is None else FileStep(file, "app", self.api.upload_media)
+
+    async def _member(
+        self,
+        userid: str,
+        message: Outgoing,
+        buttons: list[dict[str, str]],
+        file: LocalFile | None,
+        progress: str,
+    ) -> None:
         if buttons and card_fits(message.text, buttons):
             bodies = [button_card(message.text, buttons)]
         else:
             text = message.text
             if buttons:
                 text = numbered(text, [b["label"] for b in buttons], await self.lang_of(userid))
-            bodies = text_bodies(_with_attachment(text, message))
+            bodies = _text_part(text, message, file)
 
         async def post(body: dict[str, Any]) -> None:
             await self.api.send_message({"touser": userid, **body})
 
-        await self._deliver(self.member_window, f"member:{userid}", bodies, post)
+        await self._deliver(
+            self.member_window,
+            f"member:{userid}",
+            bodies,
+            post,
+            file=self._app_file(file),
+            progress=progress,
+        )
 
     async def _appchat(
         self,
@@ -377,6 +609,8 @@ class WeComTransport:
         message: Outgoing,
         buttons: list[dict[str, str]],
         mentions: list[dict[str, Any]],
+        file: LocalFile | None,
+        progress: str,
     ) -> None:
         # appchat/send has no mentions and no card callbacks: names and numbered options.
         # Its per-chat limit is not published; the robots' 20 a minute is the careful choice.
@@ -388,8 +622,14 @@ class WeComTransport:
         async def post(body: dict[str, Any]) -> None:
             await self.api.send_appchat({"chatid": chatid, **body, "safe": 0})
 
-        bodies = text_bodies(_with_attachment(text, message))
-        await self._deliver(self.robot_window, chat, bodies, post)
+        await self._deliver(
+            self.robot_window,
+            chat,
+            _text_part(text, message, file),
+            post,
+            file=self._app_file(file),
+            progress=progress,
+        )
 
     async def _robot(
         self,
@@ -397,28 +637,54 @@ class WeComTransport:
         message: Outgoing,
         buttons: list[dict[str, str]],
         mentions: list[dict[str, Any]],
+        file: LocalFile | None,
+        progress: str,
     ) -> None:
         userids = [m["external_id"] for m in mentions if m.get("external_id")]
         unknown = [m["display_name"] for m in mentions if not m.get("external_id")]
         text = _with_names(message.text, unknown)
         if buttons:
             text = numbered(text, [b["label"] for b in buttons], self.default_lang)
-        text = _with_attachment(text, message)
+        if file is None:
+            text = _with_attachment(text, message)
+        bodies: list[dict[str, Any]]
         if userids:
             # Only text messages carry mentioned_list; it goes on the last part.
-            bodies: list[dict[str, Any]] = [
+            bodies = [
                 {"msgtype": "text", "text": {"content": part}}
                 for part in split_bytes(plain(text), TEXT_BYTES)
             ]
             bodies[-1]["text"]["mentioned_list"] = userids
-        else:
+        elif text.strip() or file is None:
             bodies = text_bodies(text, markdown_limit=ROBOT_MARKDOWN_BYTES)
+        else:
+            bodies = []
         key = self.robot_keys[name]
 
         async def post(body: dict[str, Any]) -> None:
             await self.api.send_robot(key, body)
 
-        await self._deliver(self.robot_window, f"robot:{name}", bodies, post)
+        async def upload(filename: str, data: bytes) -> str:
+            return await self.api.upload_robot_media(key, filename, data)
+
+        step = None if file is None else FileStep(file, f"robot:{name}", upload)
+        await self._deliver(
+            self.robot_window, f"robot:{name}", bodies, post, file=step, progress=progress
+        )
+
+
+def _bound(
+    post: Callable[[dict[str, Any]], Awaitable[Any]], body: dict[str, Any]
+) -> Callable[[], Awaitable[Any]]:
+    return lambda: post(body)
+
+
+def _text_part(text: str, message: Outgoing, file: LocalFile | None) -> list[dict[str, Any]]:
+    """The text bodies; with a file to send, the file is not named and an empty text is
+    left out."""
+    if file is None:
+        return text_bodies(_with_attachment(text, message))
+    return text_bodies(text) if text.strip() else []
 
 
 def _with_names(text: str, names: list[str]) -> str:
@@ -426,7 +692,7 @@ def _with_names(text: str, names: list[str]) -> str:
 
 
 def _with_attachment(text: str, message: Outgoing) -> str:
-    # A file of another platform cannot be re-sent by reference; name it instead.
+    # A file WeCom cannot take (another platform's reference, or out of bounds): name it.
     if message.attachment is None:
         return text
     return f"{text}\n📎 {message.attachment.filename}"
@@ -456,6 +722,8 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
 __all__ = [
     "APPCHAT_PREFIX",
     "PLATFORM",
+    "MediaCache",
+    "MediaGone",
     "SlidingWindow",
     "WeComApi",
     "WeComTransport",

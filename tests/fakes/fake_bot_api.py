@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import json
 import math
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -75,6 +76,26 @@ class Sent:
             for b in row
         ]
 
+    @property
+    def mentions(self) -> list[tuple[int, str]]:
+        """(user id, mentioned text) of each text_mention entity, in order (UTF-16 offsets)."""
+        return text_mentions(self.message)
+
+
+def text_mentions(message: dict[str, Any]) -> list[tuple[int, str]]:
+    """The text_mention entities of a Bot API message as (user id, the text they cover)."""
+    text = message.get("text") or message.get("caption") or ""
+    units = text.encode("utf-16-le")
+    entities = message.get("entities") or message.get("caption_entities") or []
+    return [
+        (
+            int(e["user"]["id"]),
+            units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le"),
+        )
+        for e in entities
+        if e["type"] == "text_mention"
+    ]
+
 
 class ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
@@ -96,8 +117,9 @@ class _EntityParser(HTMLParser):
         "a": "text_link",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, users: dict[int, dict[str, Any]] | None = None) -> None:
         super().__init__(convert_charrefs=True)
+        self.users = users or {}
         self.text = ""
         self.entities: list[dict[str, Any]] = []
         self.open: list[tuple[str, int, dict[str, Any]]] = []
@@ -114,10 +136,17 @@ class _EntityParser(HTMLParser):
         if tag == "a":
             href = dict(attrs).get("href") or ""
             if href.startswith("tg://user?id="):
-                extra = {
-                    "type": "text_mention",
-                    "user": {"id": int(href.split("=", 1)[1]), "is_bot": False, "first_name": "?"},
+                raw_id = href.split("=", 1)[1]
+                if not raw_id.isdigit():
+                    raise ApiError(400, "Bad Request: can't parse entities: wrong user id")
+                user_id = int(raw_id)
+                # Telegram fills in the user it knows; a user never seen gets a stub.
+                user = self.users.get(user_id) or {
+                    "id": user_id,
+                    "is_bot": False,
+                    "first_name": "?",
                 }
+                extra = {"type": "text_mention", "user": dict(user)}
             else:
                 extra = {"url": href}
         self.open.append((tag, self._offset(), extra))
@@ -135,8 +164,11 @@ class _EntityParser(HTMLParser):
         self.text += data
 
 
-def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
-    parser = _EntityParser()
+def parse_html(
+    source: str, users: dict[int, dict[str, Any]] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """Text and entities of an HTML-formatted text; `users` fills text_mention users."""
+    parser = _EntityParser(users)
     parser.feed(source)
     parser.close()
     if parser.open:
@@ -163,6 +195,25 @@ def _strip_tags(source: str) -> str:
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?!\w)")
+_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?(?!\S)")
+
+
+def text_entities(text: str) -> list[dict[str, Any]]:
+    """The entities Telegram finds in a plain text a user sends: ``@username`` mentions
+    and ``/command`` (or ``/command@bot``) wherever they stand as a word."""
+    found = [("mention", m) for m in _MENTION.finditer(text)]
+    found += [("bot_command", m) for m in _COMMAND.finditer(text)]
+    return [
+        {
+            "type": kind,
+            "offset": utf16_len(text[: m.start()]),
+            "length": utf16_len(m.group(0)),
+        }
+        for kind, m in sorted(found, key=lambda f: f[1].start())
+    ]
 
 
 # -- the server ------------------------------------------------------------------------
@@ -192,6 +243,7 @@ class FakeBotApi:
         self.chats: dict[int, dict[str, Any]] = {}
         self.blocked: set[int] = set()
         self.files: dict[str, bytes] = {}
+        self.known_users: dict[int, dict[str, Any]] = {}  # every user who sent an update
         self._faults: deque[tuple[str, float, set[str]]] = deque()
         self._updates: list[dict[str, Any]] = []
         self._again: list[dict[str, Any]] = []
@@ -253,14 +305,16 @@ class FakeBotApi:
         self.chats[user["id"]] = chat
         return chat
 
-    def group_chat(self, chat_id: int, title: str) -> dict[str, Any]:
-        chat = {"id": chat_id, "type": "supergroup", "title": title}
+    def group_chat(self, chat_id: int, title: str, kind: str = "supergroup") -> dict[str, Any]:
+        """A group chat (`kind` "supergroup" or "group"); its id must be negative."""
+        chat = {"id": chat_id, "type": kind, "title": title}
         self.chats[chat_id] = chat
         return chat
 
     def _message(self, user: dict[str, Any], chat: dict[str, Any] | None) -> dict[str, Any]:
         chat = chat or self.private_chat(user)
         self.chats[chat["id"]] = chat
+        self.known_users[user["id"]] = user
         return {
             "message_id": next(self._message_ids),
             "from": user,
@@ -272,9 +326,9 @@ class FakeBotApi:
         self, user: dict[str, Any], text: str, chat: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         message = self._message(user, chat) | {"text": text}
-        if text.startswith("/"):
-            head = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(head)}]
+        entities = text_entities(text)
+        if entities:
+            message["entities"] = entities
         return await self.push({"message": message})
 
     async def push_document(
@@ -295,6 +349,7 @@ class FakeBotApi:
     async def press(self, user: dict[str, Any], sent: Sent, callback_data: str) -> dict[str, Any]:
         """The user presses the button carrying `callback_data` under a message the bot sent."""
         assert callback_data in {data for _, data in sent.buttons}, (callback_data, sent.buttons)
+        self.known_users[user["id"]] = user
         query = {
             "id": str(next(self._update_ids) * 7),
             "from": user,
@@ -453,7 +508,7 @@ class FakeBotApi:
     def _text(
         self, raw: str, parse_mode: str | None, limit: int
     ) -> tuple[str, list[dict[str, Any]]]:
-        text, entities = parse_html(raw) if parse_mode == "HTML" else (raw, [])
+        text, entities = parse_html(raw, self.known_users) if parse_mode == "HTML" else (raw, [])
         if utf16_len(text) > limit:
             raise ApiError(400, "Bad Request: message is too long")
         return text, entities
@@ -618,4 +673,12 @@ def _error(exc: ApiError) -> web.Response:
     return web.json_response(body, status=exc.code)
 
 
-__all__ = ["FakeBotApi", "Limit", "Limits", "Sent", "parse_html"]
+__all__ = [
+    "FakeBotApi",
+    "Limit",
+    "Limits",
+    "Sent",
+    "parse_html",
+    "text_entities",
+    "text_mentions",
+]

@@ -6,6 +6,14 @@ minute per member, 20 a minute per robot: a breach is answered 45009 and counted
 `violations`), and can expire every token (then 42001), or answer the next sends with
 45009 or a 5xx.
 
+Media (素材) as the docs describe it: `media/upload?access_token=…&type=file` and a robot's
+`webhook/upload_media?key=…&type=file` take a multipart body whose file part is named
+"media" (more than 5 bytes, at most 20 MB) and answer a `media_id`; `media/get` gives the
+file back with its name in Content-Disposition, or errcode 40007 as JSON. A `file`
+message must name a media_id this sender uploaded (app media for app messages and app
+chats, that robot's media for a robot) that has not expired (`expire_media`), else
+40007. `media_from_user` plays a person sending a file (the id a callback carries).
+
 `WeComSide` plays WeCom towards Daiban: it encrypts a message XML with the official scheme
 and POSTs it to `/wecom/callback` with a correct (or deliberately wrong) signature.
 """
@@ -15,6 +23,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
+import urllib.parse
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +41,23 @@ TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"  # 43 characters
 
 
+MEDIA_TYPES = {"image", "voice", "video", "file"}
+ROBOT_MEDIA_TYPES = {"file", "voice"}
+MEDIA_MIN_BYTES = 6
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class Media:
+    """One uploaded (or user-sent) file: who may use its id, its name and content."""
+
+    owner: str  # "app" or "robot:<key>"
+    filename: str
+    data: bytes
+    content_type: str
+    expired: bool = False
+
+
 @dataclass
 class Sent:
     api: str  # "message", "appchat", "webhook"
@@ -45,6 +71,8 @@ class Sent:
         if kind == "template_card":
             card = part
             return f"{card['main_title']['title']}\n{card.get('sub_title_text', '')}"
+        if kind == "file":
+            return f"[file {part['media_id']}]"
         return str(part.get("content", ""))
 
 
@@ -61,6 +89,8 @@ class FakeWeCom:
     violations: int = 0
     calls: list[str] = field(default_factory=list)
     appchats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: dict[str, Media] = field(default_factory=dict)
+    uploads: list[tuple[str, str]] = field(default_factory=list)  # (owner, media_id)
     _inject: deque[tuple[str, int]] = field(default_factory=deque)
     _tokens: dict[str, float] = field(default_factory=dict)
     _windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
@@ -82,6 +112,21 @@ class FakeWeCom:
     def to(self, target: str) -> list[Sent]:
         return [s for s in self.sent if s.target == target]
 
+    def expire_media(self) -> None:
+        """Every media_id issued so far is past its 3 days from now on (40007)."""
+        for media in self.media.values():
+            media.expired = True
+
+    def media_from_user(self, filename: str, data: bytes, content_type: str) -> str:
+        """A file a person sent the app: the media_id its callback carries."""
+        media_id = f"2{secrets.token_hex(20)}"
+        self.media[media_id] = Media("app", filename, data, content_type)
+        return media_id
+
+    def file_of(self, sent: Sent) -> Media:
+        """The file a `file` message carried."""
+        return self.media[sent.body["file"]["media_id"]]
+
     # -- server ------------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application()
@@ -90,6 +135,9 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_post("/cgi-bin/webhook/upload_media", self._robot_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -158,6 +206,8 @@ class FakeWeCom:
         touser = str(body.get("touser", ""))
         if touser.startswith("nobody"):
             return web.json_response({"errcode": 81013, "errmsg": "user invalid"})
+        if (error := self._file_error(body, "app")) is not None:
+            return error
         if self._over_limit(f"member:{touser}", self.member_per_minute):
             return self._err(45009, "api freq out of limit")
         self.sent.append(Sent("message", touser, body))
@@ -181,6 +231,8 @@ class FakeWeCom:
         body = await request.json()
         if body.get("chatid") not in self.appchats:
             return self._err(86003, "chat not exist")
+        if (error := self._file_error(body, "app")) is not None:
+            return error
         self.sent.append(Sent("appchat", body["chatid"], body))
         return self._err(0, "ok")
 
@@ -191,10 +243,92 @@ class FakeWeCom:
         key = request.query.get("key", "")
         if key not in self.robot_keys:
             return self._err(93000, "invalid webhook url")
+        body = await request.json()
+        if (error := self._file_error(body, f"robot:{key}")) is not None:
+            return error
         if self._over_limit(f"robot:{key}", self.robot_per_minute):
             return self._err(45009, "api freq out of limit")
-        self.sent.append(Sent("webhook", key, await request.json()))
+        self.sent.append(Sent("webhook", key, body))
         return self._err(0, "ok")
+
+    # -- media -------------------------------------------------------------------------
+    def _file_error(self, body: dict[str, Any], owner: str) -> web.Response | None:
+        if body.get("msgtype") != "file":
+            return None
+        media = self.media.get(str((body.get("file") or {}).get("media_id", "")))
+        if media is None or media.expired or media.owner != owner:
+            return self._err(40007, "invalid media_id")
+        return None
+
+    async def _read_media(self, request: web.Request) -> tuple[str, bytes] | web.Response:
+        """The multipart part named "media": (its filename, its bytes), or the error."""
+        if request.content_type != "multipart/form-data":
+            return self._err(44001, "empty media data")
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "media" and part.filename:  # type: ignore[union-attr]
+                data = bytes(await part.read())  # type: ignore[union-attr]
+                if not MEDIA_MIN_BYTES <= len(data) <= MEDIA_MAX_BYTES:
+                    return self._err(40006, "invalid file size")
+                return part.filename, data  # type: ignore[union-attr]
+        return self._err(44001, "empty media data")
+
+    def _stored(self, owner: str, kind: str, filename: str, data: bytes) -> web.Response:
+        media_id = f"3{secrets.token_hex(20)}"
+        self.media[media_id] = Media(owner, filename, data, "application/octet-stream")
+        self.uploads.append((owner, media_id))
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "",
+                "type": kind,
+                "media_id": media_id,
+                "created_at": str(int(time.time())),
+            }
+        )
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        self.calls.append("media/upload")
+        if (error := self._token_error(request) or self._injected("media/upload")) is not None:
+            return error
+        kind = request.query.get("type", "")
+        if kind not in MEDIA_TYPES:
+            return self._err(40004, "invalid media type")
+        got = await self._read_media(request)
+        if isinstance(got, web.Response):
+            return got
+        return self._stored("app", kind, *got)
+
+    async def _robot_upload(self, request: web.Request) -> web.Response:
+        self.calls.append("webhook/upload_media")
+        key = request.query.get("key", "")
+        if key not in self.robot_keys:
+            return self._err(93000, "invalid webhook url")
+        kind = request.query.get("type", "")
+        if kind not in ROBOT_MEDIA_TYPES:
+            return self._err(40004, "invalid media type")
+        got = await self._read_media(request)
+        if isinstance(got, web.Response):
+            return got
+        return self._stored(f"robot:{key}", kind, *got)
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        self.calls.append("media/get")
+        if (error := self._token_error(request) or self._injected("media/get")) is not None:
+            return error
+        media = self.media.get(request.query.get("media_id", ""))
+        if media is None or media.expired or media.owner != "app":
+            return self._err(40007, "invalid media_id")
+        quoted = urllib.parse.quote(media.filename)
+        return web.Response(
+            body=media.data,
+            content_type=media.content_type,
+            headers={
+                "Content-Disposition": (
+                    f"attachment; filename=\"{quoted}\"; filename*=UTF-8''{quoted}"
+                )
+            },
+        )
 
 
 # -- WeCom's side of the callback ------------------------------------------------------
@@ -204,6 +338,18 @@ def text_xml(userid: str, content: str, msg_id: str, *, corp_id: str = CORP_ID) 
         f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"
+        f"<AgentID>{AGENT_ID}</AgentID></xml>"
+    )
+
+
+def media_xml(userid: str, kind: str, media_id: str, msg_id: str, *, corp_id: str = CORP_ID) -> str:
+    """An image / voice / video message a person sent the app (接收消息: 消息格式)."""
+    extra = "<PicUrl><![CDATA[http://wework.qpic.cn/x]]></PicUrl>" if kind == "image" else ""
+    return (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"
+        f"{extra}<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{msg_id}</MsgId>"
         f"<AgentID>{AGENT_ID}</AgentID></xml>"
     )
 

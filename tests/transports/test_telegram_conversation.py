@@ -1,14 +1,27 @@
 """Daiban on Telegram end to end: `daiban run` as a separate process against the fake Bot
-API, once on aiogram and once on python-telegram-bot, with the same conversation."""
+API, once on aiogram and once on python-telegram-bot, with the same conversations: start,
+a form with buttons and callbacks, a document, redelivery, the webhook; and a project
+group where the welcome @mentions the team by user id and commands addressed to the bot
+(``/status@bot`` or ``@bot /status``) are answered."""
 
 from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 import telegram
 from aiogram import types as aiogram_types
 
+from bot.people_cli import invite
+from domain.application import project_snapshot
+from domain.scheme_loader import load_scheme
 from handlers.i18n import gettext
+from storage.db import Database
+from storage.uow import UnitOfWork
 from tests.fakes.fake_bot_api import FakeBotApi, Sent
 from tests.transports.conftest import DaibanProcess, free_port, wait_until_polling
 
@@ -152,3 +165,158 @@ async def test_webhook_checks_the_secret_and_answers_once(fake, tmp_path, librar
         assert len(fake.sent_to(2001)) == 2
     finally:
         daiban.stop()
+
+
+# -- a project group: the team is @mentioned by user id, commands reach us in the group --
+ROSTER = """姓名,手机,角色,部门,备份
+王芳,13900000001,办公室,,
+赵强,13900000002,项目管家,,
+孙丽,13900000003,服务专员,区发展改革委,
+周雨,13900000004,候补,,孙丽
+刘总,13900000005,企业联系人,,
+钱工,13900000006,服务专员,市规划自然资源委通州分局,
+"""
+ON_TELEGRAM = {"王芳": 5001, "赵强": 5002, "孙丽": 5003, "周雨": 5004, "刘总": 5005}
+PROJECT = "P2026-0042"
+
+
+def run_cli(daiban: DaibanProcess, *args: str) -> str:
+    done = subprocess.run(
+        daiban._cli(*args),
+        env=daiban.env,
+        cwd=daiban.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def seed_accepted_project(db_url: str) -> dict[str, str]:
+    """Invite codes for the people on Telegram, and project PROJECT accepted (no team yet)
+    with 刘总 as its enterprise contact — as the office's acceptance leaves it."""
+    db = Database(db_url)
+    scheme = load_scheme("tongzhou")
+    now = datetime.now(UTC)
+    try:
+        codes = {name: (await invite(db, name, now))[0][1] for name in ON_TELEGRAM}
+        async with UnitOfWork(db) as uow:
+            contact = next(p for p in await uow.people.with_role("enterprise") if p.name == "刘总")
+            project = await uow.projects.add(
+                code=PROJECT,
+                name="通州物流园",
+                category="building",
+                stage=scheme.stages[0].id,
+                status="accepted",
+                accepted_at=now,
+                snapshot=project_snapshot(scheme, "building"),
+                created_at=now,
+            )
+            await uow.members.add(project.id, contact.id, "enterprise")
+    finally:
+        await db.dispose()
+    return codes
+
+
+def read_mentions(sent: Sent) -> dict[int, str]:
+    """user id → mentioned text, read by aiogram and by PTB, which must agree."""
+    ours = aiogram_types.Message.model_validate(sent.message)
+    theirs = telegram.Message.de_json(sent.message, None)
+    assert theirs is not None
+    by_aiogram = {
+        e.user.id: e.extract_from(ours.text or "")
+        for e in ours.entities or []
+        if e.type == "text_mention" and e.user is not None
+    }
+    by_ptb = {
+        e.user.id: text
+        for e, text in theirs.parse_entities([telegram.MessageEntity.TEXT_MENTION]).items()
+        if e.user is not None
+    }
+    assert by_aiogram == by_ptb == dict(sent.mentions)
+    return by_aiogram
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_project_group_mentions_the_team_and_answers_commands_addressed_to_us(
+    fake, tmp_path, library
+):
+    daiban = DaibanProcess(tmp_path, fake, library)
+    daiban.upgrade()
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    assert "6 new" in run_cli(daiban, "people", "import", str(roster))
+    codes = await seed_accepted_project(daiban.db_url)
+    daiban.start()
+    try:
+        await wait_until_polling(fake, daiban)
+        users = {name: fake.user(uid, name, "zh-hans") for name, uid in ON_TELEGRAM.items()}
+        # Everyone binds their Telegram account with the office's invite code.
+        for name, user in users.items():
+            await fake.push_text(user, f"/start {codes[name]}")
+            bound = await next_to(fake, user["id"], 0)
+            assert name in bound.text
+
+        # The office assigns the butler with a button.
+        office, butler = users["王芳"], users["赵强"]
+        await fake.push_text(office, f"/assign {PROJECT}")
+        choose = await next_to(fake, office["id"], 1)
+        pick = next(data for label, data in choose.buttons if "赵强" in label)
+        await fake.press(office, choose, pick)
+        await next_to(fake, office["id"], 2)  # the team as the office sees it
+        told = await next_to(fake, butler["id"], 1)
+        assert PROJECT in told.text and "/bind" in told.text
+
+        # The butler gets a group code in a DM and binds the group with it.
+        await fake.push_text(butler, "/bind")
+        code_message = await next_to(fake, butler["id"], 2)
+        group_code = re.search(r"/bind (\S+)", code_message.text)
+        assert group_code is not None, code_message.text
+        group = fake.group_chat(-100_4242, "通州物流园代办群")
+        await fake.push_text(butler, f"/bind@daiban_test_bot {group_code.group(1)}", chat=group)
+        welcome = await next_to(fake, group["id"], 0)
+        assert PROJECT in welcome.text
+
+        # Each member on Telegram is mentioned by user id where the text names them; 钱工
+        # has no Telegram account, so their name stays plain text.
+        mentioned = read_mentions(welcome)
+        assert mentioned == {uid: name for name, uid in ON_TELEGRAM.items() if name != "王芳"}
+        assert "@钱工" in welcome.text
+        for entity in welcome.message["entities"]:
+            if entity["type"] == "text_mention":
+                assert entity["user"] == users[mentioned[entity["user"]["id"]]]
+
+        # In the group: a command addressed to us, and a message mentioning us, are
+        # answered there; chatter and another bot's command are not.
+        specialist, backup = users["孙丽"], users["周雨"]
+
+        def statuses() -> list[Sent]:
+            return [
+                s for s in fake.sent_to(group["id"]) if s.text.startswith(f"{PROJECT} 通州物流园\n")
+            ]
+
+        await fake.push_text(specialist, "/status@daiban_test_bot", chat=group)
+        await fake.wait_for(lambda: len(statuses()) == 1)
+        await fake.push_text(backup, "大家好，明天上午去发改委。", chat=group)
+        await fake.push_text(backup, "/status@otherbot", chat=group)
+        await fake.push_text(backup, "@daiban_test_bot /status", chat=group)
+        await fake.wait_for(lambda: len(statuses()) == 2)
+        stranger = fake.user(5999, "路人", "zh-hans")
+        await fake.push_text(stranger, "@daiban_test_bot /log 你好", chat=group)
+        refused = await fake.wait_for(
+            lambda: next((s for s in fake.sent_to(group["id"]) if "路人" in s.text), None)
+        )
+        assert PROJECT in refused.text
+        settled = len(fake.sent_to(group["id"]))
+        await fake.wait_for(lambda: fake.pending_updates == 0)
+        await asyncio.sleep(1.0)  # nothing else may arrive for the chatter
+        assert len(fake.sent_to(group["id"])) == settled
+        assert len(statuses()) == 2
+
+        for sent in fake.sent:
+            parses_with_both_libraries(sent)
+        assert fake.violations == 0
+    finally:
+        daiban.stop()
+    assert daiban.proc is not None and daiban.proc.returncode == 0, daiban.output()

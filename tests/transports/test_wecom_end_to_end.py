@@ -29,6 +29,7 @@ from tests.fakes.fake_wecom import (
     FakeWeCom,
     WeComSide,
     card_event_xml,
+    media_xml,
     robot_group_xml,
     text_xml,
 )
@@ -128,7 +129,7 @@ async def daiban(tmp_path, fake):
         await asyncio.to_thread(process.communicate, timeout=30)
 
 
-async def test_a_conversation_over_wecom(daiban, fake):
+async def test_a_conversation_over_wecom(daiban, fake, tmp_path):
     process, base, db_url = daiban
     wecom = WeComSide(f"{base}/wecom/callback")
 
@@ -207,6 +208,49 @@ async def test_a_conversation_over_wecom(daiban, fake):
     mention = fake.to(ROBOT_KEY)[1].body
     assert mention["msgtype"] == "text"
     assert mention["text"] == {"content": "请补充材料", "mentioned_list": ["lina"]}
+
+    # A file queued for a member and for the robot's group is uploaded and sent as a file.
+    archive = tmp_path / "P2026-0001.zip"
+    archive.write_bytes(b"PK\x03\x04 an archive of the project")
+    db = Database(db_url)
+    async with UnitOfWork(db) as uow:
+        for n, chat in enumerate(("lina", "teamA")):
+            await uow.outbox.enqueue(
+                platform="wecom",
+                chat_external_id=chat,
+                payload={
+                    "text": "项目档案",
+                    "buttons": [],
+                    "mentions": [],
+                    "attachment": {
+                        "filename": "项目档案.zip",
+                        "mime_type": "application/zip",
+                        "size": 0,
+                        "ref": str(archive),
+                    },
+                },
+                dedupe_key=f"test:file:{n}",
+                now=datetime.now(UTC),
+            )
+    await db.dispose()
+    await wait_until(lambda: len(fake.to(ROBOT_KEY)) == 4, process, "the group's file")
+    await wait_until(lambda: len(fake.to("lina")) == 2, process, "the member's file")
+    for sent in (fake.to("lina")[1], fake.to(ROBOT_KEY)[3]):
+        assert sent.body["msgtype"] == "file"
+        media = fake.file_of(sent)
+        assert (media.filename, media.data) == ("项目档案.zip", archive.read_bytes())
+    assert [fake.file_of(s).owner for s in (fake.to("lina")[1], fake.to(ROBOT_KEY)[3])] == [
+        "app",
+        f"robot:{ROBOT_KEY}",
+    ]
+
+    # A photo someone sends is downloaded at once (media/get) and kept beside the store.
+    photo = b"\xff\xd8\xff\xe0 a photo of the permit"
+    media_id = fake.media_from_user("permit.jpg", photo, "image/jpeg")
+    assert await wecom.post(media_xml("wangwu", "image", media_id, "1100")) == (200, "success")
+    await wait_until(lambda: len(fake.to("wangwu")) == 1, process, "the answer to the photo")
+    kept = list((tmp_path / "wecom-media").iterdir())
+    assert [p.read_bytes() for p in kept] == [photo] and kept[0].name.endswith(".jpg")
 
     # Bad signature and a message encrypted for another corp: 403, logged, not processed.
     assert (await wecom.post(text_xml("zhangwei", "/help", "1090"), bad_signature=True))[0] == 403
