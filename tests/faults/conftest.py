@@ -1,0 +1,77 @@
+"""Fixtures for the fault tests: a scratch PostgreSQL database per test module, migrated,
+and a fake Bot API without rate limits.
+
+The server is the one ``DAIBAN_TEST_POSTGRES_URL`` names (`.ci/run` sets it); other test
+runs use it at the same time, so each module creates ``daiban_test_<pid>_<random>`` and
+drops it afterwards. Unset, the tests are skipped, and under ``CI=true`` they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import secrets
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.fakes.fake_bot_api import FakeBotApi, Limits
+from tests.pg import pg_admin_url
+
+
+def _in_own_loop(coro: Coroutine[Any, Any, Any]) -> Any:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _admin(admin_url: str, statement: str) -> None:
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """The module's own migrated PostgreSQL database."""
+    admin_url = pg_admin_url()
+    name = f"daiban_test_{os.getpid()}_{secrets.token_hex(4)}"
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    _in_own_loop(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        _in_own_loop(upgrade(url))
+        yield url
+    finally:
+        _in_own_loop(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest_asyncio.fixture
+async def db(pg_url: str) -> AsyncIterator[Database]:
+    """The test's handle on the module's database (for seeding and checking)."""
+    database = Database(pg_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    """A fake Bot API that enforces no rate limit (these tests count, they do not pace)."""
+    api = FakeBotApi(limits=Limits(overall=None, per_chat=None, per_group=None))
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()
