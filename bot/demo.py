@@ -2,8 +2,9 @@
 
 An enterprise contact, a butler, three specialists of different departments of the active
 scheme, an office member and a leader, each with an `emulator` account whose external id
-is also their DM chat id. Creating the cast is idempotent: a person whose account exists
-is left as they are.
+is also their DM chat id, and one group chat not yet bound to a project ("项目群（演示）"),
+for the butler to bind with `/bind CODE`. Creating them is idempotent: a person whose
+account exists, and the demo group once it exists, are left as they are.
 
 "Reset demo" (`reset_demo`) wipes only what the emulator's own platform wrote — its
 conversations, outbox rows, inbound dedupe rows and DM chats — and puts the cast back to
@@ -13,7 +14,9 @@ is append-only, so its events stay (they are history, not state).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
@@ -23,6 +26,9 @@ from storage.models import Account, Chat, Conversation, InboundEvent, OutboxMess
 from storage.uow import UnitOfWork
 
 PLATFORM = "emulator"
+_GROUP_ID = re.compile(r"^group-(\d+)$")
+DEMO_GROUP = "group-1"  # the demo group's chat id; groups made on the page count on from it
+DEMO_GROUP_TITLE = "项目群（演示）"
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,26 @@ async def ensure_demo_cast(app: App) -> list[Persona]:
                 actor_id=person.id,
                 data={"key": persona.key, "role": persona.role},
             )
+        if await uow.chats.get(PLATFORM, DEMO_GROUP) is None:
+            await new_group(uow, DEMO_GROUP_TITLE, now=now, external_id=DEMO_GROUP)
     return cast
+
+
+async def new_group(
+    uow: UnitOfWork, title: str, *, now: datetime, external_id: str | None = None
+) -> Chat:
+    """A new emulator group chat, bound to no project yet (`group-N`, the next free N)."""
+    if external_id is None:
+        taken = await uow.session.execute(
+            select(Chat.external_id).where(Chat.platform == PLATFORM, Chat.kind == "group")
+        )
+        numbers = [int(m.group(1)) for (x,) in taken.all() if (m := _GROUP_ID.match(x))]
+        external_id = f"group-{max(numbers, default=0) + 1}"
+    chat = await uow.chats.get_or_create(PLATFORM, external_id, "group", title, now)
+    await uow.events.append(
+        "demo.group_created", at=now, chat_id=chat.id, data={"chat": external_id, "title": title}
+    )
+    return chat
 
 
 async def reset_demo(app: App) -> dict[str, int]:

@@ -1,12 +1,13 @@
 """Take the README's screenshot of the emulator page (docs/emulator.png).
 
-    .venv/bin/python scripts/screenshot_emulator.py [OUTPUT.png] [--lang en|zh]
+    .venv/bin/python scripts/screenshot_emulator.py [OUTPUT.png]
 
-Starts Daiban with the emulator on a throw-away SQLite store, drives a short session in
-Debian's headless chromium (Playwright with `executable_path`, no browser download) and
-saves the page. Chinese text needs a CJK font for chromium (Debian: fonts-wqy-microhei).
-The page follows the persona's language; `--lang en` presses "English" first. Run it
-again after a visible change to the page.
+Starts Daiban with the emulator on a throw-away SQLite store, drives the browser test's
+journey in Debian's headless chromium (Playwright with `executable_path`, no browser
+download) up to the overdue nudge in the bound project group, and saves the page as the
+specialist it @mentions sees it (Chinese UI). Chinese text needs a CJK font for chromium
+(Debian: fonts-wqy-microhei). Run it again after a visible change to the page or after
+the catalogs change.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
+from datetime import time as clock_time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -62,18 +65,32 @@ def start_daiban(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("Daiban did not start")
 
 
-def say(page, text: str, wait_for: str) -> None:
-    """Type `text`, then wait for a new bot message containing `wait_for`."""
-    before = page.locator("#messages .msg.bot").count()
-    page.fill("#composer-input", text)
-    page.press("#composer-input", "Enter")
+def journey(page, folder: Path) -> None:
+    """The browser test's journey up to the nudge in the project group (its step functions,
+    so the picture shows what the test checks): apply, accept, team, bind, a day later."""
+    sys.path.insert(0, str(ROOT))
+    from domain.calendar import WorkCalendar
+    from tests.emulator import test_emulator_browser as steps
+
+    # As in the test: start on a working day's morning, whatever day it is now.
+    now = datetime.fromisoformat(page.get_attribute("#clock-time", "data-iso"))
+    day = WorkCalendar().add_workdays(now.astimezone(steps.SHANGHAI).date(), 1)
+    target = datetime.combine(day, clock_time(10, 0), steps.SHANGHAI)
+    page.fill("#clock-to-input", target.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#clock-to-go")
     page.wait_for_function(
-        f"document.querySelectorAll('#messages .msg.bot').length > {before}", timeout=20_000
+        f"document.getElementById('clock-time').textContent === '{target:%Y-%m-%d %H:%M}'",
+        timeout=60_000,
     )
-    page.locator("#messages .msg.bot", has_text=wait_for).last.wait_for(timeout=20_000)
+    steps.welcome_and_english(page)  # the enterprise applies in English, the rest is Chinese
+    number = steps.apply_for_project(page, folder)
+    code = steps.office_accepts(page, number)
+    steps.office_assigns_the_team(page, code)
+    steps.butler_binds_the_demo_group(page, code)
+    steps.the_nudge_arrives_in_the_group(page, code)  # ends as the specialist, nudge selected
 
 
-def main(output: Path, lang: str) -> None:
+def main(output: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="daiban-shot-") as tmp:
         process, base = start_daiban(Path(tmp))
         try:
@@ -81,22 +98,10 @@ def main(output: Path, lang: str) -> None:
                 browser = pw.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
                 )
-                page = browser.new_page(viewport={"width": 1400, "height": 860})
+                page = browser.new_page(viewport={"width": 1400, "height": 860}, locale="zh-CN")
                 page.goto(base)
                 page.wait_for_selector("body[data-ready='1']")
-                say(page, "/start", "全程代办")
-                if lang == "en":
-                    page.locator("#messages .msg.bot").last.get_by_role(
-                        "button", name="English"
-                    ).click()
-                    page.wait_for_function("document.documentElement.lang === 'en'")
-                say(page, "/profile", "")
-                say(page, "张伟", "")
-                say(page, "1381234567", "11")
-                say(page, "13812345678", "")
-                page.locator("#messages .msg.bot").last.click()
-                page.wait_for_selector("#inspector-outbox table.outbox-row")
-                page.wait_for_timeout(300)
+                journey(page, Path(tmp))
                 page.screenshot(path=str(output))
                 browser.close()
         finally:
@@ -108,6 +113,5 @@ def main(output: Path, lang: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Screenshot the emulator page.")
     parser.add_argument("output", nargs="?", type=Path, default=ROOT / "docs" / "emulator.png")
-    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     args = parser.parse_args()
-    main(args.output, args.lang)
+    main(args.output)

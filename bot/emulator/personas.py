@@ -2,7 +2,8 @@
 
 A persona is a demo-cast member with an `emulator` account; their DM with the bot has the
 account's external id as chat id. Their groups are the `emulator` group chats whose
-project has them as a member; a group not tied to a project is shown to everyone.
+project has them as a member; a group not tied to a project yet is shown to everyone (as
+if everyone had been added to it), so the butler can bind it and the rest can watch.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.demo import PLATFORM, Persona
 from domain.scheme import Scheme
 from handlers.i18n import gettext
 from handlers.roles import ROLE_LABELS
-from storage.models import Chat, ProjectMember
+from storage.models import Chat, Project, ProjectMember
 from storage.uow import UnitOfWork
 
 
@@ -74,19 +75,26 @@ async def persona_view(uow: UnitOfWork, cast: list[Persona], key: str) -> Person
 
 
 async def chats_of(uow: UnitOfWork, person_id: int) -> list[dict[str, Any]]:
-    """The persona's group chats on the emulator platform (the DM is always there too)."""
+    """The persona's group chats on the emulator platform (the DM is always there too),
+    each with the code of the project it is bound to (None while unbound)."""
     member = exists().where(
         ProjectMember.project_id == Chat.project_id, ProjectMember.person_id == person_id
     )
     result = await uow.session.execute(
-        select(Chat)
+        select(Chat, Project.code)
+        .outerjoin(Project, Project.id == Chat.project_id)
         .where(Chat.platform == PLATFORM, Chat.kind == "group")
         .where(Chat.project_id.is_(None) | member)
         .order_by(Chat.id)
     )
     return [
-        {"id": chat.external_id, "kind": "group", "title": chat.title or chat.external_id}
-        for chat in result.scalars()
+        {
+            "id": chat.external_id,
+            "kind": "group",
+            "title": chat.title or chat.external_id,
+            "project": code,
+        }
+        for chat, code in result.all()
     ]
 
 

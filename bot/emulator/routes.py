@@ -5,6 +5,7 @@ GET  /emulator/static/{file}        its CSS and JavaScript
 GET  /emulator/api/ui?lang=         UI texts from the gettext catalogs
 GET  /emulator/api/personas         the demo cast (name, role, department, language)
 GET  /emulator/api/chats?persona=   that persona's DM and groups
+POST /emulator/api/groups           {"title"}: a new group chat, not bound to a project yet
 GET  /emulator/api/history?chat=    the chat's messages so far
 GET  /emulator/api/clock            the simulated time
 POST /emulator/api/clock            {"action": "hour" | "workday" | "to", "to": "…"}
@@ -15,7 +16,7 @@ POST /emulator/api/reset            reset demo
 POST /emulator/api/upload           multipart: persona, chat, file
 GET  /emulator/api/export?chat=     the chat (no chat: the session) as a story (YAML)
 GET  /emulator/uploads/{name}       an uploaded file
-WS   /emulator/ws                   {"type": "say"|"press", …} in; entries, clock out
+WS   /emulator/ws                   {"type": "say"|"press", …} in; entries, clock, chats out
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ async def personas(request: web.Request) -> web.Response:
 
 async def chats(request: web.Request) -> web.Response:
     return web.json_response(await _session(request).chats(_arg(request, "persona")))
+
+
+async def groups_post(request: web.Request) -> web.Response:
+    body = await _json(request)
+    made = await _session(request).new_group(str(body.get("title", "")))
+    return web.json_response(made, status=201)
 
 
 async def history(request: web.Request) -> web.Response:
@@ -206,6 +213,7 @@ def add_routes(web_app: web.Application, session: EmulatorSession) -> None:
     r.add_get("/emulator/api/ui", ui)
     r.add_get("/emulator/api/personas", personas)
     r.add_get("/emulator/api/chats", chats)
+    r.add_post("/emulator/api/groups", groups_post)
     r.add_get("/emulator/api/history", history)
     r.add_get("/emulator/api/clock", clock_get)
     r.add_post("/emulator/api/clock", clock_post)

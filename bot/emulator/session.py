@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.app import App
 from bot.config import Settings
-from bot.demo import PLATFORM, Persona, reset_demo
+from bot.demo import PLATFORM, Persona, new_group, reset_demo
 from bot.emulator.clock import EmulatorClock
 from bot.emulator.personas import chats_of, group_of, persona_view, persona_views
 from bot.emulator.story_export import export_story
@@ -49,7 +49,18 @@ class EmulatorSession:
             if view is None:
                 raise EmulatorError(f"unknown persona {key!r}")
             groups = await chats_of(uow, view.person_id)
-        return [{"id": key, "kind": "dm", "title": ""}, *groups]
+        return [{"id": key, "kind": "dm", "title": "", "project": None}, *groups]
+
+    async def new_group(self, title: str) -> dict[str, Any]:
+        """A new group chat nobody has bound yet; every page reloads its chat list."""
+        title = " ".join(title.split())[:100]
+        if not title:
+            raise EmulatorError("a group needs a title")
+        async with UnitOfWork(self.app.services.db) as uow:
+            chat = await new_group(uow, title, now=self.clock.clock.now())
+            made = {"id": chat.external_id, "kind": "group", "title": title, "project": None}
+        await self.hub.broadcast({"type": "chats"})
+        return made
 
     # -- acting -----------------------------------------------------------------------
     async def act(
@@ -69,6 +80,7 @@ class EmulatorSession:
             if view is None:
                 raise EmulatorError(f"unknown persona {key!r}")
             group = None if chat == key else await group_of(uow, chat)
+            bound_to = group.project_id if group is not None else None
         if chat != key and group is None:
             raise EmulatorError(f"{key} has no chat {chat!r}")
         fields: dict[str, Any] = {}
@@ -119,10 +131,14 @@ class EmulatorSession:
         await self.app.worker.drain()
         async with UnitOfWork(db) as uow:
             after = await persona_view(uow, self.cast, key)
+            again = await group_of(uow, chat) if group is not None else None
+            regrouped = again is not None and again.project_id != bound_to
         if after is not None and (after.lang, after.name) != (view.lang, view.name):
             await self.hub.broadcast(
                 {"type": "persona", "key": key, "lang": after.lang, "name": after.name}
             )
+        if regrouped:  # a group was bound: who sees it, and its project tag, changed
+            await self.hub.broadcast({"type": "chats"})
         return entry
 
     async def upload(self, key: str, chat: str, filename: str, data: bytes) -> Entry:

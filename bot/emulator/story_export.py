@@ -5,6 +5,11 @@ pressed or sent becomes an acting step; every clock move becomes an `at:` step; 
 message becomes an `expect` on its (regex-escaped) first line. A message a scheduled job
 sent while the wall clock ran on gets an `at:` step of its own time first, so the replay's
 fake clock reaches it too.
+
+The whole demo cast is in `people`, so the replay has the roster the emulator had (an
+`/assign` staffs the team from it). A one-time code (邀请码, e.g. the group code of `/bind`)
+is different on every run: the bot message that first shows it captures it, `(?P<code1>…)`,
+and what a persona types with it says `${code1}`.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from typing import Any
 
 from bot.demo import Persona
 from bot.emulator.transport import Entry
+from handlers.invites import CODE_ALPHABET, CODE_LENGTH
 
 _PLAIN = re.compile(r"^[A-Za-z][\w-]*$")
 _YAML_WORDS = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
+_CODE_CHARS = f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}"
+_CODE = re.compile(rf"(?<![A-Za-z0-9]){_CODE_CHARS}(?![A-Za-z0-9])")
 
 
 def _scalar(value: Any) -> str:
@@ -61,6 +69,49 @@ def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0].strip()
 
 
+def _one_time_codes(items: list[Entry]) -> dict[str, str]:
+    """Codes a bot message showed and a persona typed afterwards, with their variable names."""
+    shown: set[str] = set()
+    names: dict[str, str] = {}
+    for entry in items:
+        if entry.kind == "bot":
+            shown.update(_CODE.findall(entry.text))
+        elif entry.kind == "say":
+            for code in _CODE.findall(entry.text):
+                if code in shown and code not in names:
+                    names[code] = f"code{len(names) + 1}"
+    return names
+
+
+def _expect_text(text: str, codes: dict[str, str], captured: set[str]) -> str:
+    """The expectation for a bot message: its first line, escaped; a one-time code in the
+    message is captured the first time and matched by its shape afterwards."""
+    line = _first_line(text)
+    pattern = _pattern(line) if line else ""
+    for code, name in codes.items():
+        if code not in text:
+            continue
+        if code in captured:
+            wanted = _CODE_CHARS
+        else:
+            wanted = f"(?P<{name}>{_CODE_CHARS})"
+            captured.add(code)
+        if code in line:
+            pattern = pattern.replace(code, wanted)
+        else:  # further down: the text of its line up to it, then the code
+            before = next(x for x in text.splitlines() if code in x).split(code, 1)[0]
+            pattern += ".*" + re.escape(before.lstrip()).replace("\\ ", " ") + wanted
+    return pattern
+
+
+def _say_text(text: str, codes: dict[str, str]) -> str:
+    def variable(found: re.Match[str]) -> str:
+        code = found.group(0)
+        return f"${{{codes[code]}}}" if code in codes else code
+
+    return _CODE.sub(variable, text)
+
+
 def export_story(
     *,
     scheme: str,
@@ -81,6 +132,8 @@ def export_story(
         raise ValueError("nothing to export: no one has said anything in this chat yet")
     items = items[first_act:]
     start = items[0].at
+    codes = _one_time_codes(items)
+    captured: set[str] = set()
 
     people: dict[str, dict[str, Any]] = {}
     group_keys: dict[str, str] = {}
@@ -127,7 +180,7 @@ def export_story(
             if entry.chat in groups and key not in members[entry.chat]:
                 members[entry.chat].append(key)
             if entry.kind == "say":
-                step["say"] = entry.text
+                step["say"] = _say_text(entry.text, codes)
             elif entry.kind == "press":
                 step["press"] = entry.text or entry.payload or ""
             else:
@@ -138,20 +191,26 @@ def export_story(
         if entry.outbox_id in job_sent and entry.at > clock:
             steps.append(_flow({"at": _instant(entry.at, tz)}))
             clock = entry.at
-        line = _first_line(entry.text)
         target: dict[str, Any] = (
             where(entry.chat) if entry.chat in groups else {"to": person(entry.chat)}
         )
-        if line:
-            target["text"] = _pattern(line)
+        text = _expect_text(entry.text, codes, captured)
+        if text:
+            target["text"] = text
         steps.append(_flow({"expect": target}))
+
+    # The rest of the cast: the roster of the replay is the emulator's.
+    for persona in cast:
+        person(persona.key)
+    order = {p.key: i for i, p in enumerate(cast)}
+    ordered = sorted(people.values(), key=lambda spec: order.get(spec["id"], len(order)))
 
     lines = [
         f"title: {json.dumps(title, ensure_ascii=False)}",
         f"scheme: {_scalar(scheme)}",
         f"start: {_instant(start, tz)}",
         "people:",
-        *[f"  - {_flow(spec)}" for spec in people.values()],
+        *[f"  - {_flow(spec)}" for spec in ordered],
     ]
     if group_keys:
         lines.append("chats:")

@@ -34,11 +34,11 @@ def mark(page: Page) -> int:
     return page.locator("#messages > .msg").count()
 
 
-def bot_says_after(page: Page, since: int, pattern: str) -> Locator:
+def bot_says_after(page: Page, since: int, pattern: str, timeout: int = WAIT_MS) -> Locator:
     """The first bot message after the first `since` messages that matches `pattern`."""
     newer = page.locator(f"#messages > .msg.bot:nth-child(n+{since + 1})")
-    locator = newer.filter(has_text=re.compile(pattern)).first
-    locator.wait_for(timeout=WAIT_MS)
+    locator = newer.filter(has_text=re.compile(pattern, re.DOTALL)).first
+    locator.wait_for(timeout=timeout)
     return locator
 
 
@@ -67,9 +67,22 @@ def send_file(page: Page, path: Path, expect: str) -> Locator:
 
 def be(page: Page, key: str) -> None:
     """Switch the page to persona `key`, with their DM chat open."""
+    if (
+        page.locator(f".persona.active[data-key='{key}']").count()
+        and page.locator(f".chat.active[data-chat='{key}']").count()
+    ):
+        return  # already there: a click would only reload what is shown
     page.click(f".persona[data-key='{key}']")
     page.wait_for_selector(f".persona.active[data-key='{key}']", timeout=WAIT_MS)
     page.wait_for_selector(f".chat.active[data-chat='{key}']", timeout=WAIT_MS)
     # The header is written once the chat's history is on the page.
     name = page.inner_text(f".persona[data-key='{key}'] .name")
     page.locator("#chat-header").filter(has_text=name).wait_for(timeout=WAIT_MS)
+
+
+def open_chat(page: Page, chat: str) -> None:
+    """Open chat `chat` (a group's id) of the current persona from the chat list."""
+    page.click(f".chat[data-chat='{chat}']")
+    page.wait_for_selector(f".chat.active[data-chat='{chat}']", timeout=WAIT_MS)
+    title = page.inner_text(f".chat[data-chat='{chat}'] .title")
+    page.locator("#chat-header").filter(has_text=title).wait_for(timeout=WAIT_MS)

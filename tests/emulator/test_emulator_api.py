@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.app import build_app
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.stories import run_story_file
 from bot.web import build_web_app
 from domain.clock import FakeClock, OffsetClock
 from storage.migrate import upgrade
+from storage.models import Chat
 from storage.uow import UnitOfWork
 
 FRIDAY_4PM = datetime.fromisoformat("2026-11-27T16:00:00+08:00")
@@ -56,9 +58,10 @@ class Emulator:
             m["entry"] for m in self.seen if m["type"] == "entry" and m["entry"]["chat"] == chat
         ]
 
-    async def wait_for(self, predicate, what: str) -> dict[str, Any]:
-        """The first pushed message (seen before or arriving now) that matches."""
-        for message in self.seen:
+    async def wait_for(self, predicate, what: str, since: int = 0) -> dict[str, Any]:
+        """The first pushed message (seen before, from index `since`, or arriving now) that
+        matches."""
+        for message in self.seen[since:]:
             if predicate(message):
                 return message
         try:
@@ -71,7 +74,9 @@ class Emulator:
         except TimeoutError:
             raise AssertionError(f"never pushed: {what}; got {self.seen[-5:]}") from None
 
-    async def bot_says(self, pattern: str, chat: str = "enterprise") -> dict[str, Any]:
+    async def bot_says(
+        self, pattern: str, chat: str = "enterprise", since: int = 0
+    ) -> dict[str, Any]:
         import re
 
         message = await self.wait_for(
@@ -82,6 +87,7 @@ class Emulator:
                 and re.search(pattern, m["entry"]["text"], re.DOTALL)
             ),
             f"bot message /{pattern}/ in {chat}",
+            since,
         )
         return message["entry"]
 
@@ -129,6 +135,12 @@ async def test_the_demo_cast_is_created_once_with_three_departments(emulator, tm
         for role in set(roles):
             people = await uow.people.with_role(role)
             assert len(people) == roles.count(role)
+        groups = await uow.session.execute(
+            select(Chat.external_id, Chat.title).where(
+                Chat.platform == "emulator", Chat.kind == "group"
+            )
+        )
+        assert groups.all() == [("group-1", "项目群（演示）")]  # the demo group, once
     await again.close()
 
 
@@ -303,3 +315,121 @@ async def test_the_page_and_its_assets_are_served_without_any_cdn(emulator):
         response = await emulator.client.get(f"/emulator/static/{asset}")
         assert response.status == 200
         assert "http://" not in (await response.text()) and "https://" not in page
+
+
+async def _accepted_project(emulator) -> str:
+    """The enterprise applies (in English) and the office accepts; the project code."""
+    steps = [
+        ("/lang en", "English"),
+        ("/apply", "full name of your enterprise"),
+        ("Acme Build Co", "unified social credit code"),
+        ("91350100M000100Y43", "contact person's name"),
+        ("Zhang Wei", "mobile number"),
+        ("13800138000", "name of the project"),
+        ("Canal Tower", "total investment"),
+        ("12亿", "Which category"),
+    ]
+    for text, reply in steps:
+        mark = len(emulator.seen)
+        await emulator.say(text)
+        await emulator.bot_says(reply, since=mark)
+    for label, reply in [
+        ("Social-investment building", "Where is the project"),
+        (None, "Which stage"),
+        ("Project approval", "Which services"),
+        ("Agency", "Which services"),
+        ("Done", "planned construction start date"),
+        (None, "documents for your project's category"),
+        ("Done", "please check before submitting"),
+        ("✔ Submit", "application number is"),
+    ]:
+        mark = len(emulator.seen)  # a multi-select asks the same question again
+        if label is None:
+            await emulator.say("Canal Business District" if "stage" in reply else "2027-03-01")
+        else:
+            await emulator.press(label)
+        await emulator.bot_says(reply, since=mark)
+    card = await emulator.bot_says("新申请", chat="office")
+    button = next(b for row in card["buttons"] for b in row if b["label"] == "✔ 受理")
+    await emulator.ws.send_json({"type": "press", "persona": "office", "chat": "office", **button})
+    accepted = await emulator.bot_says(r"已受理.*P\d{4}-\d{4}", chat="office")
+    import re
+
+    found = re.search(r"P\d{4}-\d{4}", accepted["text"])
+    assert found is not None
+    return found.group(0)
+
+
+async def _press_in(emulator, persona: str, chat: str, label: str) -> None:
+    button = emulator.last_button(label, chat)
+    await emulator.ws.send_json({"type": "press", "persona": persona, "chat": chat, **button})
+
+
+async def test_the_team_binds_the_demo_group_and_the_nudge_arrives_there(emulator, tmp_path):
+    """Assign, bind the demo group with the butler's code, move the clock past a due date:
+    the nudge lands in the group @mentioning the specialist; the session replays green."""
+    import re
+
+    _, chats = await emulator.json("GET", "/emulator/api/chats?persona=office")
+    assert [(c["id"], c["title"], c["project"]) for c in chats if c["kind"] == "group"] == [
+        ("group-1", "项目群（演示）", None)
+    ]
+    code = await _accepted_project(emulator)
+    await emulator.say("/assign", persona="office")
+    await emulator.bot_says("为哪个项目组建代办组", chat="office")
+    await _press_in(emulator, "office", "office", f"{code} Canal Tower")
+    choose = await emulator.bot_says("请选择项目管家", chat="office")
+    butler = next(b["label"] for row in choose["buttons"] for b in row if "李娜" in b["label"])
+    await _press_in(emulator, "office", "office", butler)
+    team = await emulator.bot_says(rf"项目 {code} 代办组", chat="office")
+    for name in ("王强", "刘洋", "孙丽"):  # the three demo specialists are on the team
+        assert name in team["text"]
+    await emulator.say(f"/bind {code}", persona="butler")
+    issued = await emulator.bot_says("群绑定码", chat="butler")
+    group_code = re.search(r"[A-Z2-9]{8}", issued["text"].split("：", 1)[1]).group(0)
+    await emulator.say(f"/bind {group_code}", persona="butler", chat="group-1")
+    welcome = await emulator.bot_says("欢迎加入项目", chat="group-1")
+    assert {"王强", "李娜"} <= {m["display_name"] for m in welcome["mentions"]}
+    await emulator.bot_says("一项目一册", chat="group-1")
+    await emulator.wait_for(lambda m: m["type"] == "chats", "the chat lists to reload")
+    _, chats = await emulator.json("GET", "/emulator/api/chats?persona=specialist-1")
+    assert {"id": "group-1", "kind": "group", "title": "项目群（演示）", "project": code} in chats
+    _, chats = await emulator.json("GET", "/emulator/api/chats?persona=leader")
+    assert [c for c in chats if c["kind"] == "group"] == []  # not on the team
+
+    # The first item (即办件) is due the day the group is bound, Friday; Monday it is late.
+    status, clock = await emulator.json("POST", "/emulator/api/clock", json={"action": "workday"})
+    assert status == 200 and clock["local"].startswith("2026-11-30")
+    nudge = await emulator.bot_says(r"^@王强 .*(Overdue|逾期).*企业投资项目备案", chat="group-1")
+    assert nudge["at"].startswith("2026-11-30T01:30")  # the round at 09:30 Shanghai
+    assert [m["external_id"] for m in nudge["mentions"]] == ["specialist-1"]
+    await emulator.bot_says("企业投资项目备案", chat="specialist-1")  # and to them directly
+
+    response = await emulator.client.get("/emulator/api/export")
+    text = await response.text()
+    assert response.status == 200, text
+    assert "(?P<code1>" in text and '{as: butler, in: group1, say: "/bind ${code1}"}' in text
+    story = tmp_path / "team.yaml"
+    story.write_text(text, encoding="utf-8")
+    result = await run_story_file(story)
+    assert result.ok, "\n".join(str(f) for f in result.failures) + "\n" + text
+
+
+async def test_a_new_group_from_the_page_is_shown_to_everyone_until_bound(emulator):
+    status, made = await emulator.json(
+        "POST", "/emulator/api/groups", json={"title": " 第二个 群 "}
+    )
+    assert status == 201 and made == {
+        "id": "group-2",
+        "kind": "group",
+        "title": "第二个 群",
+        "project": None,
+    }
+    await emulator.wait_for(lambda m: m["type"] == "chats", "the chat lists to reload")
+    for persona in ("enterprise", "leader"):
+        _, chats = await emulator.json("GET", f"/emulator/api/chats?persona={persona}")
+        assert [c["id"] for c in chats if c["kind"] == "group"] == ["group-1", "group-2"]
+    await emulator.say("/status", persona="leader", chat="group-2")
+    await emulator.bot_says("not bound|未绑定", chat="group-2")
+    status, error = await emulator.json("POST", "/emulator/api/groups", json={"title": "  "})
+    assert status == 400 and "title" in error["error"]

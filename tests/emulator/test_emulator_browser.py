@@ -7,10 +7,12 @@ next working day and the stalled-form reminder arriving live; then the enterpris
 for a project by typing and clicking (category, stage, service kinds, the documents it has —
 one sent through the page's file control, one "not available yet" — review, submit), the
 office accepts it from its card, and the enterprise sees the project code and its project
-in /progress. A screenshot is saved, and the whole session, downloaded with "Export the
-whole session", replays green with `daiban simulate`. What the issue asks beyond that (a
-due date passes and the nudge lands in the project group) needs project teams and
-reminders; it slots in as `nudge_in_group` when they exist.
+in /progress. The office gives the project a team (/assign, buttons), the butler gets a
+group code in the DM and binds the demo group with it (the chat list shows the binding
+live); a working day later the first item is overdue and the nudge arrives live in the
+group, @mentioning its specialist, who sees the mention marked as theirs. A screenshot is
+saved, and the whole session, downloaded with "Export the whole session", replays green
+with `daiban simulate` (the group code captured and typed as `${code1}`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.emulator.browser_steps import answer, be, bot_says, press, say, send_file
+from tests.emulator.browser_steps import (
+    answer,
+    be,
+    bot_says,
+    bot_says_after,
+    mark,
+    open_chat,
+    press,
+    say,
+    send_file,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -210,6 +222,9 @@ def whole_session_replays_green(page, tmp_path: Path) -> None:
     # The application and its acceptance are in it, by both personas.
     assert '{as: enterprise, send_file: "filing.pdf"}' in text
     assert '{as: office, press: "✔ 受理"}' in text
+    # The team's part: the group is bound with a code the replay captures afresh.
+    assert "(?P<code1>" in text and '{as: butler, in: group1, say: "/bind ${code1}"}' in text
+    assert re.search(r"\{expect: \{in: group1, text: \"\^@王强 ", text)
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "simulate", str(story)],
         cwd=ROOT,
@@ -293,6 +308,77 @@ def enterprise_sees_the_project(page, number: str, code: str) -> None:
     assert re.search(rf"{code} Canal Tower", progress.inner_text())
 
 
+def office_assigns_the_team(page, code: str) -> None:
+    """/assign: the project, then the butler by button; the three specialists join."""
+    be(page, "office")
+    step = answer(page, "/assign", "为哪个项目组建代办组")
+    step = press(page, step, f"{code} Canal Tower", "请选择项目管家")
+    team = press(page, step, "李娜（在办 0 个）", f"项目 {code} 代办组")
+    text = team.inner_text()
+    for name in ("李娜", "王强", "刘洋", "孙丽"):
+        assert name in text, f"{name} missing from the team:\n{text}"
+
+
+def butler_binds_the_demo_group(page, code: str) -> None:
+    """The butler's group code from the DM binds the demo group; the list shows it live."""
+    be(page, "butler")
+    bot_says(page, f"您已被指定为项目 {code}")
+    issued = answer(page, f"/bind {code}", "群绑定码")
+    group_code = re.search(r"群绑定码：([A-Z2-9]{8})", issued.inner_text())
+    assert group_code is not None
+    unbound = page.locator(".chat[data-kind='group'][data-chat='group-1']")
+    assert unbound.get_attribute("data-project") == ""
+    open_chat(page, "group-1")
+    welcome = answer(page, f"/bind {group_code.group(1)}", "欢迎加入项目")
+    # Every member @mentioned and highlighted; the butler's own mention marked as theirs.
+    names = welcome.locator(".mention").all_inner_texts()
+    assert {"@李娜", "@张伟", "@王强", "@刘洋", "@孙丽"} <= set(names), names
+    assert welcome.locator(".mention.me").all_inner_texts() == ["@李娜"]
+    bot_says(page, f"一项目一册 — {code}")
+    page.wait_for_selector(
+        f".chat.active[data-chat='group-1'][data-project='{code}']", timeout=20_000
+    )
+    page.locator("#chat-header").filter(has_text=code).wait_for(timeout=20_000)
+
+
+def the_nudge_arrives_in_the_group(page, code: str) -> None:
+    """A working day on, the filing (due the day it was bound) is overdue: the nudge lands
+    live in the open group, @mentioning the development-reform specialist."""
+    before = page.inner_text("#clock-time")
+    since = mark(page)
+    page.click("#clock-workday")
+    nudge = bot_says_after(page, since, r"@王强 .*(Overdue|逾期).*企业投资项目备案", timeout=90_000)
+    assert nudge.locator(".mention").all_inner_texts() == ["@王强"]
+    page.wait_for_function(
+        f"document.getElementById('clock-time').textContent !== '{before}'", timeout=60_000
+    )
+    # The specialist sees the group (they are on the team) and the mention as theirs.
+    be(page, "specialist-1")
+    group = page.locator(".chat[data-chat='group-1']")
+    assert group.get_attribute("data-project") == code
+    open_chat(page, "group-1")
+    mine = bot_says(page, r"@王强 .*(Overdue|逾期)")
+    assert "mentions-me" in (mine.get_attribute("class") or "")
+    assert mine.locator(".mention.me").all_inner_texts() == ["@王强"]
+    # Sent by the daily round, not in answer to anyone: the inspector says so.
+    mine.click()
+    page.wait_for_function(
+        "document.getElementById('inspector-outbox').textContent.includes('nudge:')",
+        timeout=20_000,
+    )
+    assert re.search(r"dedupe_key\s+nudge:", page.inner_text("#inspector-outbox"))
+    assert page.inner_text("#inspector-event") == page.evaluate("state.ui.no_event")
+
+
+def a_new_group_from_the_page(page) -> None:
+    """ "New group": a second group chat, open at once, not bound yet."""
+    be(page, "office")
+    page.fill("#new-group-title", "第二项目群")
+    page.click("#new-group-go")
+    page.wait_for_selector(".chat.active[data-chat='group-2'][data-project='']", timeout=20_000)
+    page.locator("#chat-header").filter(has_text="第二项目群").wait_for(timeout=20_000)
+
+
 def test_the_emulator_page_in_headless_chromium(page, tmp_path):
     welcome_and_english(page)
     contact_form_with_a_wrong_mobile(page)
@@ -302,7 +388,10 @@ def test_the_emulator_page_in_headless_chromium(page, tmp_path):
     number = apply_for_project(page, tmp_path)
     code = office_accepts(page, number)
     enterprise_sees_the_project(page, number, code)
-    # nudge_in_group(page)      — issues 4–5: a due date passes, the nudge in the group
+    office_assigns_the_team(page, code)
+    butler_binds_the_demo_group(page, code)
+    the_nudge_arrives_in_the_group(page, code)
     page.screenshot(path=str(tmp_path / "emulator.png"), full_page=True)
     assert (tmp_path / "emulator.png").stat().st_size > 10_000
+    a_new_group_from_the_page(page)
     whole_session_replays_green(page, tmp_path)

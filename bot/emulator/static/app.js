@@ -13,6 +13,8 @@ const state = {
   selected: null, // seq
   ws: null,
   retry: 500,
+  loads: 0, // history loads started (the newest one renders)
+  arrived: null, // entries pushed while a history loads
   tz: "Asia/Shanghai",
 };
 
@@ -137,6 +139,26 @@ async function selectPersona(key) {
   await selectChat(key);
 }
 
+// A group was made or bound: reload who sees which group; a group this persona no longer
+// sees (bound to a project they are not on) closes and their DM opens.
+async function reloadChats() {
+  const key = state.persona;
+  if (!key) return;
+  const chats = await api(`/emulator/api/chats?persona=${encodeURIComponent(key)}`);
+  if (key !== state.persona) return; // switched meanwhile; that switch loaded its own list
+  state.chats = chats;
+  if (chats.some((c) => c.id === state.chat)) {
+    renderChats();
+    const info = chats.find((c) => c.id === state.chat);
+    if (info.kind === "group") $("chat-header").textContent = chatHeader(info);
+  } else await selectChat(key);
+}
+
+function chatHeader(info) {
+  if (!info || info.kind !== "group") return `${current().name} ⇄ ${t("bot")}`;
+  return `${t("group")}: ${info.title}` + (info.project ? ` · ${t("bound_to", { code: info.project })}` : "");
+}
+
 function renderChats() {
   const list = $("chat-list");
   list.innerHTML = "";
@@ -147,7 +169,14 @@ function renderChats() {
     li.dataset.kind = c.kind;
     const title = c.kind === "dm" ? t("dm_with_bot") : `${t("group")}: ${c.title}`;
     const unread = state.unread.get(c.id) || 0;
-    li.innerHTML = `<span>${escapeHtml(title)}</span>` + (unread ? `<span class="badge">${unread}</span>` : "");
+    let tag = "";
+    if (c.kind === "group") {
+      li.dataset.project = c.project || "";
+      tag = c.project
+        ? `<span class="tag project">${escapeHtml(t("bound_to", { code: c.project }))}</span>`
+        : `<span class="tag unbound">${escapeHtml(t("unbound"))}</span>`;
+    }
+    li.innerHTML = `<span class="title">${escapeHtml(title)}</span>` + tag + (unread ? `<span class="badge">${unread}</span>` : "");
     li.addEventListener("click", () => selectChat(c.id));
     list.appendChild(li);
   }
@@ -159,10 +188,18 @@ async function selectChat(chat) {
   state.unread.delete(chat);
   renderChats();
   renderPersonas();
+  // Entries pushed while the history loads are merged in, not lost; a newer selection wins.
+  const token = ++state.loads;
+  state.arrived = [];
   const entries = await api(`/emulator/api/history?chat=${encodeURIComponent(chat)}`);
+  if (token !== state.loads) return;
+  const known = new Set(entries.map((e) => e.seq));
+  for (const e of state.arrived) if (e.chat === chat && !known.has(e.seq)) entries.push(e);
+  entries.sort((a, b) => a.seq - b.seq);
+  state.arrived = null;
   state.entries.set(chat, entries);
   const info = state.chats.find((c) => c.id === chat);
-  $("chat-header").textContent = info && info.kind === "group" ? `${t("group")}: ${info.title}` : `${current().name} ⇄ ${t("bot")}`;
+  $("chat-header").textContent = chatHeader(info);
   renderMessages();
   refreshConversation();
 }
@@ -215,6 +252,7 @@ function messageNode(entry) {
 }
 
 function onEntry(entry) {
+  if (state.arrived) state.arrived.push(entry);
   const list = state.entries.get(entry.chat);
   if (list) list.push(entry);
   if (entry.chat === state.chat) {
@@ -290,7 +328,9 @@ function showClock(clock) {
   day.className = "tag " + (clock.workday ? "workday" : "dayoff");
   $("clock-busy").hidden = !clock.busy;
   for (const id of ["clock-hour", "clock-workday", "clock-to-go"]) $(id).disabled = !!clock.busy;
-  if (!$("clock-to-input").value) $("clock-to-input").value = clock.local_iso.slice(0, 16);
+  // The "to date" field never offers a time the clock has already passed.
+  const input = $("clock-to-input");
+  if (!input.value || input.value < clock.local_iso.slice(0, 16)) input.value = clock.local_iso.slice(0, 16);
 }
 
 async function moveClock(action, to) {
@@ -320,6 +360,7 @@ function connect() {
     else if (msg.type === "clock") showClock(msg.clock);
     else if (msg.type === "persona") onPersona(msg);
     else if (msg.type === "reset") onReset();
+    else if (msg.type === "chats") reloadChats().catch((err) => toast(t("error", { reason: err.message })));
     else if (msg.type === "error") toast(t("error", { reason: msg.message }));
   });
   ws.addEventListener("close", () => {
@@ -393,6 +434,19 @@ function wire() {
   $("reset").addEventListener("click", async () => {
     if (!window.confirm(t("reset_confirm"))) return;
     try { await post("/emulator/api/reset"); } catch (err) { toast(t("error", { reason: err.message })); }
+  });
+  $("new-group").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const input = $("new-group-title");
+    const title = input.value.trim() || t("new_group_title");
+    try {
+      const made = await post("/emulator/api/groups", { title });
+      input.value = "";
+      await reloadChats();
+      await selectChat(made.id);
+    } catch (err) {
+      toast(t("error", { reason: err.message }));
+    }
   });
   $("export").addEventListener("click", () => exportStory(state.chat));
   $("export-all").addEventListener("click", () => exportStory(null));
