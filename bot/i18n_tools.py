@@ -18,7 +18,15 @@ from handlers.i18n import DOMAIN, LANGS, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("handlers", "reminders", "bot")
-KEYWORDS = {"_": None, "N_": None, "n_": (1, 2), "gettext": (2,), "ngettext": (2, 3)}
+# `_t(lang, msgid, …)` is the formatting helper of the reminder and report modules.
+KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "n_": (1, 2),
+    "gettext": (2,),
+    "ngettext": (2, 3),
+    "_t": (2,),
+}
 
 
 def extract() -> Catalog:

@@ -18,6 +18,7 @@ from typing import Any
 from domain.scheme import Scheme
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
+from handlers.i18n import N_
 from handlers.items import STATE_LABELS, counts, progress_bar
 from handlers.office import Speaks, Voice, material_name
 from handlers.plan import item_name, stage_name
@@ -407,19 +408,31 @@ async def build_archive(uow: UnitOfWork, scheme: Scheme, project: Project, lang:
     butler = say._(
         "{role}: {name}", role=say.label(scheme.roles.butler), name=parts["butler"] or "—"
     )
+    heads = {
+        key: html.escape(say._(msgid))
+        for key, msgid in (
+            ("completion", N_("Completion confirmation")),
+            ("checklist", N_("Checklist")),
+            ("log", N_("Work log")),
+            ("ratings", N_("Ratings")),
+            ("documents", N_("Documents received")),
+        )
+    }
+    stage = html.escape(say._("Stage: {stage}", stage=stage_name(say, scheme, project.stage)))
+    progress = html.escape(say._("Progress: {bar}", bar=progress_bar(done, total)))
     page = f"""<!DOCTYPE html>
 <html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8"><title>{title}</title>
 <style>{STYLE}</style>
 </head><body>
 <h1>{title}</h1>
-<p>{html.escape(say._("Stage: {stage}", stage=stage_name(say, scheme, project.stage)))}</p>
-<p>{html.escape(say._("Progress: {bar}", bar=progress_bar(done, total)))}</p>
+<p>{stage}</p>
+<p>{progress}</p>
 <p>{html.escape(butler)}</p>
-<h2>{html.escape(say._("Completion confirmation"))}</h2><p>{html.escape(confirmed)}</p>
-<h2>{html.escape(say._("Checklist"))}</h2>{_table(parts["checklist"])}
-<h2>{html.escape(say._("Work log"))}</h2>{_table(parts["log"])}
-<h2>{html.escape(say._("Ratings"))}</h2>{_table(parts["ratings"])}
-<h2>{html.escape(say._("Documents received"))}</h2>{_table(parts["documents"])}
+<h2>{heads["completion"]}</h2><p>{html.escape(confirmed)}</p>
+<h2>{heads["checklist"]}</h2>{_table(parts["checklist"])}
+<h2>{heads["log"]}</h2>{_table(parts["log"])}
+<h2>{heads["ratings"]}</h2>{_table(parts["ratings"])}
+<h2>{heads["documents"]}</h2>{_table(parts["documents"])}
 </body></html>
 """
     buffer = io.BytesIO()

@@ -89,9 +89,9 @@ async def build_digests(
 
     def render(lang: str) -> Outgoing:
         mentioned: dict[int, str] = {}
-        out: list[str] = [f"**{_t(lang, 'Daily digest for {day}', day=day.isoformat())}**"]
+        out: list[str] = ["**" + _t(lang, "Daily digest for {day}", day=day.isoformat()) + "**"]
         out.append("")
-        out.append(f"**{_t(lang, 'Problems needing attention')}**")
+        out.append("**" + _t(lang, "Problems needing attention") + "**")
         for _, _, _, problem, opened in rows:
             code, name = projects[problem.project_id]
             mentioned[problem.project_id] = code
@@ -109,7 +109,7 @@ async def build_digests(
         if not rows:
             out.append(_t(lang, "· none"))
 
-        out += ["", f"**{_t(lang, 'Overdue items ({n})', n=len(overdue))}**"]
+        out += ["", "**" + _t(lang, "Overdue items ({n})", n=len(overdue)) + "**"]
         for n, item in overdue[:TOP_OVERDUE]:
             code, name = labels[item.project_id]
             mentioned[item.project_id] = code
@@ -126,7 +126,7 @@ async def build_digests(
         if not overdue:
             out.append(_t(lang, "· none"))
 
-        out += ["", f"**{_t(lang, 'Due today ({n})', n=len(today_items))}**"]
+        out += ["", "**" + _t(lang, "Due today ({n})", n=len(today_items)) + "**"]
         for item in today_items:
             code, name = labels[item.project_id]
             mentioned[item.project_id] = code
@@ -134,7 +134,7 @@ async def build_digests(
         if not today_items:
             out.append(_t(lang, "· none"))
 
-        out += ["", f"**{_t(lang, 'Since the last digest')}**"]
+        out += ["", "**" + _t(lang, "Since the last digest") + "**"]
         out.append(_t(lang, "· new applications: {n}", n=len(apps)))
         out.append(_t(lang, "· accepted projects: {n}", n=len(accepted)))
         for project in accepted:
@@ -147,7 +147,7 @@ async def build_digests(
             name = item.name_en if lang == "en" else item.name_zh
             out.append(f"· {name} · {done_projects[item.project_id][1]}")
 
-        out += ["", f"**{_t(lang, 'Projects by stage')}**"]
+        out += ["", "**" + _t(lang, "Projects by stage") + "**"]
         for stage_id, n in by_stage:
             try:
                 label = scheme.stage(stage_id).label
@@ -156,7 +156,7 @@ async def build_digests(
                 stage = stage_id
             out.append(f"· {stage}: {n}")
 
-        out += ["", f"**{_t(lang, 'Not responding to nudges')}**"]
+        out += ["", "**" + _t(lang, "Not responding to nudges") + "**"]
         out += [f"· {line}" for line in silent] or [_t(lang, "· none")]
 
         buttons = [

@@ -17,7 +17,7 @@ from typing import Any
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx, resolve_mentions
-from handlers.i18n import gettext
+from handlers.i18n import N_, gettext
 from handlers.router import Router
 from storage.models import ChecklistItem, Person, Problem, Project
 from storage.uow import UnitOfWork
@@ -239,9 +239,9 @@ async def notify_problem(
     for person in await audience(uow, project, item, rung.notify_roles):
         lang = person.lang
         head = (
-            "Problem #{id} climbed to level {level}: {name} ({dispatcher})."
+            N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
             if climbed
-            else "Problem #{id} at level {level}: {name} ({dispatcher})."
+            else N_("Problem #{id} at level {level}: {name} ({dispatcher}).")
         )
         text = _t(
             lang,

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from domain.scheme import RatingCycle
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
-from handlers.i18n import gettext
+from handlers.i18n import N_, gettext
 from handlers.problems import Postman
 from handlers.rating import ENTERPRISE, TEAM, rate_payload
 from storage.uow import UnitOfWork
@@ -42,12 +42,12 @@ def period_start(cycle: RatingCycle, day: date) -> date:
 
 def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: str) -> Outgoing:
     if subject == TEAM:
-        msgid = (
+        msgid = N_(
             "Rating round {period}: how satisfied are you with the butler and team of"
             " project {code} {name}? It takes a minute."
         )
     else:
-        msgid = (
+        msgid = N_(
             "Rating round {period}: please rate the enterprise's cooperation on"
             " project {code} {name}."
         )

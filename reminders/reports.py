@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from handlers.chat import Outgoing
 from handlers.context import Services
-from handlers.i18n import gettext
+from handlers.i18n import N_, gettext
 from handlers.problems import Postman, department_name
 from handlers.rating import LEVEL_MSGIDS
 from storage.models import ChecklistItem, Person, Problem, Project, Rating
@@ -92,6 +92,8 @@ def _month_end(first: date) -> date:
     nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return nxt - timedelta(days=1)
 
+
+SUBJECT_LABELS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
 
 def _t(lang: str, msgid: str, **params: object) -> str:
     text = gettext(lang, msgid)
@@ -322,7 +324,7 @@ async def _ratings(
             [
                 rating.id,
                 code.get(rating.project_id, NO_ZONE),
-                _t(lang, "Butler and team" if rating.subject == "team" else "Enterprise"),
+                _t(lang, SUBJECT_LABELS.get(rating.subject, SUBJECT_LABELS["enterprise"])),
                 await _person_name(uow, rating.rater_id),
                 rating.level,
                 gettext(lang, LEVEL_MSGIDS[rating.level]),
