@@ -61,8 +61,9 @@ async def handle(event: Incoming, services: Services) -> bool:
             await dispatch(ctx)
         return True
     except StorageError:
-        # The store is unreachable: nothing was recorded, so the event must not be
-        # acknowledged; the transport answers 5xx (webhook) or retries (polling).
+        # The store is unreachable, before or in the middle of the transaction (the unit
+        # of work says which failures mean that): nothing was recorded, so the event must
+        # not be acknowledged; the transport answers 5xx (webhook) or retries (polling).
         raise
     except Exception:
         log.exception("handler failed for %s event %s", event.platform, event.event_id)
@@ -125,6 +126,8 @@ async def _apologize(event: Incoming, services: Services) -> None:
                 now=now,
                 source_event_id=event.event_id,
             )
+    except StorageError:
+        raise  # not even the apology could be stored: the event stays unacknowledged
     except Exception:
         log.exception("could not record the failure of %s event %s", event.platform, event.event_id)
 

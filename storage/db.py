@@ -36,6 +36,39 @@ class StorageError(Exception):
     """A storage failure worth one clear sentence to an operator (never holds a password)."""
 
 
+# SQLite's ways of saying "not now" rather than "bad statement": retrying later succeeds.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database could not be used just now (the connection broke,
+    the server went away, SQLite stayed locked), not that a statement was wrong.
+
+    Such a failure inside a unit of work must not be taken for a handler bug: nothing was
+    committed, and the event that caused it has to be delivered again.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StorageError):
+            return True
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            message = str(current.orig if current.orig is not None else current).lower()
+            if any(text in message for text in _SQLITE_UNAVAILABLE):
+                return True
+        if isinstance(current, (ConnectionError, TimeoutError)):
+            return True
+        if type(current).__module__.startswith("asyncpg") and (
+            "Connection" in type(current).__name__ or "CannotConnectNow" in type(current).__name__
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def normalize_url(url: str | URL) -> URL:
     """The URL with our async drivers filled in (``sqlite://`` → ``sqlite+aiosqlite://``)."""
     parsed = make_url(url)
@@ -241,4 +274,4 @@ def _install_sqlite_recipe(engine: AsyncEngine, *, wal: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-__all__ = ["Database", "StorageError", "normalize_url", "safe_url"]
+__all__ = ["Database", "StorageError", "is_unavailable", "normalize_url", "safe_url"]

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, StorageError, is_unavailable
 from storage.repos import (
     ChatRepo,
     ConversationRepo,
@@ -40,6 +40,8 @@ class UnitOfWork:
     ``async with UnitOfWork(db) as uow: ...`` begins at once (``BEGIN IMMEDIATE`` on
     SQLite, so reads made here are not stale when written back), commits on a clean exit
     and rolls back on an exception. Do not nest units of work on one in-memory database.
+    A failure that means the database is unavailable (the connection broke mid-way, the
+    commit could not reach the server) leaves as ``StorageError``, whatever raised it.
     """
 
     session: AsyncSession
@@ -104,9 +106,17 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc_type is not None:
-                await self.session.rollback()
+                with contextlib.suppress(Exception):  # the line may be gone: nothing to undo
+                    await self.session.rollback()
+                if exc is not None and not isinstance(exc, StorageError) and is_unavailable(exc):
+                    raise self.db.error(exc, "use") from exc
             elif self.session.in_transaction():
-                await self.session.commit()
+                try:
+                    await self.session.commit()
+                except Exception as failed:
+                    if is_unavailable(failed):
+                        raise self.db.error(failed, "commit to") from failed
+                    raise
         finally:
             try:
                 await self.session.close()

@@ -33,11 +33,6 @@ def start_from(user: str, event_id: str) -> Incoming:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/pipeline.py turns a connection lost mid-transaction into an apology "
-    "and acknowledges the event instead of raising StorageError (reported to the lead)",
-)
 async def test_a_connection_lost_inside_the_handler_leaves_the_event_unacknowledged(
     pg_url: str, db: Database
 ):

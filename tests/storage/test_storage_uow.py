@@ -7,9 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from storage.db import Database
+from storage.db import Database, StorageError, is_unavailable
 from storage.migrate import upgrade
 from storage.models import Event, OutboxMessage, Person
 from storage.uow import UnitOfWork
@@ -115,3 +116,40 @@ async def test_sqlite_unit_of_work_holds_the_write_lock_from_the_start(
         }
     finally:
         await db.dispose()
+
+
+async def test_a_locked_sqlite_file_leaves_the_unit_of_work_as_storage_error(
+    tmp_path: Path, now: datetime
+) -> None:
+    """Another process holding the write lock past the busy timeout means "try again later",
+    not a handler bug: the unit of work says so with `StorageError`."""
+    path = tmp_path / "locked.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    db = Database(url)
+    try:
+
+        @event.listens_for(db.engine.sync_engine, "connect")
+        def _short_wait(dbapi_connection, _record) -> None:
+            dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+        with pytest.raises(StorageError, match="database is locked"):
+            async with UnitOfWork(db) as uow:
+                await _do_work(uow, now)
+    finally:
+        holder.rollback()
+        holder.close()
+        await db.dispose()
+    assert await _counts(Database(url)) == (0, 0, 0)
+
+
+async def test_a_bad_statement_is_not_taken_for_an_unavailable_database(db: Database) -> None:
+    """A statement the database refuses (on SQLite that is an OperationalError too) is the
+    caller's error and leaves as it is."""
+    with pytest.raises(DBAPIError) as raised:
+        async with UnitOfWork(db) as uow:
+            await uow.session.execute(text("SELECT * FROM no_such_table"))
+    assert not isinstance(raised.value, StorageError)
+    assert not is_unavailable(raised.value)
