@@ -265,14 +265,15 @@ async def test_restarts_between_ticks_and_at_the_digest_minute_send_everything_o
         await world.app.worker.drain()
         texts = [(d.chat_external_id, d.message.text) for d in world.delivered]
         assert len(texts) == len(set(texts)), "a message went out twice"
-        digests = [t for t in world.to("leader") if "Daily digest for 2026-10-12" in t]
+        digests = [t for t in world.to("leader") if "2026-10-12 每日简报" in t]
         assert len(digests) == 1
-        heads = [t.split("\n")[0] for t in world.to("leader") if t.startswith("**Daily digest")]
+        firsts = [t.split("\n")[0] for t in world.to("leader")]
+        heads = [line for line in firsts if line.endswith(" 每日简报**")]
         assert heads == [
-            "**Daily digest for 2026-10-08**",
-            "**Daily digest for 2026-10-09**",
-            "**Daily digest for 2026-10-10**",  # the make-up Saturday is a working day
-            "**Daily digest for 2026-10-12**",
+            "**2026-10-08 每日简报**",
+            "**2026-10-09 每日简报**",
+            "**2026-10-10 每日简报**",  # the make-up Saturday is a working day
+            "**2026-10-12 每日简报**",
         ]
         assert sum("规划许可证" in t for t in world.to("spec")) == 3  # 8, 9 and Sat 10 Oct
     finally:
@@ -289,13 +290,13 @@ async def test_missed_digest_goes_out_at_startup_same_day_and_stale_one_is_skipp
         world.clock.set(local(2026, 10, 12, 10, 5))
         await catch_up(world.app.services, world.clock.now())
         await world.app.worker.drain()
-        assert len([t for t in world.to("leader") if "digest for 2026-10-12" in t]) == 1
+        assert len([t for t in world.to("leader") if "2026-10-12 每日简报" in t]) == 1
         # Down all of the 13th: on the 14th at 10:00 only the 14th's digest goes out.
         world.clock.set(local(2026, 10, 14, 10, 0))
         await catch_up(world.app.services, world.clock.now())
         await world.app.worker.drain()
         leader = world.to("leader")
-        assert not any("digest for 2026-10-13" in t for t in leader)
-        assert len([t for t in leader if "digest for 2026-10-14" in t]) == 1
+        assert not any("2026-10-13 每日简报" in t for t in leader)
+        assert len([t for t in leader if "2026-10-14 每日简报" in t]) == 1
     finally:
         await world.close()
