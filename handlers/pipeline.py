@@ -8,7 +8,10 @@ exactly what was typed before, and the person gets a short apology in a fresh tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 
+from handlers import log_context
 from handlers.chat import ChatKind, Incoming
 from handlers.context import Ctx, Services
 from handlers.forms import handle_form_event
@@ -21,10 +24,10 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-async def _identify(uow: UnitOfWork, event: Incoming, services: Services, ctx_now) -> Person:
+async def _identify(uow: UnitOfWork, event: Incoming, ctx_now: datetime) -> Person:
     """The person behind the sender's account; a first-time sender becomes a new person."""
     person = await uow.people.by_account(event.platform, event.sender.external_id)
-    if person is not None:
+    if person is not None:  # registered by a concurrent event of theirs in another chat
         return person
     person = await uow.people.add(
         event.sender.display_name or event.sender.external_id,
@@ -40,26 +43,37 @@ async def _identify(uow: UnitOfWork, event: Incoming, services: Services, ctx_no
     return person
 
 
+async def _process(event: Incoming, services: Services, uow: UnitOfWork) -> bool:
+    """Record, identify and route one event inside `uow`; False for a redelivery."""
+    now = services.clock.now()
+    if not await uow.inbound.record(event.platform, event.event_id, now):
+        return False
+    # Sender, roles, chat and form state in one query; the rest only when new.
+    sender = event.sender.external_id
+    arrival = await uow.arrivals.find(event.platform, sender, event.chat_id)
+    if arrival is None or arrival.chat is None:
+        await uow.chats.get_or_create(
+            event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
+        )
+    elif event.chat_title and arrival.chat.title != event.chat_title:
+        arrival.chat.title = event.chat_title  # a renamed group keeps its name
+    if arrival is None:
+        person, roles, conversation = await _identify(uow, event, now), frozenset(), None
+    else:
+        person, roles, conversation = arrival.person, arrival.roles, arrival.conversation
+    await dispatch(Ctx(event, uow, services, person, roles, conversation, now))
+    return True
+
+
 async def handle(event: Incoming, services: Services) -> bool:
     """Process one event exactly once; False when it was a redelivery and was ignored.
 
     Raises `StorageError` when the database cannot be reached: the event was not recorded
     and the platform must deliver it again.
     """
-    now = services.clock.now()
     try:
         async with UnitOfWork(services.db) as uow:
-            if not await uow.inbound.record(event.platform, event.event_id, now):
-                return False
-            await uow.chats.get_or_create(
-                event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
-            )
-            person = await _identify(uow, event, services, now)
-            roles = frozenset(r.role for r in await uow.people.roles_of(person.id))
-            conversation = await uow.conversations.load(event.platform, event.chat_id, person.id)
-            ctx = Ctx(event, uow, services, person, roles, conversation, now)
-            await dispatch(ctx)
-        return True
+            return await _process(event, services, uow)
     except StorageError:
         # The store is unreachable, before or in the middle of the transaction (the unit
         # of work says which failures mean that): nothing was recorded, so the event must
@@ -69,6 +83,22 @@ async def handle(event: Incoming, services: Services) -> bool:
         log.exception("handler failed for %s event %s", event.platform, event.event_id)
         await _apologize(event, services)
         return True
+
+
+async def handle_together(events: Sequence[Incoming], services: Services) -> list[bool]:
+    """Process several events (a polling batch) in order, in ONE transaction.
+
+    Each event's changes are still all-or-nothing: the batch commits as a whole. A handler
+    that fails makes this raise after the rollback, with nothing of the batch kept; the
+    caller then handles the events one by one with `handle`, so the failing event gets its
+    apology and the others their answers. Raises `StorageError` when the store is down.
+    """
+    results: list[bool] = []
+    async with UnitOfWork(services.db) as uow:
+        for event in events:
+            with log_context.scope(chat=f"{event.platform}:{event.chat_id}", event=event.event_id):
+                results.append(await _process(event, services, uow))
+    return results
 
 
 async def dispatch(ctx: Ctx) -> None:
@@ -132,4 +162,4 @@ async def _apologize(event: Incoming, services: Services) -> None:
         log.exception("could not record the failure of %s event %s", event.platform, event.event_id)
 
 
-__all__ = ["ChatKind", "dispatch", "handle"]
+__all__ = ["ChatKind", "dispatch", "handle", "handle_together"]

@@ -24,6 +24,7 @@ from storage.repos import (
     PeopleRepo,
 )
 from storage.repos.applications import ApplicationRepo
+from storage.repos.arrivals import ArrivalRepo
 from storage.repos.due import DueRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
@@ -45,6 +46,7 @@ class UnitOfWork:
     """
 
     session: AsyncSession
+    arrivals: ArrivalRepo
     people: PeopleRepo
     chats: ChatRepo
     conversations: ConversationRepo
@@ -78,6 +80,7 @@ class UnitOfWork:
             raise
         self._turn = turn
         session = self.session
+        self.arrivals = ArrivalRepo(session)
         self.people = PeopleRepo(session)
         self.chats = ChatRepo(session)
         self.conversations = ConversationRepo(session)

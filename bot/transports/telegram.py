@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25  # seconds a getUpdates call may wait for news
+BATCH_EVENTS = 50  # events of a polling batch handled in one transaction
 COMMAND_LANGUAGES: dict[str | None, str] = {None: DEFAULT_LANG, "zh": "zh_CN", "en": "en"}
 
 Keyboard = list[list[tuple[str, str]]]
@@ -260,15 +261,23 @@ class Inbound:
                 self._locks[chat_id] = (lock, users - 1)
 
     async def handle_updates(self, updates: Sequence[Any]) -> None:
-        """Handle a batch: each chat's updates in order, chats side by side.
+        """Handle updates: a polling batch in update order, in one transaction per
+        `BATCH_EVENTS` (on SQLite every transaction waits its turn, so fewer is faster);
+        a single webhook update under its chat's lock, so each chat stays in order.
 
         Raises `StorageError` when the store is down; nothing unrecorded may be confirmed.
         """
+        events = [e for e in [await self._event(u) for u in updates] if e is not None]
+        if len(events) > 1:  # a polling batch: one transaction per slice, in update order
+            try:
+                for start in range(0, len(events), BATCH_EVENTS):
+                    await self.app.handle_batch(events[start : start + BATCH_EVENTS])
+            finally:
+                self.app.worker.wake()  # the replies are in the outbox: deliver them now
+            return
         by_chat: dict[str, list[Incoming]] = {}
-        for update in updates:
-            event = await self._event(update)
-            if event is not None:
-                by_chat.setdefault(event.chat_id, []).append(event)
+        for event in events:
+            by_chat.setdefault(event.chat_id, []).append(event)
         results = await asyncio.gather(
             *(self._handle_chat(chat, events) for chat, events in by_chat.items()),
             return_exceptions=True,
