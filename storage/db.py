@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
+from storage.sqlite_driver import one_hop_dbapi
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Errors that mean "the database cannot be reached or opened" rather than a bad statement.
@@ -142,13 +144,16 @@ class Database:
     def _create_engine(self) -> AsyncEngine:
         backend = self.url.get_backend_name()
         if backend == "sqlite":
+            # Each statement one trip to the connection's thread (storage/sqlite_driver.py).
+            module = one_hop_dbapi()
             if self._memory:
-                engine = create_async_engine(self.url, poolclass=StaticPool)
+                engine = create_async_engine(self.url, poolclass=StaticPool, module=module)
             else:
                 # A small pool of long-lived connections, each on its own aiosqlite thread;
                 # BEGIN IMMEDIATE plus busy_timeout makes writers queue rather than fail.
                 engine = create_async_engine(
                     self.url,
+                    module=module,
                     poolclass=AsyncAdaptedQueuePool,
                     pool_size=5,
                     max_overflow=15,
