@@ -95,7 +95,9 @@ class Ctx:
         self, platform: str, chat_external_id: str, message: Outgoing | str
     ) -> None:
         out = Outgoing(message) if isinstance(message, str) else message
-        await self.uow.outbox.enqueue(
+        # Written with the transaction (one INSERT for a whole polling batch); the key is
+        # the event's own, so it cannot collide with an earlier row.
+        self.uow.outbox.enqueue_later(
             platform=platform,
             chat_external_id=chat_external_id,
             payload=await resolve_mentions(self.uow, platform, out),

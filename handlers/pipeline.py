@@ -43,10 +43,13 @@ async def _identify(uow: UnitOfWork, event: Incoming, ctx_now: datetime) -> Pers
     return person
 
 
-async def _process(event: Incoming, services: Services, uow: UnitOfWork) -> bool:
-    """Record, identify and route one event inside `uow`; False for a redelivery."""
+async def _process(
+    event: Incoming, services: Services, uow: UnitOfWork, *, recorded: bool = False
+) -> bool:
+    """Record (unless `recorded` already), identify and route one event inside `uow`;
+    False for a redelivery."""
     now = services.clock.now()
-    if not await uow.inbound.record(event.platform, event.event_id, now):
+    if not recorded and not await uow.inbound.record(event.platform, event.event_id, now):
         return False
     # Sender, roles, chat and form state in one query; the rest only when new.
     sender = event.sender.external_id
@@ -56,7 +59,10 @@ async def _process(event: Incoming, services: Services, uow: UnitOfWork) -> bool
             event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
         )
     elif event.chat_title and arrival.chat.title != event.chat_title:
-        arrival.chat.title = event.chat_title  # a renamed group keeps its name
+        # A renamed group keeps its name up to date.
+        await uow.chats.get_or_create(
+            event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
+        )
     if arrival is None:
         person, roles, conversation = await _identify(uow, event, now), frozenset(), None
     else:
@@ -95,9 +101,15 @@ async def handle_together(events: Sequence[Incoming], services: Services) -> lis
     """
     results: list[bool] = []
     async with UnitOfWork(services.db) as uow:
-        for event in events:
+        keys = [(event.platform, str(event.event_id)) for event in events]
+        new = await uow.inbound.record_many(keys, services.clock.now())
+        for event, key in zip(events, keys, strict=True):
+            if key not in new:  # seen before, or a second copy within this batch
+                results.append(False)
+                continue
+            new.discard(key)
             with log_context.scope(chat=f"{event.platform}:{event.chat_id}", event=event.event_id):
-                results.append(await _process(event, services, uow))
+                results.append(await _process(event, services, uow, recorded=True))
     return results
 
 

@@ -115,6 +115,7 @@ class UnitOfWork:
                     raise self.db.error(exc, "use") from exc
             elif self.session.in_transaction():
                 try:
+                    await self.outbox.write_kept()
                     await self.session.commit()
                 except Exception as failed:
                     if is_unavailable(failed):
@@ -130,6 +131,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit now; later work in this unit starts a new transaction."""
+        await self.outbox.write_kept()
         await self.session.commit()
 
     async def rollback(self) -> None:

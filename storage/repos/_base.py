@@ -31,6 +31,24 @@ class Repo:
 
     async def insert_if_new(self, model: type[Base], values: dict[str, Any]) -> bool:
         """Insert one row unless it conflicts with an existing one; True when inserted."""
-        stmt = self.insert(model).values(**values).on_conflict_do_nothing()
-        result = await self.session.execute(stmt)
+        # One statement per table and dialect, the values bound at execution: building
+        # the statement anew each time cost more than running it (inbound, outbox rows).
+        key = (self.dialect, model)
+        stmt = _INSERT_IF_NEW.get(key)
+        if stmt is None:
+            stmt = _INSERT_IF_NEW[key] = self.insert(model).on_conflict_do_nothing()
+        result = await self.session.execute(stmt, values)
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def insert_many_if_new(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        """Insert each row unless it conflicts with an existing one (one executemany)."""
+        if not rows:
+            return
+        key = (self.dialect, model)
+        stmt = _INSERT_IF_NEW.get(key)
+        if stmt is None:
+            stmt = _INSERT_IF_NEW[key] = self.insert(model).on_conflict_do_nothing()
+        await self.session.execute(stmt, rows)
+
+
+_INSERT_IF_NEW: dict[tuple[str, type[Base]], Any] = {}

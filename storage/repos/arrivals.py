@@ -9,11 +9,20 @@ cost of a short answer. This repository asks once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 
 from storage.models import Account, Chat, Conversation, Person, PersonRole
 from storage.repos._base import Repo
+
+
+@dataclass(frozen=True, slots=True)
+class KnownChat:
+    """The chat of an event, as far as identification needs it."""
+
+    id: int
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +31,7 @@ class Arrival:
 
     person: Person
     roles: frozenset[str]
-    chat: Chat | None
+    chat: KnownChat | None
     conversation: Conversation | None
 
 
@@ -32,42 +41,50 @@ class ArrivalRepo(Repo):
     async def find(self, platform: str, sender_id: str, chat_id: str) -> Arrival | None:
         """The sender's person (by account), roles, the chat and the form state; None for a
         sender the store has never seen (the caller registers them)."""
-        if self.dialect == "postgresql":
-            joined = func.string_agg(PersonRole.role, ",")
-        else:
-            joined = func.group_concat(PersonRole.role, ",")
-        roles = (
-            select(joined)
-            .where(PersonRole.person_id == Person.id)
-            .correlate(Person)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Person, roles, Chat, Conversation)
-            .select_from(Account)
-            .join(Person, Person.id == Account.person_id)
-            .outerjoin(Chat, and_(Chat.platform == platform, Chat.external_id == chat_id))
-            .outerjoin(
-                Conversation,
-                and_(
-                    Conversation.platform == platform,
-                    Conversation.chat_external_id == chat_id,
-                    Conversation.person_id == Person.id,
-                ),
-            )
-            .where(Account.platform == platform, Account.external_id == sender_id)
-            .execution_options(populate_existing=True)
-        )
-        row = (await self.session.execute(stmt)).first()
+        stmt = _FIND.get(self.dialect)
+        if stmt is None:  # built once per dialect; the values are bound at execution
+            stmt = _FIND[self.dialect] = _find_statement(self.dialect)
+        params = {"platform": platform, "sender": sender_id, "chat": chat_id}
+        row = (await self.session.execute(stmt, params)).first()
         if row is None:
             return None
-        person, role_text, chat, conversation = row
+        person, role_text, chat_id, chat_title, conversation = row
         return Arrival(
             person=person,
             roles=frozenset(r for r in (role_text or "").split(",") if r),
-            chat=chat,
+            chat=None if chat_id is None else KnownChat(int(chat_id), chat_title),
             conversation=conversation,
         )
 
+
+def _find_statement(dialect: str) -> Select[Any]:
+    if dialect == "postgresql":
+        joined = func.string_agg(PersonRole.role, ",")
+    else:
+        joined = func.group_concat(PersonRole.role, ",")
+    roles = (
+        select(joined).where(PersonRole.person_id == Person.id).correlate(Person).scalar_subquery()
+    )
+    platform: BindParameter[str] = bindparam("platform")
+    chat: BindParameter[str] = bindparam("chat")
+    return (
+        select(Person, roles, Chat.id, Chat.title, Conversation)
+        .select_from(Account)
+        .join(Person, Person.id == Account.person_id)
+        .outerjoin(Chat, and_(Chat.platform == platform, Chat.external_id == chat))
+        .outerjoin(
+            Conversation,
+            and_(
+                Conversation.platform == platform,
+                Conversation.chat_external_id == chat,
+                Conversation.person_id == Person.id,
+            ),
+        )
+        .where(Account.platform == platform, Account.external_id == bindparam("sender"))
+        .execution_options(populate_existing=True)
+    )
+
+
+_FIND: dict[str, Select[Any]] = {}
 
 __all__ = ["Arrival", "ArrivalRepo"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from storage.models import InboundEvent
 from storage.repos._base import Repo
@@ -17,6 +19,26 @@ class InboundRepo(Repo):
             InboundEvent,
             {"platform": platform, "event_id": str(event_id), "received_at": now},
         )
+
+    async def record_many(
+        self, events: Sequence[tuple[str, str]], now: datetime
+    ) -> set[tuple[str, str]]:
+        """Record (platform, event id) pairs in one statement; the pairs that were new."""
+        if not events:
+            return set()
+        rows = [{"platform": p, "event_id": str(e), "received_at": now} for p, e in events]
+        stmt = _RECORD_MANY.get(self.dialect)
+        if stmt is None:  # built once; executemany turns it into one multi-row INSERT
+            table = InboundEvent.__table__
+            stmt = _RECORD_MANY[self.dialect] = (
+                self.insert(InboundEvent)
+                .on_conflict_do_nothing()
+                .returning(table.c.platform, table.c.event_id)
+            )
+        return {(p, e) for p, e in await self.session.execute(stmt, rows)}
+
+
+_RECORD_MANY: dict[str, Any] = {}
 
 
 __all__ = ["InboundRepo"]

@@ -12,13 +12,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
 from storage.repos._base import Repo
 
 
 class OutboxRepo(Repo):
-    """Enqueue, claim and settle outgoing messages."""
+    """Enqueue, claim and settle outgoing messages.
+
+    `enqueue` writes the row now and says whether its dedupe key was new; `enqueue_later`
+    (the replies of a handler, whose keys are new by construction) keeps it until the next
+    statement on the outbox or the commit, so that a batch's replies go in one INSERT.
+    Rows keep the order they were queued in either way: every method writes the kept rows
+    first.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._later: list[dict[str, Any]] = []
 
     async def enqueue(
         self,
@@ -33,21 +45,46 @@ class OutboxRepo(Repo):
         source_event_id: str | int | None = None,
     ) -> bool:
         """Queue a message; False (and nothing queued) when ``dedupe_key`` was used before."""
+        await self.write_kept()
         return await self.insert_if_new(
             OutboxMessage,
-            {
-                "dedupe_key": dedupe_key,
-                "platform": platform,
-                "chat_external_id": chat_external_id,
-                "person_id": person_id,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "not_before": not_before or now,
-                "created_at": now,
-                "source_event_id": None if source_event_id is None else str(source_event_id),
-            },
+            _row(
+                platform,
+                chat_external_id,
+                payload,
+                dedupe_key,
+                now,
+                person_id,
+                not_before,
+                source_event_id,
+            ),
         )
+
+    def enqueue_later(
+        self,
+        *,
+        platform: str,
+        chat_external_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: datetime,
+        person_id: int | None = None,
+        source_event_id: str | int | None = None,
+    ) -> None:
+        """Queue a message, written with the next outbox statement or at commit (a row whose
+        ``dedupe_key`` was used before is then skipped, as with `enqueue`)."""
+        self._later.append(
+            _row(
+                platform, chat_external_id, payload, dedupe_key, now, person_id, None,
+                source_event_id,
+            )
+        )
+
+    async def write_kept(self) -> None:
+        """Write the rows `enqueue_later` kept (one executemany, in queue order)."""
+        if self._later:
+            rows, self._later = self._later, []
+            await self.insert_many_if_new(OutboxMessage, rows)
 
     async def claim_due(
         self,
@@ -66,6 +103,7 @@ class OutboxRepo(Repo):
         With ``platforms``, only rows for those platforms: a process claims only what it
         has a transport for, and leaves the rest to the process that has.
         """
+        await self.write_kept()
         stmt = select(OutboxMessage)
         if platforms is not None:
             stmt = stmt.where(OutboxMessage.platform.in_(list(platforms)))
@@ -94,6 +132,7 @@ class OutboxRepo(Repo):
         return messages
 
     async def _get(self, message_id: int) -> OutboxMessage:
+        await self.write_kept()
         message = await self.session.get(OutboxMessage, message_id, populate_existing=True)
         if message is None:
             raise LookupError(f"no outbox message {message_id}")
@@ -127,6 +166,7 @@ class OutboxRepo(Repo):
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         """The message with this id, or None."""
+        await self.write_kept()
         return await self.session.get(OutboxMessage, message_id, populate_existing=True)
 
     async def recent_for_chat(
@@ -141,6 +181,7 @@ class OutboxRepo(Repo):
 
         Read-only: the emulator's inspector and history use it.
         """
+        await self.write_kept()
         stmt = select(OutboxMessage).where(
             OutboxMessage.platform == platform,
             OutboxMessage.chat_external_id == chat_external_id,
@@ -156,6 +197,7 @@ class OutboxRepo(Repo):
 
     async def for_source_event(self, platform: str, source_event_id: str) -> list[OutboxMessage]:
         """The messages an event caused on ``platform``, in id order (read-only)."""
+        await self.write_kept()
         result = await self.session.execute(
             select(OutboxMessage)
             .where(
@@ -169,6 +211,7 @@ class OutboxRepo(Repo):
 
     async def pending_count(self) -> int:
         """How many messages are pending (due or scheduled for later)."""
+        await self.write_kept()
         result = await self.session.execute(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
         )
@@ -176,6 +219,7 @@ class OutboxRepo(Repo):
 
     async def oldest_pending_age(self, now: datetime) -> timedelta | None:
         """How long the longest-waiting due message has been due; None when none is due."""
+        await self.write_kept()
         result = await self.session.execute(
             select(func.min(OutboxMessage.not_before)).where(
                 OutboxMessage.status == "pending", OutboxMessage.not_before <= now
@@ -185,6 +229,30 @@ class OutboxRepo(Repo):
         if oldest is None:
             return None
         return now - _aware(oldest)
+
+
+def _row(
+    platform: str,
+    chat_external_id: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    now: datetime,
+    person_id: int | None,
+    not_before: datetime | None,
+    source_event_id: str | int | None,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": dedupe_key,
+        "platform": platform,
+        "chat_external_id": chat_external_id,
+        "person_id": person_id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": not_before or now,
+        "created_at": now,
+        "source_event_id": None if source_event_id is None else str(source_event_id),
+    }
 
 
 def _aware(value: datetime) -> datetime:
