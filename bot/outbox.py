@@ -27,9 +27,11 @@ import logging
 import time
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 
 from bot.metrics import Metrics
@@ -49,6 +51,17 @@ NOTICE_PREFIX = "outbox-failed:"  # dedupe keys of the office's delivery-failure
 STOP_GRACE = 10.0  # seconds a stopping worker lets its lanes finish the current send
 
 ChatKey = tuple[str, str]  # (platform, chat_external_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What a lane needs of a claimed outbox row."""
+
+    id: int
+    platform: str
+    chat_external_id: str
+    payload: dict[str, Any]
+    dedupe_key: str
 
 FAILURE_NOTICE = N_(
     "A message could not be delivered to {chat} ({platform}): {reason}\nIt began: “{start}”"
@@ -91,48 +104,72 @@ class DeliveryWorker:
             self._wake.set()
 
     # -- claiming ----------------------------------------------------------------------
-    async def _claim(self, exclude: Collection[ChatKey]) -> list[OutboxMessage]:
-        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order rows."""
+    async def _claim(self, exclude: Collection[ChatKey]) -> list[Claimed]:
+        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order rows.
+
+        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` (the queue
+        idiom on PostgreSQL; SQLite runs it under its single writer): for the rows of a
+        dead worker, then for pending rows. A stale row reclaimed here makes the later rows
+        of its chat wait for the next claim, which keeps the chat in order.
+        """
         now = self.clock.now()
         expired = now - self.lease
         row = OutboxMessage
         earlier = aliased(OutboxMessage)
         # An earlier row of the same chat that is not sendable now keeps this one waiting.
         blocked = exists().where(
-            earlier.platform == row.platform,
             earlier.chat_external_id == row.chat_external_id,
+            earlier.platform == row.platform,
             earlier.id < row.id,
             or_(
                 and_(earlier.status == "pending", earlier.not_before > now),
                 and_(earlier.status == "sending", earlier.claimed_at >= expired),
             ),
         )
-        stmt = (
-            select(row)
-            .where(
-                row.platform.in_(list(self.transports)),
-                or_(
-                    and_(row.status == "pending", row.not_before <= now),
-                    and_(row.status == "sending", row.claimed_at < expired),
-                ),
-                not_(blocked),
+
+        def due(limit: int, *condition: ColumnElement[bool]) -> Select[tuple[int]]:
+            stmt = (
+                select(row.id)
+                .where(row.platform.in_(list(self.transports)), *condition, not_(blocked))
+                .order_by(row.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=row)
             )
-            .order_by(row.id)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True, of=row)
-            .execution_options(populate_existing=True)
-        )
-        if exclude:
-            stmt = stmt.where(not_(tuple_(row.platform, row.chat_external_id).in_(list(exclude))))
+            if exclude:
+                chats = tuple_(row.platform, row.chat_external_id)
+                stmt = stmt.where(not_(chats.in_(list(exclude))))
+            return stmt
+
+        def claim(ids: Select[tuple[int]]) -> Any:
+            return (
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids.scalar_subquery()))
+                .values(
+                    status="sending",
+                    claimed_by=self.worker_id,
+                    claimed_at=now,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.platform,
+                    OutboxMessage.chat_external_id,
+                    OutboxMessage.payload,
+                    OutboxMessage.dedupe_key,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+        # Rows whose worker died first (rare: an index lookup), then the pending ones in id
+        # order, read along (status, id) so that a backlog is never scanned whole.
+        stale = due(self.batch, row.status == "sending", row.claimed_at < expired)
         async with UnitOfWork(self.db) as uow:
-            rows = list((await uow.session.execute(stmt)).scalars())
-            for message in rows:
-                message.status = "sending"
-                message.claimed_by = self.worker_id
-                message.claimed_at = now
-                message.attempts += 1
-            await uow.session.flush()
-        return rows
+            rows = [Claimed(*r) for r in await uow.session.execute(claim(stale))]
+            if len(rows) < self.batch:
+                room = self.batch - len(rows)
+                pending = due(room, row.status == "pending", row.not_before <= now)
+                rows += [Claimed(*r) for r in await uow.session.execute(claim(pending))]
+        return sorted(rows, key=lambda r: r.id)  # RETURNING promises no order
 
     async def _renew(self) -> None:
         """Extend the lease of the rows still waiting in lanes (e.g. on a group's limit)."""
@@ -150,7 +187,7 @@ class DeliveryWorker:
             )
 
     # -- one chat's lane ---------------------------------------------------------------
-    async def _deliver_lane(self, chat: ChatKey, rows: Sequence[OutboxMessage]) -> int:
+    async def _deliver_lane(self, chat: ChatKey, rows: Sequence[Claimed]) -> int:
         """Send `rows` (one chat, id order); stop at the first transient error."""
         sent = 0
         transport = self.transports.get(chat[0])
@@ -224,7 +261,7 @@ class DeliveryWorker:
                     done.set_result(None)
 
     async def _release(
-        self, rows: Sequence[OutboxMessage], not_before: datetime, error: str
+        self, rows: Sequence[Claimed], not_before: datetime, error: str
     ) -> None:
         """Put rows back to pending; the first carries the error, the rest wait behind it."""
         async with UnitOfWork(self.db) as uow:
@@ -232,7 +269,7 @@ class DeliveryWorker:
                 reason = error if position == 0 else "waiting behind an earlier message"
                 await uow.outbox.retry_later(row.id, not_before, reason)
 
-    async def _fail(self, row: OutboxMessage, error: str) -> None:
+    async def _fail(self, row: Claimed, error: str) -> None:
         """Mark the row failed and, in the same transaction, tell every office person once."""
         now = self.clock.now()
         async with UnitOfWork(self.db) as uow:
@@ -261,8 +298,8 @@ class DeliveryWorker:
 
     # -- driving -----------------------------------------------------------------------
     @staticmethod
-    def _by_chat(rows: Sequence[OutboxMessage]) -> dict[ChatKey, list[OutboxMessage]]:
-        lanes: dict[ChatKey, list[OutboxMessage]] = {}
+    def _by_chat(rows: Sequence[Claimed]) -> dict[ChatKey, list[Claimed]]:
+        lanes: dict[ChatKey, list[Claimed]] = {}
         for row in rows:
             lanes.setdefault((row.platform, row.chat_external_id), []).append(row)
         return lanes
@@ -321,7 +358,7 @@ class DeliveryWorker:
                     task.cancel()  # its rows stay claimed; the lease gives them back
                 await asyncio.gather(*lanes, return_exceptions=True)
 
-    def _start_lanes(self, rows: Sequence[OutboxMessage], wake: asyncio.Event) -> None:
+    def _start_lanes(self, rows: Sequence[Claimed], wake: asyncio.Event) -> None:
         for chat, chat_rows in self._by_chat(rows).items():
             ids = {row.id for row in chat_rows}
             self._held |= ids

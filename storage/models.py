@@ -274,7 +274,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_not_before_id", "status", "not_before", "id"),
+        # The claim: pending rows in id order, and a chat's earlier rows (migration 0005).
+        Index("ix_outbox_status_id", "status", "id"),
+        Index("ix_outbox_chat_platform_status_id", "chat_external_id", "platform", "status", "id"),
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
     )
 
