@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25  # seconds a getUpdates call may wait for news
 BATCH_EVENTS = 50  # events of a polling batch handled in one transaction
+# Bot API calls at once. Telegram takes about 30 messages/s, which 8 calls in flight keep
+# up at round trips of up to ~250 ms; more only queue inside the HTTP client's pool,
+# whose bookkeeping (httpcore, under PTB) grows with every request waiting there.
+IN_FLIGHT = 8
 COMMAND_LANGUAGES: dict[str | None, str] = {None: DEFAULT_LANG, "zh": "zh_CN", "en": "en"}
 
 Keyboard = list[list[tuple[str, str]]]
@@ -123,9 +127,10 @@ class TelegramTransport:
         self.book = book
         # Parts of a split message already delivered, so a retry does not repeat them.
         self._progress: OrderedDict[str, int] = OrderedDict()
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
 
     async def _call(self, chat_id: str, call: Callable[[], Awaitable[None]]) -> None:
-        async with self.limiter.slot(chat_id):
+        async with self.limiter.slot(chat_id), self._in_flight:
             try:
                 await call()
             except TransientError as exc:
@@ -155,16 +160,18 @@ class TelegramTransport:
                 _message(self.client, chat, part, keyboard if i == len(parts) - 1 else None)
                 for i, part in enumerate(parts)
             ]
+        if len(steps) == 1:
+            await self._call(chat, steps[0])
+            return
         key = hashlib.sha1(
             (chat + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
         ).hexdigest()
         done = self._progress.get(key, 0)
         for index in range(done, len(steps)):
             await self._call(chat, steps[index])
-            if len(steps) > 1:
-                self._progress[key] = index + 1
-                while len(self._progress) > 1000:
-                    self._progress.popitem(last=False)
+            self._progress[key] = index + 1
+            while len(self._progress) > 1000:
+                self._progress.popitem(last=False)
         self._progress.pop(key, None)
 
 

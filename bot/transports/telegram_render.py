@@ -91,13 +91,30 @@ def _with_mentions(text: str, bold: bool, mentions: dict[str, str]) -> list[Run]
     return runs
 
 
-def _lines(payload: dict[str, Any]) -> list[list[Run]]:
-    text = str(payload.get("text") or "")
-    linked = {
+def _linked_mentions(payload: dict[str, Any]) -> dict[str, str]:
+    """Display name -> Telegram user id of the payload's mentions that have an account."""
+    return {
         str(m["display_name"]): str(m["external_id"])
         for m in payload.get("mentions") or []
         if m.get("external_id") and m.get("display_name")
     }
+
+
+def _plain_html(text: str) -> str:
+    """`text` escaped, ``**bold**`` as ``<b>`` (what the runs of a mention-free text give)."""
+    out: list[str] = []
+    position = 0
+    for match in _BOLD.finditer(text):
+        out.append(html.escape(text[position : match.start()], quote=False))
+        out.append(f"<b>{html.escape(match.group(1), quote=False)}</b>")
+        position = match.end()
+    out.append(html.escape(text[position:], quote=False))
+    return "".join(out)
+
+
+def _lines(payload: dict[str, Any]) -> list[list[Run]]:
+    text = str(payload.get("text") or "")
+    linked = _linked_mentions(payload)
     lines = [_runs_of_line(line, linked) for line in text.split("\n")]
     named = {run.text for line in lines for run in line if run.user_id is not None}
     missing = [name for name in linked if name not in named]
@@ -147,6 +164,16 @@ def split_text(payload: dict[str, Any], limit: int = TEXT_LIMIT) -> list[str]:
 
     Parts break between lines; only a single line longer than `limit` is cut inside.
     """
+    text = str(payload.get("text") or "")
+    if not _linked_mentions(payload) and utf16_len(text) <= limit:
+        # The common case, one part and no mentions, without building runs (the same HTML).
+        rendered = _plain_html(text)
+        return [rendered] if rendered.strip() else []
+    return split_runs(payload, limit)
+
+
+def split_runs(payload: dict[str, Any], limit: int = TEXT_LIMIT) -> list[str]:
+    """`split_text` by runs of each line: mentions linked, long lines cut."""
     parts: list[list[list[Run]]] = [[]]
     used = 0
     for line in _lines(payload):

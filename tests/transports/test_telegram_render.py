@@ -8,12 +8,15 @@ import asyncio
 import pytest
 import telegram
 from aiogram import types as aiogram_types
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
 from bot.transports.telegram_render import (
     CALLBACK_LIMIT,
     PayloadBook,
     incoming_from_update,
+    split_runs,
     split_text,
     visible_len,
 )
@@ -160,3 +163,20 @@ async def test_rate_limiter_never_lets_a_window_hold_more_than_its_count():
     starts.sort()
     for i in range(len(starts) - 5):
         assert starts[i + 5] - starts[i] >= 0.2 - 1e-3  # any 6 sends span a full window
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30),
+            st.sampled_from(["**", "\n", "<b>", "&amp;", "*", "😀", "  ", "@王强"]),
+        ),
+        max_size=25,
+    )
+)
+def test_plain_text_renders_the_same_without_building_runs(pieces):
+    """`split_text` skips the runs for a mention-free text that fits; its HTML is what the
+    run-based rendering (every text with a mention or over the limit) gives."""
+    payload = {"text": "".join(pieces), "mentions": []}
+    assert split_text(payload) == split_runs(payload)
