@@ -58,14 +58,18 @@ class SlidingWindow:
         self.rate = rate
         self._ends: list[list[float]] = []  # one mutable cell per send: its answer time
         self._held_until = 0.0
+        self._prune_at = 64  # prune when the window reaches its count, or grows this big
 
     def _prune(self, now: float) -> None:
         horizon = now - self.rate.seconds
         self._ends = [cell for cell in self._ends if cell[0] > horizon]
+        # Amortised: a roomy window (a high limit) is swept only when it has doubled.
+        self._prune_at = max(64, 2 * len(self._ends))
 
     def wait_time(self, now: float) -> float:
         """Seconds until one more send fits (0: now)."""
-        self._prune(now)
+        if len(self._ends) >= min(self.rate.count, self._prune_at):
+            self._prune(now)
         held = max(0.0, self._held_until - now)
         if len(self._ends) < self.rate.count:
             return held

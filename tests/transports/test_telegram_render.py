@@ -11,7 +11,7 @@ from aiogram import types as aiogram_types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ratelimit import Rate, RateLimiter, RatePolicy
+from bot.ratelimit import Rate, RateLimiter, RatePolicy, SlidingWindow
 from bot.transports.telegram_render import (
     CALLBACK_LIMIT,
     PayloadBook,
@@ -163,6 +163,24 @@ async def test_rate_limiter_never_lets_a_window_hold_more_than_its_count():
     starts.sort()
     for i in range(len(starts) - 5):
         assert starts[i + 5] - starts[i] >= 0.2 - 1e-3  # any 6 sends span a full window
+
+
+def test_a_roomy_window_forgets_old_sends_without_sweeping_on_every_send():
+    """A high limit (the benchmarks set 1,000,000/s) keeps only the last window's sends;
+    a window at its count still refuses one more until the oldest answer has aged out."""
+    clock = [0.0]
+    window = SlidingWindow(Rate(1_000_000, 1.0))
+    for i in range(20_000):
+        clock[0] = i * 0.001  # 1,000 sends a second, each answered at once
+        assert window.wait_time(clock[0]) == 0
+        window.reserve()[0] = clock[0]
+    assert len(window._ends) <= 2 * 1_000 + 64
+    full = SlidingWindow(Rate(3, 1.0))
+    for t in (0.0, 0.1, 0.2):
+        assert full.wait_time(t) == 0
+        full.reserve()[0] = t
+    assert full.wait_time(0.5) == pytest.approx(0.5)  # the send at 0.0 ages out at 1.0
+    assert full.wait_time(1.05) == 0
 
 
 @settings(max_examples=300, deadline=None)
