@@ -8,7 +8,7 @@ no build step and no stale `.mo` file.
 from __future__ import annotations
 
 import io
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -26,6 +26,7 @@ def N_(message: str) -> str:
     return message
 
 
+@lru_cache(maxsize=256)  # a handful of codes, asked for every string shown
 def normalize_lang(code: str | None, default: str = DEFAULT_LANG) -> str:
     """Map a messenger's language code to a catalog: every `zh*` reaches Chinese.
 
