@@ -21,6 +21,9 @@ from storage.uow import UnitOfWork
 router = Router("digest")
 
 TOP_OVERDUE = 10
+# Each list of the digest shows its first entries and counts the rest: at a city's scale a
+# full list ran to thousands of lines, split into dozens of messages per leader.
+TOP_LINES = 15
 MAX_BUTTONS = 8
 
 
@@ -92,7 +95,7 @@ async def build_digests(
         out: list[str] = ["**" + _t(lang, "Daily digest for {day}", day=day.isoformat()) + "**"]
         out.append("")
         out.append("**" + _t(lang, "Problems needing attention") + "**")
-        for _, _, _, problem, opened in rows:
+        for _, _, _, problem, opened in rows[:TOP_LINES]:
             code, name = projects[problem.project_id]
             mentioned[problem.project_id] = code
             out.append(
@@ -106,6 +109,7 @@ async def build_digests(
                     reason=problem.reason,
                 )
             )
+        out += _more(lang, len(rows) - TOP_LINES)
         if not rows:
             out.append(_t(lang, "· none"))
 
@@ -123,29 +127,33 @@ async def build_digests(
                     n=n,
                 )
             )
+        out += _more(lang, len(overdue) - TOP_OVERDUE)
         if not overdue:
             out.append(_t(lang, "· none"))
 
         out += ["", "**" + _t(lang, "Due today ({n})", n=len(today_items)) + "**"]
-        for item in today_items:
+        for item in today_items[:TOP_LINES]:
             code, name = labels[item.project_id]
             mentioned[item.project_id] = code
             out.append(f"· {item.name_en if lang == 'en' else item.name_zh} · {name}")
+        out += _more(lang, len(today_items) - TOP_LINES)
         if not today_items:
             out.append(_t(lang, "· none"))
 
         out += ["", "**" + _t(lang, "Since the last digest") + "**"]
         out.append(_t(lang, "· new applications: {n}", n=len(apps)))
         out.append(_t(lang, "· accepted projects: {n}", n=len(accepted)))
-        for project in accepted:
+        for project in accepted[:TOP_LINES]:
             mentioned[project.id] = project.code
             out.append(f"  · {project.name} ({project.code})")
+        out += _more(lang, len(accepted) - TOP_LINES)
 
         done_title = _t(lang, "Completed on the previous working day ({n})", n=len(done))
         out += ["", f"**{done_title}**"]
-        for item in done:
+        for item in done[:TOP_LINES]:
             name = item.name_en if lang == "en" else item.name_zh
             out.append(f"· {name} · {done_projects[item.project_id][1]}")
+        out += _more(lang, len(done) - TOP_LINES)
 
         out += ["", "**" + _t(lang, "Projects by stage") + "**"]
         for stage_id, n in by_stage:
@@ -157,7 +165,8 @@ async def build_digests(
             out.append(f"· {stage}: {n}")
 
         out += ["", "**" + _t(lang, "Not responding to nudges") + "**"]
-        out += [f"· {line}" for line in silent] or [_t(lang, "· none")]
+        out += [f"· {line}" for line in silent[:TOP_LINES]] or [_t(lang, "· none")]
+        out += _more(lang, len(silent) - TOP_LINES)
 
         buttons = [
             [Button(_t(lang, "Status of {code}", code=code), f"status:{code}")]
@@ -166,6 +175,13 @@ async def build_digests(
         return Outgoing("\n".join(out), buttons=buttons)
 
     return {lang: render(lang) for lang in dict.fromkeys(langs)}
+
+
+def _more(lang: str, hidden: int) -> list[str]:
+    """The line that counts what a capped list leaves out (none when nothing is left)."""
+    if hidden <= 0:
+        return []
+    return [_t(lang, "· … and {n} more", n=hidden)]
 
 
 async def _not_responding(uow: UnitOfWork, overdue: list) -> list[str]:  # type: ignore[type-arg]
