@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
-from handlers.context import Ctx, resolve_mentions
+from handlers.context import Ctx
 from handlers.i18n import N_, gettext
+from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import ChecklistItem, Person, Problem, Project
 from storage.uow import UnitOfWork
@@ -108,50 +108,6 @@ def _t(lang: str, msgid: str, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
-# -- sending outside and inside a handler --------------------------------------------------
-@dataclass
-class Postman:
-    """Writes messages into the outbox with stable dedupe keys (``prefix:suffix``)."""
-
-    uow: UnitOfWork
-    now: datetime
-    prefix: str
-
-    async def to_person(self, person_id: int, out: Outgoing, suffix: str) -> bool:
-        """DM a person; False when they have no account or this key was used before."""
-        account = await self.uow.people.dm_account(person_id)
-        if account is None:
-            return False
-        return await self.to_chat(
-            account.platform, account.external_id, out, suffix, person_id=person_id
-        )
-
-    async def to_chat(
-        self,
-        platform: str,
-        chat_external_id: str,
-        out: Outgoing,
-        suffix: str,
-        person_id: int | None = None,
-    ) -> bool:
-        """Post into a chat; False when this key was used before."""
-        return await self.uow.outbox.enqueue(
-            platform=platform,
-            chat_external_id=chat_external_id,
-            payload=await resolve_mentions(self.uow, platform, out),
-            dedupe_key=f"{self.prefix}:{suffix}",
-            now=self.now,
-            person_id=person_id,
-        )
-
-    async def to_project_groups(self, project_id: int, out: Outgoing, suffix: str) -> int:
-        """Post into every group chat bound to the project; how many were new."""
-        sent = 0
-        for chat in await self.uow.due.group_chats(project_id):
-            sent += await self.to_chat(chat.platform, chat.external_id, out, f"{suffix}:g{chat.id}")
-        return sent
-
-
 def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
     """``@A @B`` and the mentions for it."""
     return " ".join(f"@{p.name}" for p in people), [Mention(p.id, p.name) for p in people]
@@ -159,7 +115,7 @@ def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
 
 # -- who hears about a problem -------------------------------------------------------------
 async def audience(
-    uow: UnitOfWork, project: Project, item: ChecklistItem | None, roles: tuple[str, ...]
+    post: Postman, project: Project, item: ChecklistItem | None, roles: tuple[str, ...]
 ) -> list[Person]:
     """The persons behind ``roles`` for this project: butler, office, leader, specialist…"""
     ids: list[int] = []
@@ -167,43 +123,44 @@ async def audience(
         if role == "butler" and project.butler_id is not None:
             ids.append(project.butler_id)
         if role in {"office", "leader"}:
-            ids += [p.id for p in await uow.people.with_role(role)]
+            ids += [p.id for p in await post.with_role(role)]
         if role in {"butler", "enterprise", "specialist", "backup"}:
-            ids += [m.person_id for m in await uow.due.members(project.id, (role,))]
+            ids += await post.member_ids(project.id, role)
         if role == "specialist" and item is not None and item.assignee_id is not None:
             ids.append(item.assignee_id)
     people: list[Person] = []
     for person_id in dict.fromkeys(ids):
-        person = await uow.people.get(person_id)
+        person = await post.person(person_id)
         if person is not None and person.active:
             people.append(person)
     return people
 
 
 async def problem_facts(
-    uow: UnitOfWork, scheme: Scheme, problem: Problem, lang: str, today: date, overdue: int
+    uow: UnitOfWork,
+    project: Project,
+    item: ChecklistItem | None,
+    problem: Problem,
+    lang: str,
+    overdue: int,
 ) -> str:
     """The facts a dispatcher needs: project, item, department, days overdue, nudges, log."""
-    project = await uow.due.projects([problem.project_id])
-    proj = project[problem.project_id]
-    lines = [_t(lang, "Project: {name} ({code})", name=proj.name, code=proj.code)]
-    if problem.item_id is not None:
-        item = await uow.items.get(problem.item_id)
-        if item is not None:
-            dept = await department_name(uow, item.department_id, lang)
-            nudges = (await uow.due.nudge_counts([item.id])).get(item.id, 0)
-            lines += [
-                _t(lang, "Item: {item}", item=item.name_en if lang == "en" else item.name_zh),
-                _t(lang, "Department: {dept}", dept=dept),
-                _t(lang, "Working days overdue: {n}", n=overdue),
-                _t(lang, "Nudges already sent: {n}", n=nudges),
-            ]
-            events = await uow.due.item_events(proj.id, item.id, LOG_LINES)
-            if events:
-                lines.append(_t(lang, "Latest work-log entries:"))
-                for ev in events:
-                    note = ev.data.get("note") or ev.data.get("reason") or ev.data.get("to") or ""
-                    lines.append(f"  · {ev.at.date().isoformat()} {ev.kind} {note}".rstrip())
+    lines = [_t(lang, "Project: {name} ({code})", name=project.name, code=project.code)]
+    if item is not None:
+        dept = await department_name(uow, item.department_id, lang)
+        nudges = (await uow.due.nudge_counts([item.id])).get(item.id, 0)
+        lines += [
+            _t(lang, "Item: {item}", item=item.name_en if lang == "en" else item.name_zh),
+            _t(lang, "Department: {dept}", dept=dept),
+            _t(lang, "Working days overdue: {n}", n=overdue),
+            _t(lang, "Nudges already sent: {n}", n=nudges),
+        ]
+        events = await uow.due.item_events(project.id, item.id, LOG_LINES)
+        if events:
+            lines.append(_t(lang, "Latest work-log entries:"))
+            for ev in events:
+                note = ev.data.get("note") or ev.data.get("reason") or ev.data.get("to") or ""
+                lines.append(f"  · {ev.at.date().isoformat()} {ev.kind} {note}".rstrip())
     lines.append(_t(lang, "Reason: {reason}", reason=problem.reason))
     return "\n".join(lines)
 
@@ -224,19 +181,19 @@ async def notify_problem(
     post: Postman,
     scheme: Scheme,
     problem: Problem,
-    today: date,
     *,
     overdue: int = 0,
     climbed: bool = False,
 ) -> int:
     """Tell the rung's people (DM, with an Acknowledge button) and the project group."""
     uow = post.uow
-    project = (await uow.due.projects([problem.project_id]))[problem.project_id]
+    project = await post.project(problem.project_id)
     rung = rung_at(ladder_of(project, scheme), problem.level)
     item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
     sent = 0
     key = f"p{problem.id}:L{problem.level}"
-    for person in await audience(uow, project, item, rung.notify_roles):
+    facts: dict[str, str] = {}  # by language: the same for every reader of it
+    for person in await audience(post, project, item, rung.notify_roles):
         lang = person.lang
         head = (
             N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
@@ -251,9 +208,10 @@ async def notify_problem(
             name=_label(lang, rung.name),
             dispatcher=_label(lang, rung.dispatcher),
         )
-        facts = await problem_facts(uow, scheme, problem, lang, today, overdue)
+        if lang not in facts:
+            facts[lang] = await problem_facts(uow, project, item, problem, lang, overdue)
         out = Outgoing(
-            f"**{text}**\n{facts}",
+            f"**{text}**\n{facts[lang]}",
             buttons=[
                 [
                     Button(_t(lang, "Acknowledge"), f"problem:ack:{problem.id}"),
@@ -332,7 +290,6 @@ async def escalate(ctx: Ctx) -> None:
         await ctx.reply(ctx._("There is no level {level} on this project's ladder.", level=level))
         return
     existing = await ctx.uow.problems.unresolved_for_item(item.id) if item else None
-    today = ctx.local_now.date()
     post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
     if existing is not None:
         above = rung_above(ladder, existing.level)
@@ -358,7 +315,7 @@ async def escalate(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "level": problem.level, "reason": reason},
     )
-    await notify_problem(post, ctx.scheme, problem, today)
+    await notify_problem(post, ctx.scheme, problem)
     await ctx.reply(
         ctx._("Problem #{id} raised to level {level}.", id=problem.id, level=problem.level)
     )

@@ -15,7 +15,7 @@ from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
 from handlers.i18n import N_, gettext
-from handlers.problems import Postman
+from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import Project, Rating
 from storage.repos.ratings import BAD_LEVELS

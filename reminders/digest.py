@@ -11,7 +11,7 @@ from datetime import datetime
 
 from handlers.context import Services
 from handlers.digest import build_digests
-from handlers.problems import Postman
+from handlers.postman import Postman
 from storage.uow import UnitOfWork
 
 DIGEST_JOB = "digest"

@@ -14,8 +14,8 @@ from domain.calendar import WorkCalendar
 from handlers import log_context
 from handlers.context import Services
 from handlers.i18n import gettext
+from handlers.postman import Postman
 from handlers.problems import (
-    Postman,
     Rung,
     ladder_from,
     notify_problem,
@@ -86,9 +86,7 @@ async def ladder_round(
             continue
         touched.add(problem.id)
         await _log(uow, problem, at, "problem.auto_raised", overdue)
-        notices += await notify_problem(
-            post, scheme, problem, today, overdue=overdue, climbed=climbed
-        )
+        notices += await notify_problem(post, scheme, problem, overdue=overdue, climbed=climbed)
     notices += await climb_silent(uow, services, at, today, touched, post)
     return notices
 
@@ -140,7 +138,7 @@ async def climb_silent(
             if item is not None and item.due_on is not None and item.paused_on is None:
                 overdue = max(0, services.calendar.workdays_between(item.due_on, today))
         notices += await notify_problem(
-            post, services.scheme, problem, today, overdue=overdue, climbed=True
+            post, services.scheme, problem, overdue=overdue, climbed=True
         )
     return notices
 

@@ -16,7 +16,8 @@ from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.context import Services
 from handlers.i18n import N_, gettext
-from handlers.problems import GROUP_LANG, Postman, mention_line
+from handlers.postman import Postman
+from handlers.problems import GROUP_LANG, mention_line
 from storage.models import Person
 from storage.repos.due import NUDGE_EVENT, DueItem
 from storage.uow import UnitOfWork
@@ -77,20 +78,20 @@ async def send_nudges(
 ) -> int:
     """Write today's nudges to the outbox (keys name item, day and recipient); how many."""
     post = Postman(uow, at, "nudge")
-    projects = await uow.due.projects(sorted({i.project_id for i in items}))
+    names = await uow.due.project_labels(sorted({i.project_id for i in items}))
     sent = 0
     for nudge in decide_nudges(items, today, services.calendar, services.scheme.reminders):
         item = nudge.item
         log_context.bind_project(item.project_id)
         if item.assignee_id is None:
             continue
-        specialist = await uow.people.get(item.assignee_id)
+        specialist = await post.person(item.assignee_id)
         if specialist is None:
             continue
         people: list[Person] = [specialist]
         if nudge.with_backup:
             people += await uow.due.backups_of(item.project_id, specialist.id)
-        project = projects[item.project_id].name
+        project = names[item.project_id][1]
         key = f"i{item.item_id}:{today.isoformat()}"
         mentions, refs = mention_line(people)
         group = Outgoing(

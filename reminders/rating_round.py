@@ -15,7 +15,7 @@ from domain.scheme import RatingCycle
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
 from handlers.i18n import N_, gettext
-from handlers.problems import Postman
+from handlers.postman import Postman
 from handlers.rating import ENTERPRISE, TEAM, rate_payload
 from storage.uow import UnitOfWork
 

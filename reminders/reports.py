@@ -20,7 +20,8 @@ from sqlalchemy import select
 from handlers.chat import Outgoing
 from handlers.context import Services
 from handlers.i18n import N_, gettext
-from handlers.problems import Postman, department_name
+from handlers.postman import Postman
+from handlers.problems import department_name
 from handlers.rating import LEVEL_MSGIDS
 from storage.models import ChecklistItem, Person, Problem, Project, Rating
 from storage.repos.due import CLOSED_PROJECT_STATUSES
