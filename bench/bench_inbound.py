@@ -3,10 +3,14 @@
 For each library, the fake Bot API (limits off) queues N text updates from U users; the
 run ends when every update has been answered. Daiban answers `/help` through the whole
 pipeline (dedupe, identify, route, one transaction, outbox, delivery worker); the echo bot
-answers straight from its handler (aiogram Dispatcher / PTB Application polling).
+answers straight from its handler (aiogram Dispatcher / PTB Application polling), twice:
+echoing the text it got (a 5-character reply), and sending the very answer Daiban sent
+(the rendered /help text, HTML, about 480 characters with ten command entities), so that
+the second ratio is what Daiban's pipeline adds and not the size of its answer. Each
+configuration runs `--rounds` times, interleaved, and the medians are shown.
 Goal: the full pipeline at least 50 % of the echo bot's rate.
 
-    .venv/bin/python bench/bench_inbound.py [--updates 400] [--users 40]
+    .venv/bin/python bench/bench_inbound.py [--updates 2000] [--users 40] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +44,8 @@ async def _drive(fake: FakeBotApi, updates: int, users: int, alive) -> float:
     return time.monotonic() - started
 
 
-async def daiban_rate(library: str, updates: int, users: int) -> float:
+async def daiban_rate(library: str, updates: int, users: int) -> tuple[float, str]:
+    """Daiban's updates/s, and the HTML text of its answer (for the same-answer echo)."""
     fake = FakeBotApi(limits=Limits(None, None, None))
     await fake.start()
     with tempfile.TemporaryDirectory() as workdir:
@@ -57,25 +63,28 @@ async def daiban_rate(library: str, updates: int, users: int) -> float:
             daiban.start()
             await wait_until_polling(fake, daiban)
             seconds = await _drive(fake, updates, users, daiban.alive)
+            answer = str(fake.sent[-1].params.get("text", ""))
         finally:
             daiban.stop()
             await fake.stop()
-    return updates / seconds
+    return updates / seconds, answer
 
 
-def _spawn_echo(library: str, fake: FakeBotApi) -> subprocess.Popen[bytes]:
+def _spawn_echo(library: str, fake: FakeBotApi, reply: Path | None) -> subprocess.Popen[bytes]:
+    command = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), library, fake.url]
+    command += [fake.token, *([str(reply)] if reply is not None else [])]
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "echo_bot.py"), library, fake.url, fake.token],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
-async def echo_rate(library: str, updates: int, users: int) -> float:
+async def echo_rate(library: str, updates: int, users: int, reply: Path | None) -> float:
     fake = FakeBotApi(limits=Limits(None, None, None))
     await fake.start()
-    proc = _spawn_echo(library, fake)
+    proc = _spawn_echo(library, fake, reply)
     try:
         await fake.wait_for(lambda: any(m == "getupdates" for m, _ in fake.calls), within=60)
         seconds = await _drive(fake, updates, users, lambda: proc.poll() is None)
@@ -88,19 +97,36 @@ async def echo_rate(library: str, updates: int, users: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=400)
+    parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each; medians shown")
     args = parser.parse_args()
     rows = []
-    for library in ("aiogram", "ptb"):
-        echo = asyncio.run(echo_rate(library, args.updates, args.users))
-        full = asyncio.run(daiban_rate(library, args.updates, args.users))
-        rows.append((library, echo, full))
+    with tempfile.TemporaryDirectory() as scratch:
+        for library in ("aiogram", "ptb"):
+            full, echo, same = [], [], []
+            reply = Path(scratch) / f"{library}-answer.html"
+            for _ in range(args.rounds):  # interleaved, so drift on the machine hits all three
+                rate, answer = asyncio.run(daiban_rate(library, args.updates, args.users))
+                full.append(rate)
+                reply.write_text(answer, encoding="utf-8")
+                echo.append(asyncio.run(echo_rate(library, args.updates, args.users, None)))
+                same.append(asyncio.run(echo_rate(library, args.updates, args.users, reply)))
+            rows.append(
+                (library, statistics.median(echo), statistics.median(same), statistics.median(full))
+            )
     print(f"python {platform.python_version()} · {' '.join(sys.argv)}")
-    print("| library | echo bot updates/s | Daiban full pipeline updates/s | pipeline / echo |")
-    print("| --- | --- | --- | --- |")
-    for library, echo, full in rows:
-        print(f"| {library} | {echo:.1f} | {full:.1f} | {full / echo * 100:.0f} % |")
+    print(
+        "| library | echo bot (echoes the text) updates/s | echo bot (sends Daiban's answer) "
+        "updates/s | Daiban full pipeline updates/s | pipeline / echo "
+        "| pipeline / same-answer echo |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for library, echo_, same_, full_ in rows:
+        print(
+            f"| {library} | {echo_:.1f} | {same_:.1f} | {full_:.1f} | "
+            f"{full_ / echo_ * 100:.0f} % | {full_ / same_ * 100:.0f} % |"
+        )
 
 
 if __name__ == "__main__":
