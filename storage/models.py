@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     ForeignKey,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    literal_column,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -35,7 +37,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
-from storage.types import JSONDict, JSONList, UTCDateTime
+from storage.types import JSONDict, JSONList, JsonMemberText, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -183,6 +185,12 @@ class Project(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     service_card_no: Mapped[str | None] = mapped_column(String(64))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+    # The snapshot's ladder as JSON text, kept by the database (a generated column): the
+    # daily round reads every live project's ladder, and reading it out of whole
+    # snapshots cost a second at 30,000 projects on PostgreSQL.
+    escalation: Mapped[str | None] = mapped_column(
+        Text, Computed(JsonMemberText(literal_column("snapshot"), "escalation"))
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -74,4 +78,31 @@ class JSONList(_JSONDocument):
     cache_ok = True
 
 
-__all__ = ["JSONDict", "JSONList", "UTCDateTime"]
+class JsonMemberText(FunctionElement[str]):
+    """``document.key`` as JSON text, on either backend: one member of a JSON document.
+
+    What a generated column copies out of a large document, so that a query reading only
+    that member does not decode the whole document row by row (PostgreSQL detoasts it).
+    """
+
+    type = Text()
+    inherit_cache = True
+
+    def __init__(self, document: ColumnElement[Any], key: str) -> None:
+        self.key = key
+        super().__init__(document)
+
+
+@compiles(JsonMemberText, "postgresql")
+def _member_pg(element: JsonMemberText, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"jsonb_extract_path_text({document}, '{element.key}')"
+
+
+@compiles(JsonMemberText)
+def _member_sqlite(element: JsonMemberText, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"json_extract({document}, '$.{element.key}')"
+
+
+__all__ = ["JSONDict", "JSONList", "JsonMemberText", "UTCDateTime"]

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Base
+
+_SQLOperand = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
 class Repo:
@@ -21,6 +36,19 @@ class Repo:
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self.session.get_bind().dialect.name
+
+    def one_of(self, column: _SQLOperand, ids: Collection[int]) -> ColumnElement[bool]:
+        """``column IN ids`` with the ids in ONE bound parameter, however many there are:
+        ``= ANY(:ids)`` (an integer array) on PostgreSQL, ``IN (SELECT value FROM
+        json_each(:ids))`` on SQLite. An expanded ``IN`` list cost more to compile than to
+        run at thousands of ids, and both drivers cap the parameters of one statement."""
+        if self.dialect == "postgresql":
+            array = postgresql.ARRAY(Integer)
+            return column == any_(bindparam("ids", list(ids), type_=array, unique=True))
+        each: Select[tuple[Any]] = select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(list(ids)), unique=True))
+        )
+        return column.in_(each.scalar_subquery())
 
     def insert(self, model: type[Base]) -> Any:
         """Core ``INSERT`` into ``model``'s table for this dialect (with ``on_conflict_*``)."""

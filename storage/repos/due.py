@@ -34,13 +34,6 @@ CLOSED_PROJECT_STATUSES = ("closed", "archived", "completed", "cancelled")
 
 NUDGE_EVENT = "item.nudged"
 
-_CHUNK = 5_000  # ids per IN list: both drivers cap bound parameters near 32,767
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
-
-
 @dataclass(frozen=True, slots=True)
 class DueItem:
     """An open, running item due by the horizon: what a nudge or a rung needs to know."""
@@ -80,7 +73,8 @@ class DueRepo(Repo):
             )
             .order_by(ChecklistItem.due_on, ChecklistItem.id)
         )
-        rows = await self.session.execute(stmt)
+        # Core, not the ORM: tens of thousands of plain tuples, no entities to load.
+        rows = await (await self.session.connection()).execute(stmt)
         # due_on is never NULL here (the WHERE compares it), whatever the column allows.
         return [DueItem(*row) for row in rows]  # type: ignore[arg-type]
 
@@ -90,7 +84,7 @@ class DueRepo(Repo):
             return {}
         rows = await self.session.execute(
             select(Event.item_id, func.count())
-            .where(Event.kind == NUDGE_EVENT, Event.item_id.in_(item_ids))
+            .where(Event.kind == NUDGE_EVENT, self.one_of(Event.item_id, item_ids))
             .group_by(Event.item_id)
         )
         return {int(item): int(n) for item, n in rows if item is not None}
@@ -113,32 +107,28 @@ class DueRepo(Repo):
         """For (item id, person id) pairs: when that person last logged anything on it."""
         wanted = set(pairs)
         found: dict[int, datetime] = {}
-        for chunk in _chunks(sorted({item for item, _ in wanted})):
-            rows = await self.session.execute(
-                select(Event.item_id, Event.actor_id, func.max(Event.at))
-                .where(
-                    Event.item_id.in_(chunk),
-                    Event.actor_id.is_not(None),
-                    Event.kind != NUDGE_EVENT,
-                )
-                .group_by(Event.item_id, Event.actor_id)
+        rows = await self.session.execute(
+            select(Event.item_id, Event.actor_id, func.max(Event.at))
+            .where(
+                self.one_of(Event.item_id, {item for item, _ in wanted}),
+                Event.actor_id.is_not(None),
+                Event.kind != NUDGE_EVENT,
             )
-            for item_id, actor_id, at in rows:
-                if item_id is not None and at is not None and (item_id, actor_id) in wanted:
-                    found[item_id] = at
+            .group_by(Event.item_id, Event.actor_id)
+        )
+        for item_id, actor_id, at in rows:
+            if item_id is not None and at is not None and (item_id, actor_id) in wanted:
+                found[item_id] = at
         return found
 
     async def first_nudges(self, item_ids: list[int]) -> dict[int, datetime]:
         """When each item was first nudged."""
-        found: dict[int, datetime] = {}
-        for chunk in _chunks(item_ids):
-            rows = await self.session.execute(
-                select(Event.item_id, func.min(Event.at))
-                .where(Event.kind == NUDGE_EVENT, Event.item_id.in_(chunk))
-                .group_by(Event.item_id)
-            )
-            found.update((int(item), at) for item, at in rows if item is not None)
-        return found
+        rows = await self.session.execute(
+            select(Event.item_id, func.min(Event.at))
+            .where(Event.kind == NUDGE_EVENT, self.one_of(Event.item_id, item_ids))
+            .group_by(Event.item_id)
+        )
+        return {int(item): at for item, at in rows if item is not None}
 
     async def backups_of(self, project_id: int, person_id: int) -> list[Person]:
         """A specialist's backups (候补): by role ``backup_of``, or the project's backup
@@ -220,52 +210,42 @@ class DueRepo(Repo):
         """Each project's snapshotted ``escalation`` list, without decoding whole snapshots."""
         if not ids:
             return {}
-        # The ladder as JSON text, decoded once per distinct text: most projects share the
-        # scheme's ladder, and decoding 10,000 copies dominated the tick. Equal ladders come
-        # back as the same list object, which callers may use as a cache key.
-        if self.dialect == "sqlite":
-            column = func.json_extract(Project.snapshot, "$.escalation")
-        else:
-            column = func.jsonb_extract_path_text(Project.snapshot, "escalation")
+        # The ladder as JSON text (a generated column), decoded once per distinct text:
+        # most projects share the scheme's ladder. Equal ladders come back as the same list
+        # object, which callers may use as a cache key.
         decoded: dict[str, list[dict[str, Any]]] = {}
         out: dict[int, list[dict[str, Any]]] = {}
-        for chunk in _chunks(ids):
-            rows = await self.session.execute(
-                select(Project.id, column).where(Project.id.in_(chunk))
-            )
-            for pid, raw in rows:
-                text = raw or "[]"
-                if text not in decoded:
-                    decoded[text] = json.loads(text)
-                out[pid] = decoded[text]
+        connection = await self.session.connection()
+        rows = await connection.execute(
+            select(Project.id, Project.escalation).where(self.one_of(Project.id, ids))
+        )
+        for pid, raw in rows:
+            text = raw or "[]"
+            if text not in decoded:
+                decoded[text] = json.loads(text)
+            out[pid] = decoded[text]
         return out
 
     async def projects(self, ids: list[int]) -> dict[int, Project]:
         """Projects by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Project).where(Project.id.in_(ids)))
+        rows = await self.session.execute(select(Project).where(self.one_of(Project.id, ids)))
         return {p.id: p for p in rows.scalars()}
 
     async def project_labels(self, ids: list[int]) -> dict[int, tuple[str, str]]:
         """(code, name) of projects by id, without loading their snapshots."""
-        found: dict[int, tuple[str, str]] = {}
-        for chunk in _chunks(ids):
-            rows = await self.session.execute(
-                select(Project.id, Project.code, Project.name).where(Project.id.in_(chunk))
-            )
-            found.update((pid, (code, name)) for pid, code, name in rows)
-        return found
+        rows = await self.session.execute(
+            select(Project.id, Project.code, Project.name).where(self.one_of(Project.id, ids))
+        )
+        return {pid: (code, name) for pid, code, name in rows}
 
     async def person_names(self, ids: list[int]) -> dict[int, str]:
         """Names of persons by id."""
-        found: dict[int, str] = {}
-        for chunk in _chunks(ids):
-            rows = await self.session.execute(
-                select(Person.id, Person.name).where(Person.id.in_(chunk))
-            )
-            found.update((pid, name) for pid, name in rows)
-        return found
+        rows = await self.session.execute(
+            select(Person.id, Person.name).where(self.one_of(Person.id, ids))
+        )
+        return {pid: name for pid, name in rows}
 
     async def applications_between(self, since: datetime, until: datetime) -> list[Application]:
         """Applications submitted in [since, until)."""
@@ -291,7 +271,7 @@ class DueRepo(Repo):
             return []
         rows = await self.session.execute(
             select(ChecklistItem)
-            .where(ChecklistItem.project_id.in_(project_ids))
+            .where(self.one_of(ChecklistItem.project_id, project_ids))
             .order_by(ChecklistItem.project_id, ChecklistItem.sort, ChecklistItem.id)
         )
         return list(rows.scalars())

@@ -225,3 +225,50 @@ async def test_unfinished_forms_untouched_since(db: Database, make_person, now: 
     async with UnitOfWork(db) as uow:
         stalled = await uow.conversations.untouched_since(now - timedelta(days=1))
         assert [c.chat_external_id for c in stalled] == ["a"]
+
+
+async def test_ladders_come_from_the_snapshot_and_follow_its_changes(
+    db: Database, now: datetime
+) -> None:
+    own = [{"level": 1, "label": "butler"}, {"level": 2, "label": "director"}]
+    async with UnitOfWork(db) as uow:
+        common = [
+            await uow.projects.add(
+                code=f"P-{n}", name=f"project {n}", category="industrial", stage="approval",
+                status="active", snapshot={"escalation": [{"level": 1}], "checklist": []},
+                created_at=now,
+            )
+            for n in range(3)
+        ]
+        special = await uow.projects.add(
+            code="P-own", name="own ladder", category="industrial", stage="approval",
+            status="active", snapshot={"escalation": own}, created_at=now,
+        )
+        bare = await uow.projects.add(
+            code="P-bare", name="no ladder", category="industrial", stage="approval",
+            status="active", snapshot={}, created_at=now,
+        )
+        ids = [p.id for p in (*common, special, bare)]
+    async with UnitOfWork(db) as uow:
+        ladders = await uow.due.ladders(ids)
+        assert ladders[special.id] == own
+        assert ladders[bare.id] == []
+        assert all(ladders[p.id] == [{"level": 1}] for p in common)
+        assert len({id(ladders[p.id]) for p in common}) == 1  # equal ladders: one object
+        # The generated column follows a rewritten snapshot (the plan, the completion…).
+        project = await uow.projects.get(special.id)
+        assert project is not None
+        project.snapshot = {**project.snapshot, "escalation": own[:1], "plan": {"rows": []}}
+    async with UnitOfWork(db) as uow:
+        assert (await uow.due.ladders([special.id]))[special.id] == own[:1]
+
+
+async def test_lookups_by_id_take_more_ids_than_a_statement_has_parameters(
+    db: Database, now: datetime
+) -> None:
+    async with UnitOfWork(db) as uow:
+        person = await uow.people.add("钱七", now=now)
+    wanted = [person.id, *range(10**6, 10**6 + 40_000)]  # > 32,767: both drivers' cap
+    async with UnitOfWork(db) as uow:
+        assert await uow.due.person_names(wanted) == {person.id: "钱七"}
+        assert await uow.due.person_names([]) == {}
