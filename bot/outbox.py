@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -31,7 +32,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    not_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from bot.metrics import Metrics
@@ -42,6 +54,7 @@ from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -113,62 +126,24 @@ class DeliveryWorker:
         of its chat wait for the next claim, which keeps the chat in order.
         """
         now = self.clock.now()
-        expired = now - self.lease
-        row = OutboxMessage
-        earlier = aliased(OutboxMessage)
-        # An earlier row of the same chat that is not sendable now keeps this one waiting.
-        blocked = exists().where(
-            earlier.chat_external_id == row.chat_external_id,
-            earlier.platform == row.platform,
-            earlier.id < row.id,
-            or_(
-                and_(earlier.status == "pending", earlier.not_before > now),
-                and_(earlier.status == "sending", earlier.claimed_at >= expired),
-            ),
-        )
-
-        def due(limit: int, *condition: ColumnElement[bool]) -> Select[tuple[int]]:
-            stmt = (
-                select(row.id)
-                .where(row.platform.in_(list(self.transports)), *condition, not_(blocked))
-                .order_by(row.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=row)
-            )
-            if exclude:
-                chats = tuple_(row.platform, row.chat_external_id)
-                stmt = stmt.where(not_(chats.in_(list(exclude))))
-            return stmt
-
-        def claim(ids: Select[tuple[int]]) -> Any:
-            return (
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids.scalar_subquery()))
-                .values(
-                    status="sending",
-                    claimed_by=self.worker_id,
-                    claimed_at=now,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.platform,
-                    OutboxMessage.chat_external_id,
-                    OutboxMessage.payload,
-                    OutboxMessage.dedupe_key,
-                )
-                .execution_options(synchronize_session=False)
-            )
-
-        # Rows whose worker died first (rare: an index lookup), then the pending ones in id
-        # order, read along (status, id) so that a backlog is never scanned whole.
-        stale = due(self.batch, row.status == "sending", row.claimed_at < expired)
+        params: dict[str, Any] = {
+            "now": now,
+            "expired": now - self.lease,
+            "worker": self.worker_id,
+            "platforms": list(self.transports),
+            "room": self.batch,
+        }
+        if exclude:
+            params["busy"] = list(exclude)
+        stale, pending = _claim_statements(bool(exclude))
+        # Core, not the ORM: a claim is a plain UPDATE, and the ORM's bookkeeping for it
+        # (synchronising a session that holds none of these rows) cost as much as the SQL.
         async with UnitOfWork(self.db) as uow:
-            rows = [Claimed(*r) for r in await uow.session.execute(claim(stale))]
+            connection = await uow.session.connection()
+            rows = [Claimed(*r) for r in await connection.execute(stale, params)]
             if len(rows) < self.batch:
-                room = self.batch - len(rows)
-                pending = due(room, row.status == "pending", row.not_before <= now)
-                rows += [Claimed(*r) for r in await uow.session.execute(claim(pending))]
+                params["room"] = self.batch - len(rows)
+                rows += [Claimed(*r) for r in await connection.execute(pending, params)]
         return sorted(rows, key=lambda r: r.id)  # RETURNING promises no order
 
     async def _renew(self) -> None:
@@ -176,7 +151,8 @@ class DeliveryWorker:
         if not self._held:
             return
         async with UnitOfWork(self.db) as uow:
-            await uow.session.execute(
+            connection = await uow.session.connection()
+            await connection.execute(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id.in_(list(self._held)),
@@ -248,10 +224,10 @@ class DeliveryWorker:
             batch, self._sent_batch = self._sent_batch, []
             try:
                 async with UnitOfWork(self.db) as uow:
-                    await uow.session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id.in_([row_id for row_id, _ in batch]))
-                        .values(status="sent", sent_at=self.clock.now(), last_error=None)
+                    connection = await uow.session.connection()
+                    await connection.execute(
+                        _MARK_SENT,
+                        {"ids": [row_id for row_id, _ in batch], "now": self.clock.now()},
                     )
             except Exception as exc:
                 for _, done in batch:
@@ -373,6 +349,76 @@ class DeliveryWorker:
                     log.error("outbox lane %s crashed", chat, exc_info=t.exception())
 
             task.add_done_callback(ended)
+
+
+@functools.cache
+def _claim_statements(excluding: bool) -> tuple[Any, Any]:
+    """The claim of stale rows and of pending rows, built once (values bound at execution).
+
+    Parameters: ``now``, ``expired`` (claims older than this are a dead worker's),
+    ``worker``, ``platforms``, ``room`` (at most this many rows), and ``busy`` (chats with
+    a running lane) when `excluding`.
+    """
+    row = OutboxMessage
+    earlier = aliased(OutboxMessage)
+    now = bindparam("now", type_=UTCDateTime())
+    expired = bindparam("expired", type_=UTCDateTime())
+    # An earlier row of the same chat that is not sendable now keeps this one waiting.
+    blocked = exists().where(
+        earlier.chat_external_id == row.chat_external_id,
+        earlier.platform == row.platform,
+        earlier.id < row.id,
+        or_(
+            and_(earlier.status == "pending", earlier.not_before > now),
+            and_(earlier.status == "sending", earlier.claimed_at >= expired),
+        ),
+    )
+
+    def claim(*condition: ColumnElement[bool]) -> Any:
+        ids = (
+            select(row.id)
+            .where(
+                row.platform.in_(bindparam("platforms", expanding=True)),
+                *condition,
+                not_(blocked),
+            )
+            .order_by(row.id)
+            .limit(bindparam("room", type_=Integer()))
+            .with_for_update(skip_locked=True, of=row)
+        )
+        if excluding:
+            chats = tuple_(row.platform, row.chat_external_id)
+            ids = ids.where(not_(chats.in_(bindparam("busy", expanding=True))))
+        return (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids.scalar_subquery()))
+            .values(
+                status="sending",
+                claimed_by=bindparam("worker"),
+                claimed_at=now,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.platform,
+                OutboxMessage.chat_external_id,
+                OutboxMessage.payload,
+                OutboxMessage.dedupe_key,
+            )
+        )
+
+    # Rows whose worker died first (rare: an index lookup), then the pending ones in id
+    # order, read along (status, id) so that a backlog is never scanned whole.
+    stale = claim(row.status == "sending", row.claimed_at < expired)
+    pending = claim(row.status == "pending", row.not_before <= now)
+    return stale, pending
+
+
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+    .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()), last_error=None)
+)
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event) -> None:
