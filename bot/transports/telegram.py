@@ -100,6 +100,9 @@ def make_client(settings: Settings) -> BotApiClient:
         from bot.transports.telegram_ptb import PtbClient
 
         return PtbClient(token, url, timeout)
+    from bot.transports.aiogram_lazy import import_aiogram
+
+    import_aiogram()  # first: aiogram's ~300 types are then built when used, not all now
     from bot.transports.telegram_aiogram import AiogramClient
 
     return AiogramClient(token, url, timeout)
