@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from _procs import scratch_pg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -66,15 +65,6 @@ def local(day: date, at: time) -> datetime:
 
 
 # -- scratch databases ----------------------------------------------------------------------
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @contextlib.asynccontextmanager
 async def scratch_database(backend: str, pg_admin_url: str | None = None) -> AsyncIterator[str]:
     """A migrated, empty database: a SQLite file in a temporary directory, or a PostgreSQL
@@ -86,14 +76,9 @@ async def scratch_database(backend: str, pg_admin_url: str | None = None) -> Asy
             yield url
         return
     admin = pg_admin_url or os.environ.get("DAIBAN_TEST_POSTGRES_URL") or DEFAULT_PG_ADMIN
-    name = f"daiban_bench_{secrets.token_hex(4)}"
-    await _admin(admin, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    async with scratch_pg(admin) as url:
         await upgrade(url)
         yield url
-    finally:
-        await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- writers --------------------------------------------------------------------------------
