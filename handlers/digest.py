@@ -46,6 +46,7 @@ async def build_digests(
     uow: UnitOfWork, services: Services, day: date, langs: list[str]
 ) -> dict[str, Outgoing]:
     """The digest of ``day`` in each of ``langs``: the store is read once for all."""
+    langs = list(dict.fromkeys(langs))  # one per leader: each language once
     if not langs:
         return {}
     calendar, scheme = services.calendar, services.scheme

@@ -169,12 +169,7 @@ async def department_name(uow: UnitOfWork, department_id: int | None, lang: str)
     """A department's name in ``lang``, or a dash."""
     if department_id is None:
         return "—"
-    from storage.models import Department  # local: only this lookup needs the model
-
-    dept = await uow.session.get(Department, department_id)
-    if dept is None:
-        return "—"
-    return dept.name_en if lang == "en" else dept.name_zh
+    return await uow.departments.name(department_id, lang) or "—"
 
 
 async def notify_problem(

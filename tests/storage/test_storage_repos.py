@@ -98,6 +98,18 @@ async def test_department_ensure_is_idempotent_and_renames(db: Database) -> None
         assert await uow.departments.by_code("nope") is None
 
 
+async def test_department_names_by_language_follow_a_rename(db: Database) -> None:
+    async with UnitOfWork(db) as uow:
+        water = await uow.departments.ensure("water", "水务局", "Water Authority")
+        assert await uow.departments.name(water.id, "zh_CN") == "水务局"
+        assert await uow.departments.name(water.id, "en") == "Water Authority"
+        assert await uow.departments.name(water.id + 999, "en") is None
+        await uow.departments.ensure("water", "水利局", "Water Resources Bureau")
+        assert await uow.departments.name(water.id, "zh_CN") == "水利局"
+        land = await uow.departments.ensure("land", "自然资源局", "Natural Resources Bureau")
+        assert await uow.departments.name(land.id, "en") == "Natural Resources Bureau"
+
+
 async def test_chat_get_or_create(db: Database, now: datetime) -> None:
     async with UnitOfWork(db) as uow:
         chat = await uow.chats.get_or_create("wecom", "g1", "group", "项目群", now)
