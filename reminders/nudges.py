@@ -80,6 +80,7 @@ async def send_nudges(
     post = Postman(uow, at, "nudge")
     names = await uow.due.project_labels(sorted({i.project_id for i in items}))
     sent = 0
+    backups: dict[tuple[int, int], list[Person]] = {}  # a specialist's, once per project
     for nudge in decide_nudges(items, today, services.calendar, services.scheme.reminders):
         item = nudge.item
         log_context.bind_project(item.project_id)
@@ -90,7 +91,10 @@ async def send_nudges(
             continue
         people: list[Person] = [specialist]
         if nudge.with_backup:
-            people += await uow.due.backups_of(item.project_id, specialist.id)
+            pair = (item.project_id, specialist.id)
+            if pair not in backups:
+                backups[pair] = await uow.due.backups_of(*pair)
+            people += backups[pair]
         project = names[item.project_id][1]
         key = f"i{item.item_id}:{today.isoformat()}"
         mentions, refs = mention_line(people)
