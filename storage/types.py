@@ -89,6 +89,8 @@ class JsonMemberText(FunctionElement[str]):
     inherit_cache = True
 
     def __init__(self, document: ColumnElement[Any], key: str) -> None:
+        if not key.isidentifier():  # it is written into the SQL text, never bound
+            raise ValueError(f"JSON member name must be an identifier, got {key!r}")
         self.key = key
         super().__init__(document)
 
