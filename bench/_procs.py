@@ -11,19 +11,16 @@ import asyncio
 import contextlib
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+
+from tests.pg import scratch_pg_database
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PG_ADMIN_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -148,24 +145,10 @@ def median(values: Iterable[float]) -> float:
 
 
 # -- PostgreSQL scratch database ---------------------------------------------------------
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def scratch_pg(admin_url: str, prefix: str = "daiban_bench") -> AsyncIterator[str]:
-    """A new empty database `<prefix>_<random>` on `admin_url`'s server; dropped afterwards."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def scratch_pg(admin_url: str) -> contextlib.AbstractAsyncContextManager[str]:
+    """A new empty database ``daiban_bench_<random>`` on `admin_url`'s server; dropped
+    afterwards (the tests' `tests.pg.scratch_pg_database`)."""
+    return scratch_pg_database(admin_url, prefix="daiban_bench")
 
 
 # -- readiness ---------------------------------------------------------------------------

@@ -175,7 +175,7 @@ async def build_digests(
         ]
         return Outgoing("\n".join(out), buttons=buttons)
 
-    return {lang: render(lang) for lang in dict.fromkeys(langs)}
+    return {lang: render(lang) for lang in langs}
 
 
 def _more(lang: str, hidden: int) -> list[str]:

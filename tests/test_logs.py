@@ -30,8 +30,7 @@ from storage.uow import UnitOfWork
 from tests.fakes.fake_bot_api import FakeBotApi
 from tests.fakes.fake_wecom import AGENT_ID, CORP_ID, FakeWeCom, WeComSide, text_xml
 from tests.observed import GROUP, group_event, new_app, seed_overdue_project
-from tests.pg import pg_admin_url
-from tests.storage.conftest import scratch_pg_database
+from tests.pg import pg_admin_url, scratch_pg_database
 from tests.transports.conftest import DaibanProcess, wait_until_polling
 
 Capture = Callable[..., io.StringIO]

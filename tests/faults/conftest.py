@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import secrets
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.fakes.fake_bot_api import FakeBotApi, Limits
-from tests.pg import pg_admin_url
+from tests.pg import admin_execute, pg_admin_url, scratch_name, url_of
 
 
 def _in_own_loop(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -33,27 +27,18 @@ def _in_own_loop(coro: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """The module's own migrated PostgreSQL database."""
     admin_url = pg_admin_url()
-    name = f"daiban_test_{os.getpid()}_{secrets.token_hex(4)}"
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    _in_own_loop(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    name = scratch_name()
+    url = url_of(admin_url, name)
+    _in_own_loop(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         _in_own_loop(upgrade(url))
         yield url
     finally:
-        _in_own_loop(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _in_own_loop(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest_asyncio.fixture

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import os
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,39 +20,24 @@ from typing import Any, TypeVar
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base, Person
 from storage.uow import UnitOfWork
-from tests.pg import PG_ENV, PG_SKIP_REASON, pg_admin_url
+from tests.pg import (
+    PG_ENV,
+    PG_SKIP_REASON,
+    admin_execute,
+    pg_admin_url,
+    scratch_name,
+    scratch_pg_database,
+    url_of,
+)
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T = TypeVar("T")
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
-
-
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
-@contextlib.asynccontextmanager
-async def scratch_pg_database(admin_url: str) -> AsyncIterator[str]:
-    """Create a uniquely named database next to ``admin_url``'s and drop it afterwards."""
-    name = f"daiban_test_{os.getpid()}_{secrets.token_hex(4)}"
-    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
@@ -67,15 +50,15 @@ def _run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
 def pg_url() -> Iterator[str]:
     """The session's migrated scratch PostgreSQL database (skips when the env is unset)."""
     admin_url = pg_admin_url()
-    name = f"daiban_test_{os.getpid()}_{secrets.token_hex(4)}"
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    _run_in_own_loop(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+    name = scratch_name()
+    url = url_of(admin_url, name)
+    _run_in_own_loop(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         _run_in_own_loop(upgrade(url))
         yield url
     finally:
         drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        _run_in_own_loop(_admin_execute(admin_url, drop))
+        _run_in_own_loop(admin_execute(admin_url, drop))
 
 
 @pytest.fixture(params=BACKENDS)
