@@ -29,10 +29,10 @@ from urllib.parse import urlparse
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.app import App
 from bot.config import ConfigError, Settings
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.host import TransportHost
 from bot.transports.telegram_render import (
     CAPTION_LIMIT,
     PLATFORM,
@@ -203,7 +203,7 @@ def _document(
 class Inbound:
     """Turns updates into `Incoming` events and hands them to the app, once, in order."""
 
-    def __init__(self, app: App, client: BotApiClient, book: PayloadBook) -> None:
+    def __init__(self, app: TransportHost, client: BotApiClient, book: PayloadBook) -> None:
         self.app = app
         self.client = client
         self.book = book
@@ -360,7 +360,7 @@ async def register_commands(client: BotApiClient) -> None:
 
 
 async def start_telegram(
-    app: App, settings: Settings, web_app: web.Application
+    app: TransportHost, settings: Settings, web_app: web.Application
 ) -> Callable[[], Awaitable[None]]:
     """Connect Daiban to Telegram; returns the function that disconnects it."""
     client = make_client(settings)

@@ -12,7 +12,7 @@ import itertools
 import sys
 from typing import Any, TextIO
 
-from bot.app import App
+from bot.transports.host import TransportHost
 from handlers.chat import ChatKind, Incoming, Outgoing, Sender
 from handlers.roles import ROLES
 from storage.uow import UnitOfWork
@@ -46,7 +46,7 @@ class TerminalTransport:
         self.out.flush()
 
 
-async def ensure_persona(app: App, role: str) -> None:
+async def ensure_persona(app: TransportHost, role: str) -> None:
     department = app.services.scheme.departments[0].id if role in {"specialist", "backup"} else None
     async with UnitOfWork(app.services.db) as uow:
         if await uow.people.by_account(PLATFORM, role) is None:
@@ -56,7 +56,7 @@ async def ensure_persona(app: App, role: str) -> None:
 
 
 async def terminal_chat(
-    app: App, role: str, inp: TextIO = sys.stdin, out: TextIO = sys.stdout
+    app: TransportHost, role: str, inp: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> None:
     transport = TerminalTransport(out)
     app.transports[PLATFORM] = transport

@@ -35,9 +35,9 @@ from xml.etree.ElementTree import Element
 from aiohttp import web
 from sqlalchemy import make_url, select
 
-from bot.app import App
 from bot.config import ROOT, ConfigError, Settings
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.host import TransportHost
 from bot.transports.wecom_api import (
     PLATFORM,
     WeComApi,
@@ -114,7 +114,7 @@ def check_settings(settings: Settings) -> tuple[int, str, str, str, dict[str, st
 
 
 # -- reading what we sent (numbered choices, language) -------------------------------------
-async def numbered_choice(app: App, chat_id: str, number: int) -> str | None:
+async def numbered_choice(app: TransportHost, chat_id: str, number: int) -> str | None:
     """The payload of option `number` in the last message with buttons sent to `chat_id`.
 
     The outbox row keeps the buttons it was rendered from, so a restart loses nothing.
@@ -138,7 +138,7 @@ async def numbered_choice(app: App, chat_id: str, number: int) -> str | None:
     return None
 
 
-def lang_reader(app: App) -> Callable[[str], Awaitable[str]]:
+def lang_reader(app: TransportHost) -> Callable[[str], Awaitable[str]]:
     default = app.settings.default_lang
 
     async def lang_of(userid: str) -> str:
@@ -257,7 +257,9 @@ def _write(path: Path, data: bytes) -> None:
 class WeComCallback:
     """GET: URL verification; POST: verify, decrypt, acknowledge, handle in the background."""
 
-    def __init__(self, app: App, crypt: WXBizMsgCrypt, inbox: MediaInbox | None = None) -> None:
+    def __init__(
+        self, app: TransportHost, crypt: WXBizMsgCrypt, inbox: MediaInbox | None = None
+    ) -> None:
         self.app = app
         self.crypt = crypt
         self.inbox = inbox
@@ -359,7 +361,7 @@ class WeComCallback:
 
 
 async def start_wecom(
-    app: App, settings: Settings, web_app: web.Application
+    app: TransportHost, settings: Settings, web_app: web.Application
 ) -> Callable[[], Awaitable[None]]:
     """Register the WeCom transport and the callback routes; returns the stop function."""
     if not settings.wecom_corp_id:
