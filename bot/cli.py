@@ -46,14 +46,22 @@ async def _upgrade(settings: Settings) -> None:
     print(f"database is up to date: {safe_url(settings.database_url)}")
 
 
-async def _ensure_current(settings: Settings) -> None:
-    from storage.migrate import current, head
+async def _ensure_current(settings: Settings, *, create: bool = False) -> None:
+    """Refuse a database that needs a migration; with ``create``, a new, empty one (no table
+    at all) is given its schema instead, so a first `daiban run` needs no set-up step."""
+    from storage.migrate import head, status, upgrade
 
-    if await current(settings.database_url) != head():
-        raise ConfigError(
-            f"The database {safe_url(settings.database_url)} is not up to date; "
-            "run `daiban db upgrade` (or `make run`)."
-        )
+    revision, has_tables = await status(settings.database_url)
+    if revision == head():
+        return
+    if create and revision is None and not has_tables:
+        await upgrade(settings.database_url)
+        print(f"created a new database: {safe_url(settings.database_url)}")
+        return
+    raise ConfigError(
+        f"The database {safe_url(settings.database_url)} is not up to date; "
+        "run `daiban db upgrade` (or `make run`)."
+    )
 
 
 def _scheme_check(target: str) -> int:
@@ -121,7 +129,7 @@ async def _run(settings: Settings, role: str | None) -> int:
     from bot.transports.terminal import terminal_chat
     from bot.web import build_web_app, start_web
 
-    await _ensure_current(settings)
+    await _ensure_current(settings, create=True)
     app = await build_app(settings)
     chat_only = role is not None
     # The emulator: on when no messenger is configured, or when DAIBAN_EMULATOR says so.
@@ -317,6 +325,17 @@ def _i18n_update() -> int:
     return 0
 
 
+def _file_problem(exc: OSError) -> str:
+    name = exc.filename if exc.filename is not None else "a file"
+    if isinstance(exc, FileNotFoundError):
+        return f"{name}: no such file or folder; check the path and try again."
+    if isinstance(exc, PermissionError):
+        return f"{name}: permission denied; check who may read or write it."
+    if isinstance(exc, IsADirectoryError):
+        return f"{name} is a folder; give the path of a file."
+    return f"{name}: {exc.strerror or exc}."
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -347,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except StorageError as exc:
         print(f"daiban: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A missing or unreadable input, an output folder that does not exist: one sentence.
+        print(f"daiban: {_file_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,7 @@ one-time code to send to the bot as `/start CODE` from Telegram or WeCom.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,7 +94,7 @@ async def people_command(db: Database, scheme: Scheme, action: str, target: str)
         try:
             result = await import_roster(db, scheme, Path(target), now)
         except RosterError as exc:
-            print(f"daiban: {exc}")
+            print(f"daiban: {exc}", file=sys.stderr)
             return 1
         print(f"roster imported: {result.created} new, {result.updated} updated")
         for error in result.errors:
@@ -102,7 +103,10 @@ async def people_command(db: Database, scheme: Scheme, action: str, target: str)
         return 1 if result.errors else 0
     codes = await invite(db, target, now)
     if not codes:
-        print(f"daiban: nobody named {target!r} (or with that mobile) is on the roster")
+        print(
+            f"daiban: nobody named {target!r} (or with that mobile) is on the roster",
+            file=sys.stderr,
+        )
         return 1
     for person, code in codes:
         print(f"{person.name} ({person.mobile or '—'}): send the bot  /start {code}")

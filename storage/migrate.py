@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from storage.db import CONNECT_ERRORS, Database
@@ -48,6 +48,10 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _status(connection: Connection) -> tuple[str | None, bool]:
+    return _current(connection), bool(inspect(connection).get_table_names())
 
 
 async def upgrade_db(db: Database, revision: str = "head") -> None:
@@ -86,4 +90,17 @@ async def current(url: str) -> str | None:
         await db.dispose()
 
 
-__all__ = ["alembic_config", "current", "head", "upgrade", "upgrade_db"]
+async def status(url: str) -> tuple[str | None, bool]:
+    """The database's revision (None when never migrated) and whether it holds any table:
+    ``(None, False)`` is a new, empty database that may be created without asking."""
+    db = Database(url)
+    try:
+        async with db.turn(), db.connect() as conn:
+            found = await conn.run_sync(_status)
+            await conn.rollback()
+            return found
+    finally:
+        await db.dispose()
+
+
+__all__ = ["alembic_config", "current", "head", "status", "upgrade", "upgrade_db"]

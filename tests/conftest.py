@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import handlers.i18n as i18n
+from tests.needs import in_ci
 
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -59,12 +60,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     _current["test"] = item.nodeid
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if MISSED and exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def _print_untranslated(terminalreporter: Any) -> None:
     if not MISSED:
         return
     terminalreporter.section("untranslated for zh_CN", red=True)
@@ -74,3 +70,30 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     )
     for message, test in sorted(MISSED.items()):
         terminalreporter.line(f"  {message!r}  (first in {test})")
+
+
+def _not_run(terminalreporter: Any) -> dict[str, int]:
+    """Reasons of the tests skipped for a missing prerequisite (tests/needs.py), counted."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    _print_untranslated(terminalreporter)
+    for reason, count in sorted(_not_run(terminalreporter).items()):
+        terminalreporter.write_line(f"{count} test(s) {reason}", yellow=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if MISSED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if in_ci() and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # CI=true: nothing may be skipped

@@ -12,18 +12,16 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from tests.needs import missing
+
 PG_ENV = "DAIBAN_TEST_POSTGRES_URL"
-PG_SKIP_REASON = "DAIBAN_TEST_POSTGRES_URL not set: PostgreSQL storage tests skipped"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_NEEDS = "PostgreSQL tests (DAIBAN_TEST_POSTGRES_URL is not set)"
+PG_ENABLE = f"{PG_ENV}=postgresql+asyncpg://postgres@127.0.0.1:5432/test make test"
 
 
 def pg_admin_url() -> str:
@@ -31,9 +29,7 @@ def pg_admin_url() -> str:
     url = os.environ.get(PG_ENV)
     if url:
         return url
-    if in_ci():
-        pytest.fail(f"{PG_ENV} is not set under CI=true: PostgreSQL tests must run in CI")
-    pytest.skip(PG_SKIP_REASON)
+    missing(PG_NEEDS, PG_ENABLE)
 
 
 async def admin_execute(admin_url: str, statement: str) -> None:

@@ -42,6 +42,7 @@ from tests.emulator.browser_steps import (
     say,
     send_file,
 )
+from tests.needs import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,11 +119,17 @@ def daiban(tmp_path):
 
 
 @pytest.fixture
-def page(daiban):
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is missing: `apt-get install -y --no-install-recommends chromium` "
-        "(.ci/run does it)"
-    )
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        missing(
+            "the emulator's browser test (Debian's chromium is missing)",
+            "sudo apt-get install -y --no-install-recommends chromium (make test does it as root)",
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+def page(chromium, daiban):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

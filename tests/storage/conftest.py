@@ -27,7 +27,6 @@ from storage.models import Base, Person
 from storage.uow import UnitOfWork
 from tests.pg import (
     PG_ENV,
-    PG_SKIP_REASON,
     admin_execute,
     pg_admin_url,
     scratch_name,
@@ -125,16 +124,3 @@ def make_person(db: Database, now: datetime) -> Callable[..., Awaitable[Person]]
             return await uow.people.add(name, now=now, **kwargs)
 
     return make
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say in the summary, even without ``-rs``, that PostgreSQL tests did not run."""
-    if terminalreporter.hasopt("s"):
-        return  # pytest lists the skip reason itself
-    skipped = [
-        report
-        for report in terminalreporter.stats.get("skipped", [])
-        if PG_SKIP_REASON in str(getattr(report, "longrepr", ""))
-    ]
-    if skipped:
-        terminalreporter.write_line(f"SKIPPED {len(skipped)} tests: {PG_SKIP_REASON}")
