@@ -208,15 +208,23 @@ async def accept(ctx: Ctx) -> None:
         return
     scheme = ctx.scheme
     year = ctx.local_now.year
-    code = project_code(year, await ctx.uow.projects.count_codes(f"P{year}-") + 1)
+    projects = ctx.uow.projects
+    code_prefix = f"P{year}-"
+    sequence = await ctx.uow.sequences.next(
+        code_prefix, issued_before=await projects.count_codes(code_prefix)
+    )
+    code = project_code(year, sequence)
     card = None
     if scheme.acceptance.issues_service_card and scheme.acceptance.service_card_prefix:
         prefix = scheme.acceptance.service_card_prefix
         if app.enterprise_id is not None:
-            card = await ctx.uow.projects.card_of_enterprise(app.enterprise_id)
+            card = await projects.card_of_enterprise(app.enterprise_id)
         if card is None:
-            issued = await ctx.uow.projects.count_cards(f"{prefix}-{year}-")
-            card = service_card_number(prefix, year, issued + 1)
+            card_prefix = f"{prefix}-{year}-"
+            issued = await ctx.uow.sequences.next(
+                card_prefix, issued_before=await projects.count_cards(card_prefix)
+            )
+            card = service_card_number(prefix, year, issued)
     data = app.data or {}
     project = await ctx.uow.projects.add(
         code=code,

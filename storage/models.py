@@ -194,6 +194,17 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CodeSequence(Base):
+    """The last number handed out under a code prefix (编号序列), e.g. ``P2026-``: one row
+    locked and incremented in the accepting transaction, so two offices accepting at the
+    same moment get two numbers, and a rolled-back accept hands its number back."""
+
+    __tablename__ = "code_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class ProjectMember(Base):
     """A member of a project's team (代办组): butler, specialists, enterprise contact."""
 
@@ -462,6 +473,7 @@ __all__ = [
     "Base",
     "Chat",
     "ChecklistItem",
+    "CodeSequence",
     "Conversation",
     "Department",
     "Enterprise",

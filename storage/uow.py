@@ -32,6 +32,7 @@ from storage.repos.members import MemberRepo
 from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.ratings import RatingRepo
+from storage.repos.sequences import SequenceRepo
 from storage.repos.tickets import TicketRepo
 
 
@@ -58,6 +59,7 @@ class UnitOfWork:
     enterprises: EnterpriseRepo
     applications: ApplicationRepo
     projects: ProjectRepo
+    sequences: SequenceRepo
     tickets: TicketRepo
     due: DueRepo
     problems: ProblemRepo
@@ -92,6 +94,7 @@ class UnitOfWork:
         self.enterprises = EnterpriseRepo(session)
         self.applications = ApplicationRepo(session)
         self.projects = ProjectRepo(session)
+        self.sequences = SequenceRepo(session)
         self.tickets = TicketRepo(session)
         self.due = DueRepo(session)
         self.problems = ProblemRepo(session)
