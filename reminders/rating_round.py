@@ -1,9 +1,10 @@
 """The two-way rating round (双向考评) on the scheme's ``rating_cycle``.
 
-On the first working day of each period (month, quarter or year) every live project with
-a butler gets one round: its enterprise contacts are asked to rate the butler and team,
-its butler to rate the enterprise's cooperation. The round is claimed per period in
-`job_runs` with its messages, so it runs once per project per period. The same daily job
+On the first working day of each period (month, quarter or year), or later in the period
+and marked late if the bot was down that day, every live project with a butler gets one
+round: its enterprise contacts are asked to rate the butler and team, its butler to rate
+the enterprise's cooperation. The round is claimed per period in `job_runs` with its
+messages, so it runs once per project per period. The same daily job
 reminds the office of each bad review whose follow-up day has come and is still open.
 """
 
@@ -17,6 +18,7 @@ from handlers.context import Services
 from handlers.i18n import N_, gettext
 from handlers.postman import Postman
 from handlers.rating import ENTERPRISE, TEAM, rate_payload
+from reminders.slots import due_slots, in_service_before, late_note
 from storage.uow import UnitOfWork
 
 ROUND_JOB = "rating-round"
@@ -56,18 +58,20 @@ def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: st
 
 
 async def start_round(services: Services, at: datetime) -> bool:
-    """Ask this period's ratings once, on the period's first working day."""
-    local = at.astimezone(services.timezone)
-    today = local.date()
-    if local.time() < services.scheme.reminders.working_hours.start:
-        return False
+    """Ask this period's ratings once, on the period's first working day; later in the
+    period, marked late, if the bot was down that day (but in service before it)."""
     cycle = services.scheme.reports.rating_cycle
-    if services.calendar.next_workday(period_start(cycle, today)) != today:
-        return False  # only on the period's first working day, not when started mid-period
+    today = at.astimezone(services.timezone).date()
     period = rating_period(cycle, today)
+    slots = due_slots(services, at, [(period, period_start(cycle, today))])
+    if not slots:
+        return False
+    slot = slots[0]
     async with UnitOfWork(services.db) as uow:
         if not await uow.jobs.claim(ROUND_JOB, period, at):
             return False
+        if slot.late and not await in_service_before(uow, services, slot.due):
+            return False  # claimed: installed mid-period, the round starts with the next one
         post = Postman(uow, at, f"rating-round:{period}")
         for project in await uow.due.live_projects():
             if project.butler_id is None:
@@ -84,6 +88,8 @@ async def start_round(services: Services, at: datetime) -> bool:
                     continue
                 payload = rate_payload(project.id, subject, period)
                 out = _ask(person.lang, subject, project.code, project.name, period, payload)
+                if slot.late:
+                    out.text = f"{late_note(person.lang, slot.due)}\n{out.text}"
                 await post.to_person(person.id, out, f"p{project.id}:{subject}:u{person.id}")
         await uow.events.append("rating.round", at=at, data={"period": period})
     return True

@@ -5,8 +5,9 @@ rating round's results (季度统计).
 A report is data (titled sections of rows); `to_markdown` renders it for a chat or a
 terminal, `bot/report_cli.py` writes the same rows to XLSX. The cron jobs send the weekly
 list on the scheme's weekday and the monthly report on its day; when that day is not a
-working day they go out on the next working day of the same week or month. Each slot is
-claimed in `job_runs` with the period as key, in the same transaction as the messages.
+working day they go out on the next working day. A period whose day passed while the bot
+was down goes out late, marked so (`reminders/slots.py`). Each slot is claimed in
+`job_runs` with the period as key, in the same transaction as the messages.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from handlers.i18n import N_, gettext
 from handlers.postman import Postman
 from handlers.problems import department_name
 from handlers.rating import LEVEL_MSGIDS
+from reminders.slots import Slot, due_slots, in_service_before, late_note
 from storage.models import ChecklistItem, Person, Problem, Project, Rating
 from storage.repos.due import CLOSED_PROJECT_STATUSES
 from storage.uow import UnitOfWork
@@ -366,47 +368,56 @@ def to_markdown(report: Report) -> str:
 
 
 # -- the cron jobs -----------------------------------------------------------------------
-async def _send(
-    services: Services, at: datetime, job: str, kind: str, period: str, today: date
-) -> bool:
+async def _send(services: Services, at: datetime, job: str, kind: str, slot: Slot) -> bool:
+    today = at.astimezone(services.timezone).date()
     async with UnitOfWork(services.db) as uow:
-        if not await uow.jobs.claim(job, period, at):
+        if not await uow.jobs.claim(job, slot.period, at):
             return False
-        post = Postman(uow, at, f"report:{kind}:{period}")
+        if slot.late and not await in_service_before(uow, services, slot.due):
+            return False  # claimed: a period from before this installation is never sent
+        post = Postman(uow, at, f"report:{kind}:{slot.period}")
         for person in await uow.people.with_role("office"):
-            report = await build_report(uow, services, kind, period, person.lang, today)
-            await post.to_person(person.id, Outgoing(to_markdown(report)), f"u{person.id}")
+            report = await build_report(uow, services, kind, slot.period, person.lang, today)
+            text = to_markdown(report)
+            if slot.late:
+                text = f"{late_note(person.lang, slot.due)}\n\n{text}"
+            await post.to_person(person.id, Outgoing(text), f"u{person.id}")
     return True
 
 
-def _due_today(services: Services, at: datetime, day: date) -> bool:
-    """``day`` (the scheme's date, moved to the next working day) is today, and working
-    hours have begun. Only that day: a bot started later in the period does not send."""
-    local = at.astimezone(services.timezone)
-    if local.time() < services.scheme.reminders.working_hours.start:
-        return False
-    return services.calendar.next_workday(day) == local.date()
+async def _send_due(
+    services: Services, at: datetime, job: str, kind: str, scheduled: list[tuple[str, date]]
+) -> bool:
+    sent = False
+    for slot in due_slots(services, at, scheduled):
+        sent = await _send(services, at, job, kind, slot) or sent
+    return sent
 
 
 async def send_weekly_dispatch(services: Services, at: datetime) -> bool:
-    """On the scheme's weekday (or that week's next working day): the office's list, once."""
+    """On the scheme's weekday (or that week's next working day): the office's list, once;
+    last week's, marked late, if the bot was down on its day."""
     weekday = services.scheme.reports.weekly_dispatch_weekday
-    today = at.astimezone(services.timezone).date()
     if weekday is None:
         return False
-    year, week, _ = today.isocalendar()
-    if not _due_today(services, at, date.fromisocalendar(year, week, weekday)):
-        return False
-    return await _send(services, at, WEEKLY_JOB, "weekly", period_of("weekly", today), today)
+    year, week, _ = at.astimezone(services.timezone).date().isocalendar()
+    this_week = date.fromisocalendar(year, week, weekday)
+    scheduled = [
+        (period_of("weekly", day), day) for day in (this_week - timedelta(weeks=1), this_week)
+    ]
+    return await _send_due(services, at, WEEKLY_JOB, "weekly", scheduled)
 
 
 async def send_monthly_report(services: Services, at: datetime) -> bool:
-    """On the scheme's day of the month (or the next working day): the report, once."""
+    """On the scheme's day of the month (or the next working day): the report, once; last
+    month's, marked late, if the bot was down on its day."""
     day = services.scheme.reports.monthly_report_day
-    today = at.astimezone(services.timezone).date()
-    if day is None or not _due_today(services, at, today.replace(day=day)):
+    if day is None:
         return False
-    return await _send(services, at, MONTHLY_JOB, "monthly", period_of("monthly", today), today)
+    this_month = at.astimezone(services.timezone).date().replace(day=day)
+    last_month = (this_month.replace(day=1) - timedelta(days=1)).replace(day=day)
+    scheduled = [(period_of("monthly", d), d) for d in (last_month, this_month)]
+    return await _send_due(services, at, MONTHLY_JOB, "monthly", scheduled)
 
 
 __all__ = [

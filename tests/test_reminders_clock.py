@@ -300,3 +300,65 @@ async def test_missed_digest_goes_out_at_startup_same_day_and_stale_one_is_skipp
         assert len([t for t in leader if "2026-10-14 每日简报" in t]) == 1
     finally:
         await world.close()
+
+
+async def test_a_weekly_list_missed_while_down_goes_out_late_once(tmp_path):
+    from reminders.jobs import tick
+
+    world = await make_world(tmp_path, local(2026, 10, 12, 7, 0), date(2026, 12, 30))
+    try:
+        assert world.app is not None
+        await world.advance_to(local(2026, 10, 12, 10, 0))
+        on_time = [t for t in world.to("office") if "补发" not in t]
+        assert len(on_time) == 1  # Monday's list, on its day
+        # Down from Friday until Tuesday 10:00: Monday's list goes out late, marked, once.
+        await world.restart()
+        for minute in (0, 15):
+            world.clock.set(local(2026, 10, 20, 10, minute))
+            await tick(world.app.services, world.clock.now())
+            await world.app.worker.drain()
+        late = [t for t in world.to("office") if t.startswith("【补发】")]
+        assert len(late) == 1
+        assert "2026-10-19" in late[0]
+        assert len(world.to("office")) == 2
+    finally:
+        await world.close()
+
+
+async def test_a_new_installation_sends_no_late_report_or_round(tmp_path):
+    from reminders.jobs import tick
+
+    # Installed on a Tuesday: Monday's list and the quarter's round were never its to send.
+    world = await make_world(tmp_path, local(2026, 10, 20, 10, 0), date(2026, 12, 30))
+    try:
+        assert world.app is not None
+        await tick(world.app.services, world.clock.now())
+        await world.app.worker.drain()
+        assert world.to("office") == []
+        assert world.to("butler") == []
+    finally:
+        await world.close()
+
+
+async def test_a_rating_round_missed_while_down_starts_late_once(tmp_path):
+    from reminders.jobs import tick
+
+    world = await make_world(tmp_path, local(2026, 12, 28, 7, 0), date(2027, 3, 30))
+    try:
+        assert world.app is not None
+        await world.advance_to(local(2026, 12, 28, 10, 0))  # in service in December
+        assert not any("评价" in t or "考评" in t for t in world.to("butler"))
+        # Down over New Year until the quarter's first working day has passed.
+        first_day = world.app.services.calendar.next_workday(date(2027, 1, 1))
+        back = world.app.services.calendar.add_workdays(first_day, 1)
+        await world.restart()
+        for minute in (0, 15):
+            world.clock.set(datetime.combine(back, datetime.min.time(), TZ).replace(hour=10,
+                                                                                   minute=minute))
+            await tick(world.app.services, world.clock.now())
+            await world.app.worker.drain()
+        asked = [t for t in world.to("butler") if "2027Q1" in t]
+        assert len(asked) == 1
+        assert asked[0].startswith("【补发】") and first_day.isoformat() in asked[0]
+    finally:
+        await world.close()
