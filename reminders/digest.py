@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.context import Services
-from handlers.digest import build_digests
+from handlers.digest import render_digest
+from handlers.digest_facts import gather_facts
+from handlers.i18n import LANGS, normalize_lang
 from handlers.postman import Postman
 from storage.uow import UnitOfWork
 
@@ -27,9 +29,12 @@ async def send_digests(services: Services, at: datetime) -> bool:
             return False
         post = Postman(uow, at, f"digest:{today.isoformat()}")
         leaders = await uow.people.with_role("leader")
-        # The digest depends on the day and the language only: one reading of the store.
-        built = await build_digests(uow, services, today, [p.lang for p in leaders])
+        # The digest depends on the day and the language only: one reading of the store,
+        # kept, so `/digest DATE` later shows the day as it stood.
+        facts = await gather_facts(uow, services, today)
+        await uow.digests.keep(today, facts, at)
+        built = {lang: render_digest(facts, lang, services.scheme) for lang in LANGS}
         for leader in leaders:
-            message = built[leader.lang]
+            message = built[normalize_lang(leader.lang)]
             await post.to_person(leader.id, message, f"u{leader.id}")
     return True

@@ -337,6 +337,17 @@ class JobRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DigestRecord(Base):
+    """What a day's digest said (简报留存), as facts: `/digest DATE` shows the day as it
+    stood then, not as the store is today."""
+
+    __tablename__ = "digest_records"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONDict(), default=dict)
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 TICKET_STATUSES = ("faq", "open", "taken", "answered")
 
 
@@ -476,6 +487,7 @@ __all__ = [
     "CodeSequence",
     "Conversation",
     "Department",
+    "DigestRecord",
     "Enterprise",
     "Event",
     "InboundEvent",

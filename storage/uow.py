@@ -25,6 +25,7 @@ from storage.repos import (
 )
 from storage.repos.applications import ApplicationRepo
 from storage.repos.arrivals import ArrivalRepo
+from storage.repos.digests import DigestRepo
 from storage.repos.due import DueRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
@@ -56,6 +57,7 @@ class UnitOfWork:
     inbound: InboundRepo
     jobs: JobRunRepo
     departments: DepartmentRepo
+    digests: DigestRepo
     enterprises: EnterpriseRepo
     applications: ApplicationRepo
     projects: ProjectRepo
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.inbound = InboundRepo(session)
         self.jobs = JobRunRepo(session)
         self.departments = DepartmentRepo(session)
+        self.digests = DigestRepo(session)
         self.enterprises = EnterpriseRepo(session)
         self.applications = ApplicationRepo(session)
         self.projects = ProjectRepo(session)
