@@ -25,11 +25,14 @@ import asyncio
 import contextlib
 import functools
 import logging
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -54,6 +57,7 @@ from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.repos.files import STORED_PREFIX
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 
@@ -162,6 +166,27 @@ class DeliveryWorker:
                 .values(claimed_at=self.clock.now())
             )
 
+    @contextlib.asynccontextmanager
+    async def _local_file(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The payload with a file the bot made (``stored:N``) written out as a file on this
+        machine, which every transport can upload; removed once the send is over."""
+        attachment = payload.get("attachment") or {}
+        ref = str(attachment.get("ref") or "")
+        if not ref.startswith(STORED_PREFIX):
+            yield payload
+            return
+        async with UnitOfWork(self.db) as uow:
+            stored = await uow.files.get(ref)
+        if stored is None:
+            raise PermanentError(f"the file {ref} is not in the store")
+        folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="daiban-file-")
+        path = Path(folder) / (Path(stored.filename).name or "file")
+        try:
+            await asyncio.to_thread(path.write_bytes, stored.data)
+            yield {**payload, "attachment": {**attachment, "ref": str(path)}}
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+
     # -- one chat's lane ---------------------------------------------------------------
     async def _deliver_lane(self, chat: ChatKey, rows: Sequence[Claimed]) -> int:
         """Send `rows` (one chat, id order); stop at the first transient error."""
@@ -175,7 +200,8 @@ class DeliveryWorker:
             try:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
-                await transport.send(row.chat_external_id, row.payload)
+                async with self._local_file(row.payload) as payload:
+                    await transport.send(row.chat_external_id, payload)
             except TransientError as exc:
                 self.metrics.delivered(row.platform, "transient", row.dedupe_key)
                 failures = self._failures[chat] = self._failures.get(chat, 0) + 1

@@ -10,13 +10,10 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from handlers.context import Services
+from reminders.report_files import report_xlsx
 from reminders.reports import Report, build_report, to_markdown
 from storage.uow import UnitOfWork
-
-SHEET_TITLE_MAX = 31  # Excel's limit on sheet names
 
 
 async def make_report(
@@ -30,18 +27,8 @@ async def make_report(
 
 def write_xlsx(report: Report, path: Path) -> Path:
     """One sheet per section: header row, then the rows as numbers and text."""
-    book = Workbook()
-    book.remove(book.active)
-    for index, section in enumerate(report.sections, start=1):
-        title = f"{index} {section.title}"[:SHEET_TITLE_MAX]
-        for bad in "[]:*?/\\":
-            title = title.replace(bad, " ")
-        sheet = book.create_sheet(title)
-        sheet.append(section.header)
-        for row in section.rows:
-            sheet.append(list(row))
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    path.write_bytes(report_xlsx(report))
     return path
 
 

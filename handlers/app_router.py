@@ -1,6 +1,7 @@
 """The root router: every flow's router, in the order they are asked."""
 
 from handlers import (
+    activity,
     apply,
     basics,
     completion,
@@ -36,6 +37,7 @@ def build_router() -> Router:
     root.include(problems.router)
     root.include(digest_flow.router)
     root.include(rating.router)
+    root.include(activity.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

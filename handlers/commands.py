@@ -56,6 +56,9 @@ COMMANDS: list[CommandInfo] = [
         "digest", N_("The daily digest: /digest [YYYY-MM-DD]"), frozenset({"leader", "office"})
     ),
     CommandInfo("followup", N_("Close a bad review's follow-up: /followup ID NOTE"), _OFFICE),
+    CommandInfo(
+        "activity", N_("Record a government–enterprise activity (政企互动) for the quarter"), _TEAM
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from handlers.context import Services
 from reminders.digest import DIGEST_JOB, send_digests
+from reminders.quarterly import quarterly_job
 from reminders.rating_round import rating_job
 from reminders.reports import send_monthly_report, send_weekly_dispatch
 from reminders.schedule import catch_up
@@ -52,9 +53,11 @@ async def digest_job(services: Services, at: datetime) -> None:
 
 
 async def reports_job(services: Services, at: datetime) -> None:
-    """The office's weekly dispatch list and monthly report; each claimed per period."""
+    """The office's weekly dispatch list, monthly report and quarterly statistics; each
+    claimed per period."""
     await send_weekly_dispatch(services, at)
     await send_monthly_report(services, at)
+    await quarterly_job(services, at)
 
 
 def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:

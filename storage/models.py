@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -348,6 +349,38 @@ class DigestRecord(Base):
     kept_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Activity(Base):
+    """A government–enterprise activity (政企互动) a staff member recorded: a face-to-face
+    meeting, a training, a site visit; counted in the quarterly statistics (季度统计)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_held_on", "held_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    held_on: Mapped[date] = mapped_column(Date)
+    enterprises: Mapped[int] = mapped_column(Integer)
+    participants: Mapped[int] = mapped_column(Integer)
+    questions: Mapped[int] = mapped_column(Integer)
+    topics: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StoredFile(Base):
+    """A file the bot made to send (生成文件), e.g. a statistics table: kept in the store so
+    whichever replica delivers the message can attach it."""
+
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 TICKET_STATUSES = ("faq", "open", "taken", "answered")
 
 
@@ -479,6 +512,7 @@ __all__ = [
     "OUTBOX_STATUSES",
     "TICKET_STATUSES",
     "Account",
+    "Activity",
     "AppendOnlyError",
     "Application",
     "Base",
@@ -497,5 +531,6 @@ __all__ = [
     "PersonRole",
     "Project",
     "ProjectMember",
+    "StoredFile",
     "Ticket",
 ]

@@ -23,10 +23,12 @@ from storage.repos import (
     OutboxRepo,
     PeopleRepo,
 )
+from storage.repos.activities import ActivityRepo
 from storage.repos.applications import ApplicationRepo
 from storage.repos.arrivals import ArrivalRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.due import DueRepo
+from storage.repos.files import FileRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
@@ -61,6 +63,8 @@ class UnitOfWork:
     enterprises: EnterpriseRepo
     applications: ApplicationRepo
     projects: ProjectRepo
+    activities: ActivityRepo
+    files: FileRepo
     sequences: SequenceRepo
     tickets: TicketRepo
     due: DueRepo
@@ -97,6 +101,8 @@ class UnitOfWork:
         self.enterprises = EnterpriseRepo(session)
         self.applications = ApplicationRepo(session)
         self.projects = ProjectRepo(session)
+        self.activities = ActivityRepo(session)
+        self.files = FileRepo(session)
         self.sequences = SequenceRepo(session)
         self.tickets = TicketRepo(session)
         self.due = DueRepo(session)
