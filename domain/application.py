@@ -47,6 +47,31 @@ def materials_for(scheme: Scheme, category: str) -> tuple[MaterialRef, ...]:
     return tuple(out)
 
 
+def materials_now_and_later(
+    scheme: Scheme, category: str, stage: str | None
+) -> tuple[tuple[MaterialRef, ...], tuple[MaterialRef, ...]]:
+    """The documents of the project's current and next stage (asked now), and the rest
+    (listed once, for later), each in catalogue order. A document that an item of those
+    stages needs is asked now, whichever item first named it. An unknown stage asks all."""
+    every = materials_for(scheme, category)
+    order = [s.id for s in scheme.stages]
+    if stage not in order:
+        return every, ()
+    here = order.index(stage)
+    soon = set(order[here : here + 2])
+    needed_soon = {
+        (material.id, material.name.zh)
+        for item in scheme.items_for(category)
+        if item.stage in soon
+        for material in item.materials
+    }
+
+    def is_soon(ref: MaterialRef) -> bool:
+        return (ref.key.split("/", 1)[-1], ref.name.zh) in needed_soon
+
+    return tuple(m for m in every if is_soon(m)), tuple(m for m in every if not is_soon(m))
+
+
 def needs_written_authorization(scheme: Scheme, kinds: Iterable[str]) -> bool:
     """Whether any requested service kind needs the enterprise's written authorization."""
     wanted = set(kinds)

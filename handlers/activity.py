@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from domain.identifiers import Validated, parse_date
-from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.forms import Choice, Err, Field, FieldResult, Form, Ok, clean_text, start_form
 from handlers.i18n import N_
@@ -157,7 +156,10 @@ ACTIVITY = Form(
 )
 
 
-@router.command("activity", roles=STAFF, chat=ChatKind.DM)
+@router.command("activity", roles=STAFF)
 async def activity(ctx: Ctx) -> None:
     """`/activity`: record a government–enterprise activity for the quarterly statistics."""
+    if ctx.in_group:  # a form is personal; a project group holds its enterprise
+        await ctx.reply(ctx._("Send /activity in a direct chat with me."))
+        return
     await start_form(ctx, ACTIVITY)

@@ -21,6 +21,7 @@ from domain.application import (
     AUTHORIZATION_KEY,
     authorization_kinds,
     materials_for,
+    materials_now_and_later,
     needs_written_authorization,
 )
 from domain.identifiers import (
@@ -66,10 +67,28 @@ def _kinds(ctx: Ctx) -> list[Choice]:
 
 
 def _category_documents(ctx: Ctx) -> list[Choice]:
-    category = _values(ctx).get("category")
-    if not category:
+    """The documents of the project's current and next stage: the ones asked now."""
+    values = _values(ctx)
+    if not values.get("category"):
         return []
-    return [Choice(m.key, ctx.label(m.name)) for m in materials_for(ctx.scheme, category)]
+    now, _ = materials_now_and_later(ctx.scheme, values["category"], values.get("stage"))
+    return [Choice(m.key, ctx.label(m.name)) for m in now]
+
+
+def _documents_prompt(ctx: Ctx) -> str:
+    values = _values(ctx)
+    prompt = ctx._(
+        "These are the documents for your project's current and next stage. Press each one "
+        "you can send now, then Done; the others are marked “not yet available” and can be "
+        "sent later. Press Skip if you have none of them yet."
+    )
+    if not values.get("category"):
+        return prompt
+    _, later = materials_now_and_later(ctx.scheme, values["category"], values.get("stage"))
+    if not later:
+        return prompt
+    names = "、".join(dict.fromkeys(ctx.label(m.name) for m in later))
+    return prompt + "\n" + ctx._("Needed later, not now: {documents}.", documents=names)
 
 
 # -- parsers ----------------------------------------------------------------------------
@@ -314,11 +333,7 @@ APPLY = Form(
         Field(
             "have",
             label=N_("Documents you can send now"),
-            prompt=N_(
-                "These are the documents for your project's category. Press each one you can "
-                "send now, then Done; the others are marked “not yet available” and can be sent "
-                "later. Press Skip if you have none of them yet."
-            ),
+            prompt=_documents_prompt,
             choices=_category_documents,
             multiple=True,
             optional=True,

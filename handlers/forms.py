@@ -24,6 +24,7 @@ from handlers.context import Ctx
 
 REVIEW = "__review__"
 MAX_TEXT = 500
+PAGE_SIZE = 10  # choice buttons per message; longer lists get pages
 
 
 @dataclass(frozen=True)
@@ -179,11 +180,23 @@ async def _ask(ctx: Ctx, form: Form, fld: Field, data: dict[str, Any], note: str
     buttons: list[list[Button]] = []
     if fld.choices is not None:
         picked = set(data.get("picked", [])) if fld.multiple else set()
-        for number, choice in enumerate(fld.choices(ctx), start=1):
+        choices = list(fld.choices(ctx))
+        pages = max(1, -(-len(choices) // PAGE_SIZE))
+        page = min(int(data.get("page", 0)), pages - 1)
+        first = page * PAGE_SIZE
+        for number, choice in enumerate(choices[first : first + PAGE_SIZE], start=first + 1):
             mark = "☑ " if choice.value in picked else ""
             label = f"{mark}{ctx._(choice.label)}"
             buttons.append([Button(label, _payload(form, "pick", choice.value))])
             lines.append(f"{number}. {ctx._(choice.label)}")
+        if pages > 1:
+            lines.append(ctx._("Page {page} of {pages}.", page=page + 1, pages=pages))
+            turn = []
+            if page > 0:
+                turn.append(Button(ctx._("◀ Previous"), _payload(form, "page", str(page - 1))))
+            if page < pages - 1:
+                turn.append(Button(ctx._("Next ▶"), _payload(form, "page", str(page + 1))))
+            buttons.append(turn)
         if fld.multiple:
             buttons.append([Button(ctx._("Done"), _payload(form, "done"))])
             lines.append(ctx._("Press each that applies, then Done."))
@@ -259,6 +272,7 @@ async def resume_form(ctx: Ctx, note: str = "") -> bool:
 async def _advance(ctx: Ctx, form: Form, current: str, data: dict[str, Any]) -> None:
     values = data["values"]
     data.pop("picked", None)
+    data.pop("page", None)
     if data.get("editing"):
         data.pop("editing")
         await _save(ctx, form, REVIEW, data)
@@ -286,6 +300,7 @@ async def _back(ctx: Ctx, form: Form, step: str, data: dict[str, Any]) -> None:
         target = steps[max(index - 1, 0)]
     data.pop("picked", None)
     data.pop("editing", None)
+    data.pop("page", None)
     await _save(ctx, form, target.name, data)
     await _ask(ctx, form, target, data)
 
@@ -409,8 +424,14 @@ async def _handle_button(ctx: Ctx, payload: str) -> bool:
             await _ask(ctx, form, fld, data, ctx._("Please choose at least one."))
         else:
             await _accept_value(ctx, form, fld, data, picked)
+    elif action == "page" and fld is not None and fld.choices is not None and arg.isdecimal():
+        pages = max(1, -(-len(list(fld.choices(ctx))) // PAGE_SIZE))
+        data["page"] = min(int(arg[:6]), pages - 1)
+        await _save(ctx, form, fld.name, data)
+        await _ask(ctx, form, fld, data)
     elif action == "edit" and arg in form.by_name:
         data["editing"] = True
+        data.pop("page", None)
         await _save(ctx, form, arg, data)
         await _ask(ctx, form, form.by_name[arg], data)
     elif action == "submit" and step == REVIEW:

@@ -351,6 +351,34 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         )
         for venue in ("dm", "group")
     },
+    "activity": {
+        "dm": (
+            "/activity",
+            only(
+                {
+                    r: ok(r"^\*\*Government–enterprise activity\*\* \(1/6\)\nWhat kind")
+                    for r in (
+                        "butler", "butler_other", "spec", "spec_other", "backup", "spec_dept",
+                        "office",
+                    )
+                },
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": (
+            "/activity",
+            only(
+                {
+                    r: no(DM_ONLY)
+                    for r in (
+                        "butler", "butler_other", "spec", "spec_other", "backup", "spec_dept",
+                        "office",
+                    )
+                },
+                no(ONLY_FOR),
+            ),
+        ),
+    },
     "followup": {
         venue: (
             "/followup",

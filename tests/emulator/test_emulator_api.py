@@ -339,13 +339,13 @@ async def _accepted_project(emulator) -> str:
         ("Project approval", "Which services"),
         ("Agency", "Which services"),
         ("Done", "planned construction start date"),
-        (None, "documents for your project's category"),
+        (None, "documents for your project's current and next stage"),
         ("Done", "please check before submitting"),
         ("✔ Submit", "application number is"),
     ]:
         mark = len(emulator.seen)  # a multi-select asks the same question again
         if label is None:
-            await emulator.say("Canal Business District" if "stage" in reply else "2027-03-01")
+            await emulator.say("Canal Business District" if "Which stage" in reply else "2027-03-01")
         else:
             await emulator.press(label)
         await emulator.bot_says(reply, since=mark)
