@@ -345,7 +345,8 @@ async def _accepted_project(emulator) -> str:
     ]:
         mark = len(emulator.seen)  # a multi-select asks the same question again
         if label is None:
-            await emulator.say("Canal Business District" if "Which stage" in reply else "2027-03-01")
+            typed = "Canal Business District" if "Which stage" in reply else "2027-03-01"
+            await emulator.say(typed)
         else:
             await emulator.press(label)
         await emulator.bot_says(reply, since=mark)

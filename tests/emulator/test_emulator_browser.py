@@ -260,9 +260,10 @@ def apply_for_project(page, tmp_path: Path) -> str:
     step = press(page, step, "Agency", "Which services")
     assert step.get_by_role("button", name="☑ Agency").is_visible()
     press(page, step, "Done", "planned construction start date")
-    step = answer(page, "2027-03-01", "documents for your project's current and next stage")
-    step = press(page, step, "Project filing form", "documents for your project's current and next stage")
-    step = press(page, step, "Energy-conservation report", "documents for your project's current and next stage")
+    documents = "documents for your project's current and next stage"
+    step = answer(page, "2027-03-01", documents)
+    step = press(page, step, "Project filing form", documents)
+    step = press(page, step, "Energy-conservation report", documents)
     step = press(page, step, "Done", "Please send “Project filing form” as a file")
     filing = tmp_path / "filing.pdf"
     filing.write_bytes(b"%PDF-1.4\n% a scanned filing form\n%%EOF\n")
