@@ -85,12 +85,9 @@ async def _ensure_current(url: str) -> None:
 
 async def jobs_command(settings: Settings, name: str, at_text: str | None) -> int:
     """Run job ``name`` once as of ``at_text``; 0 when it ran (or had nothing to do)."""
-    from sqlalchemy import func, select
-
     from domain.clock import FakeClock
     from reminders.jobs import build_jobs
     from storage.db import StorageError
-    from storage.models import OutboxMessage
     from storage.uow import UnitOfWork
 
     services = services_for(settings)
@@ -108,12 +105,7 @@ async def jobs_command(settings: Settings, name: str, at_text: str | None) -> in
             log.exception("job %s failed", name)
             return 1
         async with UnitOfWork(services.db) as uow:
-            dated = await uow.session.execute(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.created_at == at)
-            )
-            queued = int(dated.scalar_one())
+            queued = await uow.outbox.count_created_at(at)
     finally:
         await services.db.dispose()
     local = at.astimezone(services.timezone)

@@ -46,6 +46,11 @@ class ProblemRepo(Repo):
         """The problem, or None."""
         return await self.session.get(Problem, problem_id, populate_existing=True)
 
+    async def every(self) -> list[Problem]:
+        """Every problem ever raised, by id (the periodic reports count them by zone)."""
+        rows = await self.session.execute(select(Problem).order_by(Problem.id))
+        return list(rows.scalars())
+
     async def unresolved(self) -> list[Problem]:
         """Every open or acknowledged problem (index ``state, level``), highest level first."""
         rows = await self.session.execute(
