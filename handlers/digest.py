@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from domain.ladder import ladders_by_project
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx, Services
 from handlers.i18n import gettext
-from handlers.problems import Rung, department_name, ladder_from, rung_at
+from handlers.problems import department_name
 from handlers.router import Router
 from storage.uow import UnitOfWork
 
@@ -56,16 +57,10 @@ async def build_digests(
     problems = await uow.problems.unresolved()
     problem_pids = sorted({p.project_id for p in problems})
     projects = await uow.due.project_labels(problem_pids)
-    # Snapshotted ladders come back shared when equal (DueRepo.ladders): parse each once.
-    parsed: dict[int, list[Rung]] = {}
-    ladders: dict[int, list[Rung]] = {}
-    for pid, raw in (await uow.due.ladders(problem_pids)).items():
-        if id(raw) not in parsed:
-            parsed[id(raw)] = ladder_from(raw, scheme)
-        ladders[pid] = parsed[id(raw)]
+    ladders = ladders_by_project(await uow.due.ladders(problem_pids), scheme)
     rows = []
     for problem in problems:
-        rung = rung_at(ladders[problem.project_id], problem.level)
+        rung = ladders[problem.project_id].rung_at(problem.level)
         opened = problem.opened_at.astimezone(services.timezone).date()
         needs_leader = "leader" in rung.notify_roles
         rows.append((not needs_leader, -problem.level, problem.id, problem, opened))

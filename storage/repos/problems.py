@@ -13,7 +13,7 @@ UNRESOLVED = ("open", "acked")
 
 
 class ProblemRepo(Repo):
-    """Problems and their moves; the ladder's rules live in ``reminders/ladder.py``."""
+    """Problems and their moves; the ladder's rules live in ``domain/ladder.py``."""
 
     async def open(
         self,
