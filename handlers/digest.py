@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from domain.ladder import ladders_by_project
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx, Services
-from handlers.i18n import gettext
+from handlers.i18n import translate
 from handlers.problems import department_name
 from handlers.router import Router
 from storage.uow import UnitOfWork
@@ -29,8 +29,7 @@ MAX_BUTTONS = 8
 
 
 def _t(lang: str, msgid: str, **params: object) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 def digest_slot(services: Services, day: date) -> datetime:

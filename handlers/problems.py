@@ -16,7 +16,7 @@ from domain.ladder import Ladder, project_ladder
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, translate
 from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import ChecklistItem, Person, Problem, Project
@@ -35,8 +35,7 @@ def ladder_of(project: Project, scheme: Scheme) -> Ladder:
 
 
 def _t(lang: str, msgid: str, **params: Any) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
@@ -216,7 +215,6 @@ async def escalate(ctx: Ctx) -> None:
         await ctx.reply(ctx._("There is no level {level} on this project's ladder.", level=level))
         return
     existing = await ctx.uow.problems.unresolved_for_item(item.id) if item else None
-    post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
     if existing is not None:
         above = ladder.rung_above(existing.level)
         target = level or (above.level if above else existing.level)
@@ -241,7 +239,7 @@ async def escalate(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "level": problem.level, "reason": reason},
     )
-    await notify_problem(post, ctx.scheme, problem)
+    await notify_problem(ctx.post, ctx.scheme, problem)
     await ctx.reply(
         ctx._("Problem #{id} raised to level {level}.", id=problem.id, level=problem.level)
     )
@@ -283,8 +281,7 @@ async def _ack(ctx: Ctx, problem: Problem | None) -> None:
     )
     await ctx.reply(text)
     if not ctx.in_group:
-        post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
-        await post.to_project_groups(problem.project_id, Outgoing(text), "ack")
+        await ctx.post.to_project_groups(problem.project_id, Outgoing(text), "ack")
 
 
 @router.command("ack", roles=STAFF_DISPATCH)
@@ -324,7 +321,6 @@ async def resolve(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "minutes": minutes},
     )
-    post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
 
     def notice(lang: str) -> Outgoing:
         return Outgoing(
@@ -337,9 +333,9 @@ async def resolve(ctx: Ctx) -> None:
             )
         )
 
-    await post.to_project_groups(project.id, notice(GROUP_LANG), "minutes")
+    await ctx.post.to_project_groups(project.id, notice(GROUP_LANG), "minutes")
     for person in await concerned_departments(ctx.uow, project, problem):
-        await post.to_person(person.id, notice(person.lang), f"minutes:u{person.id}")
+        await ctx.post.to_person(person.id, notice(person.lang), f"minutes:u{person.id}")
     await ctx.reply(ctx._("Problem #{id} closed; the minutes were sent.", id=problem.id))
 
 

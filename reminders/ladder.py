@@ -20,7 +20,7 @@ from domain.ladder import (
 )
 from handlers import log_context
 from handlers.context import Services
-from handlers.i18n import gettext
+from handlers.i18n import translate
 from handlers.postman import Postman
 from handlers.problems import notify_problem
 from storage.models import Problem
@@ -67,7 +67,7 @@ async def ladder_round(
             continue
         problem = open_by_item.get(item.item_id)
         if problem is None:
-            reason = gettext("zh_CN", "Overdue by {n} working days").format(n=overdue)
+            reason = translate("zh_CN", "Overdue by {n} working days", n=overdue)
             problem = await uow.problems.open(
                 project_id=item.project_id,
                 item_id=item.item_id,

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from handlers.chat import Outgoing
 from handlers.context import Services
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, gettext, translate
 from handlers.postman import Postman
 from handlers.problems import department_name
 from handlers.rating import LEVEL_MSGIDS
@@ -95,8 +95,7 @@ def _month_end(first: date) -> date:
 SUBJECT_LABELS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
 
 def _t(lang: str, msgid: str, **params: object) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 # -- building ------------------------------------------------------------------------------
