@@ -39,9 +39,9 @@ from sqlalchemy.pool import NullPool
 
 from domain.application import project_snapshot
 from domain.calendar import WorkCalendar
+from domain.ladder import Ladder, project_ladder
 from domain.scheme import Scheme
 from domain.scheme_loader import load_scheme
-from handlers.problems import Rung, ladder_from, rung_above, rung_at, rung_for_overdue
 from storage.migrate import upgrade
 
 TODAY = date(2026, 10, 13)  # a Tuesday, an ordinary working day
@@ -153,18 +153,18 @@ class _Writer:
         return len(rows)
 
 
-def _ladder_history(ladder: list[Rung], late: int) -> tuple[int, int, int] | None:
+def _ladder_history(ladder: Ladder, late: int) -> tuple[int, int, int] | None:
     """An unacknowledged problem after ``late`` working days overdue, as the daily rounds
     leave it: (level, working day it was opened, working day it was last raised)."""
     level = opened = raised = 0
     for k in range(1, late + 1):
-        rung = rung_for_overdue(ladder, k)
-        if rung is not None and rung.level > level:
+        rung = ladder.raise_for_overdue(level, k)
+        if rung is not None:
             level, raised = rung.level, k
             opened = opened or k
         elif level:
-            above = rung_above(ladder, level)
-            if above is not None and k - raised >= rung_at(ladder, level).ack_timeout_workdays:
+            above = ladder.climb(level, k - raised)
+            if above is not None:
                 level, raised = above.level, k
     return (level, opened, raised) if level else None
 
@@ -194,7 +194,7 @@ async def seed(
     depts = [d.id for d in scheme.departments]
     stages = [s.id for s in scheme.stages]
     snapshot = project_snapshot(scheme, "building")
-    ladder = ladder_from(snapshot.get("escalation"), scheme)
+    ladder = project_ladder(snapshot.get("escalation"), scheme)
 
     async with _Writer(url) as w:
         await w.write(

@@ -53,7 +53,6 @@ from domain.calendar import WorkCalendar
 from domain.scheme_loader import load_scheme
 from handlers.app_router import build_router
 from handlers.context import Services
-from handlers.problems import rung_for_overdue
 from reminders.digest import DIGEST_JOB
 from reminders.jobs import tick
 from reminders.ladder import project_ladders
@@ -93,7 +92,7 @@ async def scan_and_decide(services: Services, today: date) -> tuple[float, float
         for i in overdue:
             if i.due_on not in late:
                 late[i.due_on] = calendar.workdays_between(i.due_on, today)
-            rungs += rung_for_overdue(ladders[i.project_id], late[i.due_on]) is not None
+            rungs += ladders[i.project_id].rung_for_overdue(late[i.due_on]) is not None
     t2 = time.perf_counter()
     return t1 - t0, t2 - t0, len(due), len(nudges) + rungs
 

@@ -1,7 +1,11 @@
 """The bootstrap (装配): the one place where adapters are wired to handlers.
 
-Tests and stories call `build_app` with a fake clock and an in-memory transport instead of
-patching anything.
+`build_services` turns the settings into the `Services` every flow and job uses (store,
+scheme, calendar, clock, router, time zone); `build_app` adds the delivery worker, the
+jobs and the transports for `daiban run`. The one-shot commands (`daiban jobs`, `report`,
+`people`, `archive`, `export`) use `build_services` too, so they read the configuration
+exactly as the running bot does. Tests and stories call `build_app` with a fake clock and
+an in-memory transport instead of patching anything.
 """
 
 from __future__ import annotations
@@ -148,14 +152,13 @@ class App:
         await self.services.db.dispose()
 
 
-async def build_app(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    transports: dict[str, Transport] | None = None,
-) -> App:
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """What flows and jobs work with, from the settings (nothing connects until first use).
+
+    Raises `ConfigError` naming the variable when the scheme or holidays file is unusable.
+    """
     scheme = load_scheme_setting(settings)
-    services = Services(
+    return Services(
         db=Database(settings.database_url),
         scheme=scheme,
         calendar=load_calendar(settings),
@@ -163,6 +166,16 @@ async def build_app(
         router=build_router(),
         timezone=ZoneInfo(settings.timezone or scheme.timezone),
     )
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    transports: dict[str, Transport] | None = None,
+) -> App:
+    """The running bot: services, delivery worker, jobs and transports, wired once."""
+    services = build_services(settings, clock=clock)
     transports = dict(transports or {})
     metrics = Metrics()
     worker = DeliveryWorker(services.db, transports, services.clock, metrics=metrics)

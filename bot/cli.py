@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.app import App
-    from domain.scheme import Scheme
-    from storage.db import Database
+    from handlers.context import Services
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -244,19 +243,18 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
     """`daiban people|archive|export …` against the configured store and scheme."""
     from datetime import UTC, datetime
 
-    from bot.app import load_calendar, load_scheme_setting
-    from storage.db import Database
+    from bot.app import build_services
 
     await _ensure_current(settings)
-    db = Database(settings.database_url)
-    scheme = load_scheme_setting(settings)
+    services = build_services(settings)
+    db, scheme = services.db, services.scheme
     try:
         if args.command == "people":
             from bot.people_cli import people_command
 
             return await people_command(db, scheme, args.action, args.target)
         if args.command == "report":
-            return await _report(settings, db, scheme, args)
+            return await _report(services, args)
         if args.command == "archive":
             from bot.archive import write_archive
 
@@ -270,7 +268,7 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
         from bot.ledger import export_ledger
 
         path = await export_ledger(
-            db, load_calendar(settings), args.fmt, args.output, datetime.now(UTC)
+            db, services.calendar, args.fmt, args.output, datetime.now(UTC)
         )
         print(f"wrote {path}")
         return 0
@@ -278,28 +276,14 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
-async def _report(
-    settings: Settings, db: Database, scheme: Scheme, args: argparse.Namespace
-) -> int:
+async def _report(services: Services, args: argparse.Namespace) -> int:
     """`daiban report KIND --period P [--format md|xlsx] [--output PATH]`."""
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
-    from bot.app import SystemClock, load_calendar
     from bot.report_cli import report_command
-    from handlers.app_router import build_router
-    from handlers.context import Services
     from handlers.i18n import normalize_lang
     from reminders.reports import PeriodError
 
-    services = Services(
-        db=db,
-        scheme=scheme,
-        calendar=load_calendar(settings),
-        clock=SystemClock(),
-        router=build_router(),
-        timezone=ZoneInfo(settings.timezone or scheme.timezone),
-    )
     try:
         out = await report_command(
             services,

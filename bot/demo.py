@@ -18,11 +18,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
-
 from bot.app import App
 from domain.scheme import Scheme
-from storage.models import Account, Chat, Conversation, InboundEvent, OutboxMessage, Person
+from storage.models import Chat
 from storage.uow import UnitOfWork
 
 PLATFORM = "emulator"
@@ -89,10 +87,8 @@ async def new_group(
 ) -> Chat:
     """A new emulator group chat, bound to no project yet (`group-N`, the next free N)."""
     if external_id is None:
-        taken = await uow.session.execute(
-            select(Chat.external_id).where(Chat.platform == PLATFORM, Chat.kind == "group")
-        )
-        numbers = [int(m.group(1)) for (x,) in taken.all() if (m := _GROUP_ID.match(x))]
+        taken = await uow.chats.external_ids(PLATFORM, "group")
+        numbers = [int(m.group(1)) for x in taken if (m := _GROUP_ID.match(x))]
         external_id = f"group-{max(numbers, default=0) + 1}"
     chat = await uow.chats.get_or_create(PLATFORM, external_id, "group", title, now)
     await uow.events.append(
@@ -108,34 +104,14 @@ async def reset_demo(app: App) -> dict[str, int]:
     are reset (name, language, mobile, enterprise); people of other platforms are untouched.
     """
     cast = {p.key: p for p in demo_cast(app.services.scheme)}
-    removed: dict[str, int] = {}
     async with UnitOfWork(app.services.db) as uow:
-        session = uow.session
-        for name, model in (
-            ("conversations", Conversation),
-            ("outbox", OutboxMessage),
-            ("inbound_events", InboundEvent),
-        ):
-            result = await session.execute(delete(model).where(model.platform == PLATFORM))
-            removed[name] = int(getattr(result, "rowcount", 0) or 0)
-        # DM chats only: a group may belong to a project, which is not the emulator's to drop.
-        result = await session.execute(
-            delete(Chat).where(Chat.platform == PLATFORM, Chat.kind == "dm")
-        )
-        removed["chats"] = int(getattr(result, "rowcount", 0) or 0)
-        accounts = await session.execute(
-            select(Account.person_id, Account.external_id).where(Account.platform == PLATFORM)
-        )
+        removed = await uow.chats.forget_platform(PLATFORM)
         restored = 0
-        for person_id, key in accounts.all():
+        for person_id, key in await uow.people.accounts_on(PLATFORM):
             persona = cast.get(key)
             if persona is None:
                 continue
-            await session.execute(
-                update(Person)
-                .where(Person.id == person_id)
-                .values(name=persona.name, lang=persona.lang, mobile=None, enterprise_id=None)
-            )
+            await uow.people.restore(person_id, name=persona.name, lang=persona.lang)
             restored += 1
         removed["persons_restored"] = restored
         await uow.events.append("demo.reset", at=app.services.clock.now(), data=removed)

@@ -18,7 +18,8 @@ from handlers.i18n import DOMAIN, LANGS, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("handlers", "reminders", "bot")
-# `_t(lang, msgid, …)` is the formatting helper of the reminder and report modules.
+# `translate(lang, msgid, …)` translates, then formats (handlers/i18n.py); `_t` is its
+# local name in the flow, reminder and report modules.
 KEYWORDS = {
     "_": None,
     "N_": None,
@@ -26,6 +27,7 @@ KEYWORDS = {
     "gettext": (2,),
     "ngettext": (2, 3),
     "_t": (2,),
+    "translate": (2,),
 }
 
 

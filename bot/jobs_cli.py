@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:  # the heavy imports wait until a job runs: `daiban --help` stays quick
-    from handlers.context import Services
     from reminders.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -47,24 +46,6 @@ def parse_at(text: str | None, timezone: ZoneInfo) -> datetime:
     return at.replace(tzinfo=timezone) if at.tzinfo is None else at
 
 
-def services_for(settings: Settings) -> Services:
-    """The jobs' services on the configured store (nothing connects until first use)."""
-    from bot.app import SystemClock, load_calendar, load_scheme_setting
-    from handlers.app_router import build_router
-    from handlers.context import Services
-    from storage.db import Database
-
-    scheme = load_scheme_setting(settings)
-    return Services(
-        db=Database(settings.database_url),
-        scheme=scheme,
-        calendar=load_calendar(settings),
-        clock=SystemClock(),
-        router=build_router(),
-        timezone=ZoneInfo(settings.timezone or scheme.timezone),
-    )
-
-
 def find_job(jobs: list[Job], name: str) -> Job:
     for job in jobs:
         if job.name == name:
@@ -85,15 +66,13 @@ async def _ensure_current(url: str) -> None:
 
 async def jobs_command(settings: Settings, name: str, at_text: str | None) -> int:
     """Run job ``name`` once as of ``at_text``; 0 when it ran (or had nothing to do)."""
-    from sqlalchemy import func, select
-
+    from bot.app import build_services
     from domain.clock import FakeClock
     from reminders.jobs import build_jobs
     from storage.db import StorageError
-    from storage.models import OutboxMessage
     from storage.uow import UnitOfWork
 
-    services = services_for(settings)
+    services = build_services(settings)
     try:
         job = find_job(build_jobs(services, timedelta(seconds=settings.tick_seconds)), name)
         at = parse_at(at_text, services.timezone)
@@ -108,12 +87,7 @@ async def jobs_command(settings: Settings, name: str, at_text: str | None) -> in
             log.exception("job %s failed", name)
             return 1
         async with UnitOfWork(services.db) as uow:
-            dated = await uow.session.execute(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.created_at == at)
-            )
-            queued = int(dated.scalar_one())
+            queued = await uow.outbox.count_created_at(at)
     finally:
         await services.db.dispose()
     local = at.astimezone(services.timezone)

@@ -23,31 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    and_,
-    bindparam,
-    exists,
-    not_,
-    or_,
-    select,
-    tuple_,
-    update,
-)
-from sqlalchemy.orm import aliased
 
 from bot.metrics import Metrics
 from bot.transports.base import PermanentError, TransientError, Transport
@@ -56,9 +40,8 @@ from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
-from storage.models import OutboxMessage
 from storage.repos.files import STORED_PREFIX
-from storage.types import UTCDateTime
+from storage.repos.outbox_claim import ClaimedMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -69,16 +52,6 @@ STOP_GRACE = 10.0  # seconds a stopping worker lets its lanes finish the current
 
 ChatKey = tuple[str, str]  # (platform, chat_external_id)
 
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """What a lane needs of a claimed outbox row."""
-
-    id: int
-    platform: str
-    chat_external_id: str
-    payload: dict[str, Any]
-    dedupe_key: str
 
 FAILURE_NOTICE = N_(
     "A message could not be delivered to {chat} ({platform}): {reason}\nIt began: “{start}”"
@@ -121,50 +94,25 @@ class DeliveryWorker:
             self._wake.set()
 
     # -- claiming ----------------------------------------------------------------------
-    async def _claim(self, exclude: Collection[ChatKey]) -> list[Claimed]:
-        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order rows.
-
-        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` (the queue
-        idiom on PostgreSQL; SQLite runs it under its single writer): for the rows of a
-        dead worker, then for pending rows. A stale row reclaimed here makes the later rows
-        of its chat wait for the next claim, which keeps the chat in order.
-        """
-        now = self.clock.now()
-        params: dict[str, Any] = {
-            "now": now,
-            "expired": now - self.lease,
-            "worker": self.worker_id,
-            "platforms": list(self.transports),
-            "room": self.batch,
-        }
-        if exclude:
-            params["busy"] = list(exclude)
-        stale, pending = _claim_statements(bool(exclude))
-        # Core, not the ORM: a claim is a plain UPDATE, and the ORM's bookkeeping for it
-        # (synchronising a session that holds none of these rows) cost as much as the SQL.
+    async def _claim(self, exclude: Collection[ChatKey]) -> list[ClaimedMessage]:
+        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order
+        rows (`OutboxRepo.claim_due`)."""
         async with UnitOfWork(self.db) as uow:
-            connection = await uow.session.connection()
-            rows = [Claimed(*r) for r in await connection.execute(stale, params)]
-            if len(rows) < self.batch:
-                params["room"] = self.batch - len(rows)
-                rows += [Claimed(*r) for r in await connection.execute(pending, params)]
-        return sorted(rows, key=lambda r: r.id)  # RETURNING promises no order
+            return await uow.outbox.claim_due(
+                self.clock.now(),
+                limit=self.batch,
+                worker_id=self.worker_id,
+                lease=self.lease,
+                platforms=list(self.transports),
+                busy=exclude,
+            )
 
     async def _renew(self) -> None:
         """Extend the lease of the rows still waiting in lanes (e.g. on a group's limit)."""
         if not self._held:
             return
         async with UnitOfWork(self.db) as uow:
-            connection = await uow.session.connection()
-            await connection.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(list(self._held)),
-                    OutboxMessage.claimed_by == self.worker_id,
-                    OutboxMessage.status == "sending",
-                )
-                .values(claimed_at=self.clock.now())
-            )
+            await uow.outbox.renew_claims(self._held, self.worker_id, self.clock.now())
 
     @contextlib.asynccontextmanager
     async def _local_file(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -188,7 +136,7 @@ class DeliveryWorker:
             await asyncio.to_thread(shutil.rmtree, folder, True)
 
     # -- one chat's lane ---------------------------------------------------------------
-    async def _deliver_lane(self, chat: ChatKey, rows: Sequence[Claimed]) -> int:
+    async def _deliver_lane(self, chat: ChatKey, rows: Sequence[ClaimedMessage]) -> int:
         """Send `rows` (one chat, id order); stop at the first transient error."""
         sent = 0
         transport = self.transports.get(chat[0])
@@ -250,10 +198,8 @@ class DeliveryWorker:
             batch, self._sent_batch = self._sent_batch, []
             try:
                 async with UnitOfWork(self.db) as uow:
-                    connection = await uow.session.connection()
-                    await connection.execute(
-                        _MARK_SENT,
-                        {"ids": [row_id for row_id, _ in batch], "now": self.clock.now()},
+                    await uow.outbox.mark_sent_many(
+                        [row_id for row_id, _ in batch], self.clock.now()
                     )
             except Exception as exc:
                 for _, done in batch:
@@ -263,7 +209,7 @@ class DeliveryWorker:
                     done.set_result(None)
 
     async def _release(
-        self, rows: Sequence[Claimed], not_before: datetime, error: str
+        self, rows: Sequence[ClaimedMessage], not_before: datetime, error: str
     ) -> None:
         """Put rows back to pending; the first carries the error, the rest wait behind it."""
         async with UnitOfWork(self.db) as uow:
@@ -271,7 +217,7 @@ class DeliveryWorker:
                 reason = error if position == 0 else "waiting behind an earlier message"
                 await uow.outbox.retry_later(row.id, not_before, reason)
 
-    async def _fail(self, row: Claimed, error: str) -> None:
+    async def _fail(self, row: ClaimedMessage, error: str) -> None:
         """Mark the row failed and, in the same transaction, tell every office person once."""
         now = self.clock.now()
         async with UnitOfWork(self.db) as uow:
@@ -300,8 +246,8 @@ class DeliveryWorker:
 
     # -- driving -----------------------------------------------------------------------
     @staticmethod
-    def _by_chat(rows: Sequence[Claimed]) -> dict[ChatKey, list[Claimed]]:
-        lanes: dict[ChatKey, list[Claimed]] = {}
+    def _by_chat(rows: Sequence[ClaimedMessage]) -> dict[ChatKey, list[ClaimedMessage]]:
+        lanes: dict[ChatKey, list[ClaimedMessage]] = {}
         for row in rows:
             lanes.setdefault((row.platform, row.chat_external_id), []).append(row)
         return lanes
@@ -360,7 +306,7 @@ class DeliveryWorker:
                     task.cancel()  # its rows stay claimed; the lease gives them back
                 await asyncio.gather(*lanes, return_exceptions=True)
 
-    def _start_lanes(self, rows: Sequence[Claimed], wake: asyncio.Event) -> None:
+    def _start_lanes(self, rows: Sequence[ClaimedMessage], wake: asyncio.Event) -> None:
         for chat, chat_rows in self._by_chat(rows).items():
             ids = {row.id for row in chat_rows}
             self._held |= ids
@@ -375,76 +321,6 @@ class DeliveryWorker:
                     log.error("outbox lane %s crashed", chat, exc_info=t.exception())
 
             task.add_done_callback(ended)
-
-
-@functools.cache
-def _claim_statements(excluding: bool) -> tuple[Any, Any]:
-    """The claim of stale rows and of pending rows, built once (values bound at execution).
-
-    Parameters: ``now``, ``expired`` (claims older than this are a dead worker's),
-    ``worker``, ``platforms``, ``room`` (at most this many rows), and ``busy`` (chats with
-    a running lane) when `excluding`.
-    """
-    row = OutboxMessage
-    earlier = aliased(OutboxMessage)
-    now = bindparam("now", type_=UTCDateTime())
-    expired = bindparam("expired", type_=UTCDateTime())
-    # An earlier row of the same chat that is not sendable now keeps this one waiting.
-    blocked = exists().where(
-        earlier.chat_external_id == row.chat_external_id,
-        earlier.platform == row.platform,
-        earlier.id < row.id,
-        or_(
-            and_(earlier.status == "pending", earlier.not_before > now),
-            and_(earlier.status == "sending", earlier.claimed_at >= expired),
-        ),
-    )
-
-    def claim(*condition: ColumnElement[bool]) -> Any:
-        ids = (
-            select(row.id)
-            .where(
-                row.platform.in_(bindparam("platforms", expanding=True)),
-                *condition,
-                not_(blocked),
-            )
-            .order_by(row.id)
-            .limit(bindparam("room", type_=Integer()))
-            .with_for_update(skip_locked=True, of=row)
-        )
-        if excluding:
-            chats = tuple_(row.platform, row.chat_external_id)
-            ids = ids.where(not_(chats.in_(bindparam("busy", expanding=True))))
-        return (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids.scalar_subquery()))
-            .values(
-                status="sending",
-                claimed_by=bindparam("worker"),
-                claimed_at=now,
-                attempts=OutboxMessage.attempts + 1,
-            )
-            .returning(
-                OutboxMessage.id,
-                OutboxMessage.platform,
-                OutboxMessage.chat_external_id,
-                OutboxMessage.payload,
-                OutboxMessage.dedupe_key,
-            )
-        )
-
-    # Rows whose worker died first (rare: an index lookup), then the pending ones in id
-    # order, read along (status, id) so that a backlog is never scanned whole.
-    stale = claim(row.status == "sending", row.claimed_at < expired)
-    pending = claim(row.status == "pending", row.not_before <= now)
-    return stale, pending
-
-
-_MARK_SENT = (
-    update(OutboxMessage)
-    .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
-    .values(status="sent", sent_at=bindparam("now", type_=UTCDateTime()), last_error=None)
-)
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event) -> None:

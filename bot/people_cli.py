@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import or_, select
-
 from domain.roster import RosterError, RowError, parse_roster
 from domain.scheme import Scheme
 from handlers.invites import issue_person_code
@@ -33,11 +31,6 @@ class ImportResult:
     errors: tuple[RowError, ...]
 
 
-async def _by_mobile(uow: UnitOfWork, mobile: str) -> Person | None:
-    result = await uow.session.execute(select(Person).where(Person.mobile == mobile))
-    return result.scalars().first()
-
-
 async def import_roster(db: Database, scheme: Scheme, path: Path, now: datetime) -> ImportResult:
     """Create or update the people of a roster file; bad rows are reported, not imported."""
     result = parse_roster(path, scheme.departments, scheme.roles)
@@ -47,7 +40,7 @@ async def import_roster(db: Database, scheme: Scheme, path: Path, now: datetime)
             await uow.departments.ensure(known.id, known.name.zh, known.name.en)
         people: dict[str, Person] = {}
         for entry in result.entries:
-            person = await _by_mobile(uow, entry.mobile)
+            person = await uow.people.by_mobile(entry.mobile)
             if person is None:
                 person = await uow.people.add(entry.name, mobile=entry.mobile, now=now)
                 created += 1
@@ -77,10 +70,7 @@ async def import_roster(db: Database, scheme: Scheme, path: Path, now: datetime)
 async def invite(db: Database, who: str, now: datetime) -> list[tuple[Person, str]]:
     """One-time codes for the people named (or with this mobile); empty when nobody is."""
     async with UnitOfWork(db) as uow:
-        result = await uow.session.execute(
-            select(Person).where(or_(Person.name == who, Person.mobile == who)).order_by(Person.id)
-        )
-        found = list(result.scalars())
+        found = await uow.people.named(who)
         codes = [(person, await issue_person_code(uow, person, now=now)) for person in found]
         for person, _ in codes:
             await uow.events.append("person.invited", at=now, data={"person_id": person.id})

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.ladder import Ladder
 from domain.scheme import EligibilityRule, Label, Scheme
 
 AUTHORIZATION_KEY = "written_authorization"
@@ -156,18 +157,7 @@ def project_snapshot(scheme: Scheme, category: str) -> dict[str, Any]:
             }
             for item in items
         ],
-        "escalation": [
-            {
-                "level": level.level,
-                "name": {"zh": level.name.zh, "en": level.name.en},
-                "dispatcher": {"zh": level.dispatcher.zh, "en": level.dispatcher.en},
-                "notify_roles": list(level.notify_roles),
-                "threshold_workdays_overdue": level.threshold_workdays_overdue,
-                "ack_timeout_workdays": level.ack_timeout_workdays,
-                "ack_suppresses_workdays": level.ack_suppresses_workdays,
-            }
-            for level in scheme.escalation
-        ],
+        "escalation": Ladder.from_scheme(scheme.escalation).to_snapshot(),
     }
 
 

@@ -55,7 +55,7 @@ async def _notify_groups(ctx: Ctx, project: Project, text: str) -> None:
     """Tell the project's groups; the current chat is answered by the caller."""
     for chat in await ctx.uow.chats.for_project(project.id):
         if (chat.platform, chat.external_id) != (ctx.incoming.platform, ctx.incoming.chat_id):
-            await ctx.send_to_chat(chat.platform, chat.external_id, text)
+            await ctx.post.to_chat(chat.platform, chat.external_id, text)
 
 
 # -- stages ---------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ async def complete(ctx: Ctx) -> None:
     say = Voice(contact.lang)
     summary = await completion_summary(say, ctx.uow, ctx.scheme, project)
     summary += "\n" + say._("Please check and confirm that the service is complete.")
-    sent = await ctx.send_to_person(
+    sent = await ctx.post.to_person(
         contact.id,
         Outgoing(
             summary, buttons=[[Button(say._("✔ I confirm completion"), f"fin:ok:{project.id}")]]
@@ -253,7 +253,7 @@ async def confirm(ctx: Ctx) -> None:
     )
     await _notify_groups(ctx, project, text)
     if project.butler_id is not None:
-        await ctx.send_to_person(project.butler_id, text)
+        await ctx.post.to_person(project.butler_id, text)
 
 
 @router.command("archive", roles={"office"})

@@ -16,7 +16,7 @@ from domain.scheme import FaqEntry, Scheme
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, translate
 from handlers.router import Router
 from storage.models import Ticket
 
@@ -119,13 +119,12 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
             hours=hours,
         )
         button = Button(_t(member.lang, N_("Take it")), f"ticket:take:{ticket.id}")
-        await ctx.send_to_person(member.id, Outgoing(text, buttons=[[button]]))
+        await ctx.post.to_person(member.id, Outgoing(text, buttons=[[button]]))
 
 
 def _t(lang: str, message: str, **params: Any) -> str:
     """Translate for someone other than the sender (the office, the asker)."""
-    text = gettext(lang, message)
-    return text.format(**params) if params else text
+    return translate(lang, message, **params)
 
 
 @router.button("ticket:take:", roles={"office"})
@@ -194,7 +193,7 @@ async def _send_answer(ctx: Ctx, values: dict[str, Any]) -> None:
             name=ctx.person.name,
             answer=values["answer"],
         )
-        await ctx.send_to_person(asker.id, text)
+        await ctx.post.to_person(asker.id, text)
     await ctx.reply(
         ctx._(
             "Your answer to question #{number} was sent to {name}.",

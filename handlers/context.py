@@ -1,8 +1,9 @@
 """What a handler works with (处理上下文): the event, the unit of work, who is asking.
 
-A handler never sends: `reply` and `send_*` write outbox rows in the handler's own
-transaction (DESIGN.md decision 1), each with a dedupe key derived from the inbound event,
-so a replayed event can never produce a second copy.
+A handler never sends: everything it says goes through `ctx.post`, the event's postman
+(`handlers/postman.py`), into outbox rows of the handler's own transaction (DESIGN.md
+decision 1), each with a dedupe key derived from the inbound event, so a replayed event
+can never produce a second copy. `ctx.reply` answers in the chat of the event.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.scheme import Scheme
 from handlers.chat import ChatKind, Incoming, Mention, Outgoing
-from handlers.i18n import gettext, ngettext
+from handlers.i18n import ngettext, translate
+from handlers.postman import Postman
 from storage.db import Database
 from storage.models import Conversation, Person
 from storage.uow import UnitOfWork
@@ -48,7 +50,7 @@ class Ctx:
     roles: frozenset[str]
     conversation: Conversation | None
     now: datetime
-    _sent: int = 0
+    _post: Postman | None = None
 
     # -- who and where ---------------------------------------------------------------
     @property
@@ -72,8 +74,7 @@ class Ctx:
 
     # -- text ------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
-        text = gettext(self.lang, message)
-        return text.format(**params) if params else text
+        return translate(self.lang, message, **params)
 
     def n_(self, singular: str, plural: str, n: int, **params: Any) -> str:
         return ngettext(self.lang, singular, plural, n).format(n=n, **params)
@@ -82,50 +83,30 @@ class Ctx:
         """Pick a scheme `Label` ({zh, en}) in the user's language."""
         return str(label.en if self.lang == "en" else label.zh)
 
-    # -- sending (into the outbox) ---------------------------------------------------
-    def _dedupe_key(self) -> str:
-        self._sent += 1
-        return f"in:{self.incoming.platform}:{self.incoming.event_id}:{self._sent}"
+    # -- posting (into the outbox) ---------------------------------------------------
+    @property
+    def post(self) -> Postman:
+        """The event's postman: every message this event causes is posted through it."""
+        if self._post is None:
+            self._post = Postman.for_event(
+                self.uow, self.now, self.incoming.platform, self.incoming.event_id
+            )
+        return self._post
 
     async def reply(self, message: Outgoing | str) -> None:
         """Answer in the chat the event came from."""
-        await self.send_to_chat(self.incoming.platform, self.incoming.chat_id, message)
+        await self.post.to_chat(self.incoming.platform, self.incoming.chat_id, message)
 
+    # Old names of `post.to_chat` / `post.to_person`, kept while flows that are being
+    # rewritten elsewhere (team, office) still call them.
     async def send_to_chat(
         self, platform: str, chat_external_id: str, message: Outgoing | str
     ) -> None:
-        out = Outgoing(message) if isinstance(message, str) else message
-        # Written with the transaction (one INSERT for a whole polling batch); the key is
-        # the event's own, so it cannot collide with an earlier row.
-        self.uow.outbox.enqueue_later(
-            platform=platform,
-            chat_external_id=chat_external_id,
-            payload=await resolve_mentions(self.uow, platform, out),
-            dedupe_key=self._dedupe_key(),
-            now=self.now,
-            source_event_id=self.incoming.event_id,
-        )
+        await self.post.to_chat(platform, chat_external_id, message)
 
     async def send_to_person(self, person_id: int, message: Outgoing | str) -> bool:
         """DM a person on their account (the event's platform preferred); False if none."""
-        account = await self.uow.people.dm_account(
-            person_id, prefer_platform=self.incoming.platform
-        )
-        if account is None:
-            return False
-        await self.send_to_chat(account.platform, account.external_id, message)
-        return True
-
-
-async def resolve_mentions(uow: UnitOfWork, platform: str, out: Outgoing) -> dict[str, Any]:
-    """Outbox payload with each mention's account id on the target platform filled in."""
-    payload = out.to_payload()
-    for mention, raw in zip(out.mentions, payload["mentions"], strict=True):
-        account = await uow.people.dm_account(mention.person_id, prefer_platform=platform)
-        raw["external_id"] = (
-            account.external_id if account and account.platform == platform else None
-        )
-    return payload
+        return await self.post.to_person(person_id, message)
 
 
 def mention(person: Person) -> Mention:

@@ -16,7 +16,7 @@ from domain.scheme import Scheme
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx, Services
 from handlers.digest_facts import TOP_LINES, TOP_OVERDUE, Facts, digest_slot, gather_facts
-from handlers.i18n import gettext
+from handlers.i18n import translate
 from handlers.router import Router
 from storage.uow import UnitOfWork
 
@@ -26,8 +26,7 @@ MAX_BUTTONS = 8
 
 
 def _t(lang: str, msgid: str, **params: object) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 async def build_digest(uow: UnitOfWork, services: Services, day: date, lang: str) -> Outgoing:

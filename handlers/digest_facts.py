@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from domain.ladder import ladders_by_project
 from handlers.context import Services
 from handlers.i18n import LANGS
-from handlers.problems import Rung, department_name, ladder_from, rung_at
+from handlers.problems import department_name
 from storage.uow import UnitOfWork
 
 TOP_OVERDUE = 10
@@ -41,16 +42,10 @@ async def gather_facts(uow: UnitOfWork, services: Services, day: date) -> Facts:
     problems = await uow.problems.unresolved()
     problem_pids = sorted({p.project_id for p in problems})
     projects = await uow.due.project_labels(problem_pids)
-    # Snapshotted ladders come back shared when equal (DueRepo.ladders): parse each once.
-    parsed: dict[int, list[Rung]] = {}
-    ladders: dict[int, list[Rung]] = {}
-    for pid, raw in (await uow.due.ladders(problem_pids)).items():
-        if id(raw) not in parsed:
-            parsed[id(raw)] = ladder_from(raw, scheme)
-        ladders[pid] = parsed[id(raw)]
+    ladders = ladders_by_project(await uow.due.ladders(problem_pids), scheme)
     rows = []
     for problem in problems:
-        rung = rung_at(ladders[problem.project_id], problem.level)
+        rung = ladders[problem.project_id].rung_at(problem.level)
         opened = problem.opened_at.astimezone(services.timezone).date()
         needs_leader = "leader" in rung.notify_roles
         rows.append((not needs_leader, -problem.level, problem.id, problem, opened))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -61,3 +62,10 @@ def gettext(lang: str, message: str) -> str:
 
 def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
     return translations(normalize_lang(lang)).ngettext(singular, plural, n)
+
+
+def translate(lang: str, message: str, **params: Any) -> str:
+    """`message` in `lang` with its ``{fields}`` filled in: translated first, then
+    formatted, since a translation may place the fields differently."""
+    text = gettext(lang, message)
+    return text.format(**params) if params else text

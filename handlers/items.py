@@ -258,7 +258,7 @@ async def move_item(
             bar=progress_bar(done, total),
         )
         for chat in await ctx.uow.chats.for_project(project.id):
-            await ctx.send_to_chat(chat.platform, chat.external_id, text)
+            await ctx.post.to_chat(chat.platform, chat.external_id, text)
 
 
 async def staff_or_group(ctx: Ctx) -> bool:

@@ -26,7 +26,7 @@ from domain.scheme import Label, Scheme
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, translate
 from handlers.router import Router
 from storage.models import Application, Person
 from storage.repos.applications import DECIDED_STATUSES
@@ -50,8 +50,7 @@ class Voice:
     lang: str
 
     def _(self, message: str, **params: Any) -> str:
-        text = gettext(self.lang, message)
-        return text.format(**params) if params else text
+        return translate(self.lang, message, **params)
 
     def label(self, label: Any) -> str:
         return str(label.en if self.lang == "en" else label.zh)

@@ -16,6 +16,7 @@ from handlers.chat import ChatKind, Incoming
 from handlers.context import Ctx, Services
 from handlers.forms import handle_form_event
 from handlers.i18n import gettext, normalize_lang
+from handlers.postman import Postman
 from handlers.roles import ROLE_LABELS
 from storage.db import StorageError
 from storage.models import Person
@@ -160,14 +161,8 @@ async def _apologize(event: Incoming, services: Services) -> None:
                 "Sorry, something went wrong on our side. What you entered before is kept; please "
                 "try again.",
             )
-            await uow.outbox.enqueue(
-                platform=event.platform,
-                chat_external_id=event.chat_id,
-                payload={"text": text, "buttons": [], "mentions": [], "attachment": None},
-                dedupe_key=f"in:{event.platform}:{event.event_id}:error",
-                now=now,
-                source_event_id=event.event_id,
-            )
+            post = Postman.for_event(uow, now, event.platform, event.event_id)
+            await post.to_chat(event.platform, event.chat_id, text, "error")
     except StorageError:
         raise  # not even the apology could be stored: the event stays unacknowledged
     except Exception:

@@ -1,12 +1,19 @@
-"""The postman (投递员): messages into the outbox with stable dedupe keys, for reminders,
-notices and reports, and the address book they need.
+"""The postman (投递员): the one way a message enters the outbox.
+
+Every message Daiban sends is written by a postman inside the unit of work of what caused
+it (DESIGN decision 1): an inbound event (`Postman.for_event`, which a flow reaches as
+`ctx.post`) or a job (`Postman(uow, at, "nudge")`, one per round). The postman builds the
+dedupe keys — ``<cause>:<suffix>``, or ``<cause>:<n>`` numbered in order for an event's
+replies — and resolves mentions to account ids on the target platform, here and nowhere
+else.
 
 A daily round writes thousands of notices in one unit of work, most of them to the same
-few dozen people (leaders, the office, each project's butler). Where each person is
-reached, who holds a role, a project's team and group chats are therefore looked up once
-per postman and remembered: a postman lives for one unit of work, and what it remembers
-is not what that work changes (it writes problems, work-log lines and messages, never
-accounts, roles or teams).
+few dozen people (leaders, the office, each project's butler). A job's postman therefore
+looks up where each person is reached, who holds a role, a project's team and group chats
+once and remembers them: what a round changes (problems, work-log lines, messages) is
+never what it remembers (accounts, roles, teams). An event's postman remembers nothing,
+since a flow may change exactly those (a person binds an account, a butler assigns a
+team) before it posts.
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ from storage.uow import UnitOfWork
 
 @dataclass
 class Postman:
-    """Writes messages into the outbox with stable dedupe keys (``prefix:suffix``)."""
+    """Writes messages into the outbox, keyed by their cause (``cause:suffix``)."""
 
     uow: UnitOfWork
     now: datetime
-    prefix: str
+    cause: str
+    source_event_id: str | None = None  # the inbound event behind the messages, if any
+    prefer_platform: str | None = None  # where to DM someone with accounts on several
+    remember: bool = True
+    _numbered: int = 0
     _accounts: dict[tuple[int, str | None], Account | None] = field(default_factory=dict)
     _people: dict[int, Person | None] = field(default_factory=dict)
     _roles: dict[str, list[Person]] = field(default_factory=dict)
@@ -34,43 +45,92 @@ class Postman:
     _groups: dict[int, list[Chat]] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
 
+    @classmethod
+    def for_event(
+        cls, uow: UnitOfWork, now: datetime, platform: str, event_id: str | int
+    ) -> Postman:
+        """The postman of one inbound event: keys ``in:<platform>:<event>:…``, each row
+        naming the event, DMs on the event's platform where the person has an account."""
+        return cls(
+            uow,
+            now,
+            f"in:{platform}:{event_id}",
+            source_event_id=str(event_id),
+            prefer_platform=platform,
+            remember=False,
+        )
+
+    def key(self, suffix: str | None = None) -> str:
+        """The dedupe key of a message (the only place one is built); without a suffix,
+        the next number of this cause."""
+        if suffix is None:
+            self._numbered += 1
+            suffix = str(self._numbered)
+        return f"{self.cause}:{suffix}"
+
     # -- sending ---------------------------------------------------------------------
-    async def to_person(self, person_id: int, out: Outgoing, suffix: str) -> bool:
+    async def to_person(
+        self, person_id: int, message: Outgoing | str, suffix: str | None = None
+    ) -> bool:
         """DM a person; False when they have no account or this key was used before."""
-        account = await self.account(person_id)
+        account = await self.account(person_id, self.prefer_platform)
         if account is None:
             return False
         return await self.to_chat(
-            account.platform, account.external_id, out, suffix, person_id=person_id
+            account.platform, account.external_id, message, suffix, person_id=person_id
         )
 
     async def to_chat(
         self,
         platform: str,
         chat_external_id: str,
-        out: Outgoing,
-        suffix: str,
+        message: Outgoing | str,
+        suffix: str | None = None,
         person_id: int | None = None,
     ) -> bool:
-        """Post into a chat; False when this key was used before."""
+        """Post into a chat; False when this key was used before.
+
+        Without a suffix the message is numbered, so its key is new by construction: it
+        is kept and written with the transaction's other rows (one INSERT for a polling
+        batch's replies), in the order it was posted.
+        """
+        out = Outgoing(message) if isinstance(message, str) else message
+        payload = await self._payload(platform, out)
+        if suffix is None:
+            self.uow.outbox.enqueue_later(
+                platform=platform,
+                chat_external_id=chat_external_id,
+                payload=payload,
+                dedupe_key=self.key(),
+                now=self.now,
+                person_id=person_id,
+                source_event_id=self.source_event_id,
+            )
+            return True
         return await self.uow.outbox.enqueue(
             platform=platform,
             chat_external_id=chat_external_id,
-            payload=await self._payload(platform, out),
-            dedupe_key=f"{self.prefix}:{suffix}",
+            payload=payload,
+            dedupe_key=self.key(suffix),
             now=self.now,
             person_id=person_id,
+            source_event_id=self.source_event_id,
         )
 
-    async def to_project_groups(self, project_id: int, out: Outgoing, suffix: str) -> int:
+    async def to_project_groups(
+        self, project_id: int, message: Outgoing | str, suffix: str
+    ) -> int:
         """Post into every group chat bound to the project; how many were new."""
         sent = 0
         for chat in await self.group_chats(project_id):
-            sent += await self.to_chat(chat.platform, chat.external_id, out, f"{suffix}:g{chat.id}")
+            sent += await self.to_chat(
+                chat.platform, chat.external_id, message, f"{suffix}:g{chat.id}"
+            )
         return sent
 
     async def _payload(self, platform: str, out: Outgoing) -> dict[str, Any]:
-        """The outbox payload, each mention's account on ``platform`` filled in."""
+        """The outbox payload, each mention's account on ``platform`` filled in (the one
+        place mentions are resolved; none there: the transport writes the name)."""
         payload = out.to_payload()
         for mention, raw in zip(out.mentions, payload["mentions"], strict=True):
             account = await self.account(mention.person_id, prefer_platform=platform)
@@ -79,43 +139,43 @@ class Postman:
             )
         return payload
 
-    # -- the address book ------------------------------------------------------------
+    # -- the address book (remembered for a job, read afresh for an event) ------------
     async def account(self, person_id: int, prefer_platform: str | None = None) -> Account | None:
-        """Where to DM a person (`PeopleRepo.dm_account`), looked up once."""
+        """Where to DM a person (`PeopleRepo.dm_account`), looked up once (if remembering)."""
         key = (person_id, prefer_platform)
-        if key not in self._accounts:
+        if not self.remember or key not in self._accounts:
             self._accounts[key] = await self.uow.people.dm_account(person_id, prefer_platform)
         return self._accounts[key]
 
     async def person(self, person_id: int) -> Person | None:
         """The person with this id, looked up once."""
-        if person_id not in self._people:
+        if not self.remember or person_id not in self._people:
             self._people[person_id] = await self.uow.people.get(person_id)
         return self._people[person_id]
 
     async def with_role(self, role: str) -> list[Person]:
         """Everyone active holding ``role``, looked up once."""
-        if role not in self._roles:
+        if not self.remember or role not in self._roles:
             self._roles[role] = await self.uow.people.with_role(role)
         return self._roles[role]
 
     async def member_ids(self, project_id: int, role: str) -> list[int]:
         """The project's team members holding ``role``, looked up once."""
         key = (project_id, role)
-        if key not in self._members:
+        if not self.remember or key not in self._members:
             members = await self.uow.due.members(project_id, (role,))
             self._members[key] = [m.person_id for m in members]
         return self._members[key]
 
     async def group_chats(self, project_id: int) -> list[Chat]:
         """The project's bound group chats, looked up once."""
-        if project_id not in self._groups:
+        if not self.remember or project_id not in self._groups:
             self._groups[project_id] = await self.uow.due.group_chats(project_id)
         return self._groups[project_id]
 
     async def project(self, project_id: int) -> Project:
         """The project (with its snapshot), loaded once."""
-        if project_id not in self._projects:
+        if not self.remember or project_id not in self._projects:
             self._projects[project_id] = (await self.uow.due.projects([project_id]))[project_id]
         return self._projects[project_id]
 

@@ -10,13 +10,13 @@ decision 3); `reminders/ladder.py` raises problems by itself with the same notic
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from domain.ladder import Ladder, project_ladder
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, translate
 from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import ChecklistItem, Person, Problem, Project
@@ -28,84 +28,14 @@ GROUP_LANG = "zh_CN"  # a group has no language of its own; the service writes C
 LOG_LINES = 3
 
 
-# -- the ladder as data -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rung:
-    """One level of a project's ladder, as snapshotted at acceptance."""
-
-    level: int
-    name: dict[str, str]
-    dispatcher: dict[str, str]
-    notify_roles: tuple[str, ...]
-    threshold_workdays_overdue: int
-    ack_timeout_workdays: int
-    ack_suppresses_workdays: int
-
-
-def ladder_of(project: Project, scheme: Scheme) -> list[Rung]:
+# -- the ladder (domain/ladder.py), as the project snapshotted it -------------------------
+def ladder_of(project: Project, scheme: Scheme) -> Ladder:
     """The project's ladder (its snapshot; the live scheme only for projects without one)."""
-    return ladder_from((project.snapshot or {}).get("escalation"), scheme)
-
-
-def ladder_from(escalation: list[dict[str, Any]] | None, scheme: Scheme) -> list[Rung]:
-    """A ladder from a snapshot's ``escalation`` list (the live scheme's when empty)."""
-    raw: list[dict[str, Any]] = list(escalation or [])
-    if not raw:
-        raw = [
-            {
-                "level": lv.level,
-                "name": {"zh": lv.name.zh, "en": lv.name.en},
-                "dispatcher": {"zh": lv.dispatcher.zh, "en": lv.dispatcher.en},
-                "notify_roles": list(lv.notify_roles),
-                "threshold_workdays_overdue": lv.threshold_workdays_overdue,
-                "ack_timeout_workdays": lv.ack_timeout_workdays,
-                "ack_suppresses_workdays": lv.ack_suppresses_workdays,
-            }
-            for lv in scheme.escalation
-        ]
-    rungs = [
-        Rung(
-            int(r["level"]),
-            dict(r["name"]),
-            dict(r["dispatcher"]),
-            tuple(r["notify_roles"]),
-            int(r["threshold_workdays_overdue"]),
-            int(r.get("ack_timeout_workdays", 1)),
-            int(r.get("ack_suppresses_workdays", 2)),
-        )
-        for r in raw
-    ]
-    return sorted(rungs, key=lambda r: r.level)
-
-
-def rung_at(ladder: list[Rung], level: int) -> Rung:
-    """The rung of ``level`` (the top one if the ladder is shorter)."""
-    for rung in ladder:
-        if rung.level == level:
-            return rung
-    return ladder[-1]
-
-
-def rung_above(ladder: list[Rung], level: int) -> Rung | None:
-    """The next rung up, or None at the top."""
-    return next((r for r in ladder if r.level > level), None)
-
-
-def rung_for_overdue(ladder: list[Rung], overdue: int) -> Rung | None:
-    """The highest rung whose threshold ``overdue`` working days have crossed."""
-    if overdue <= 0:
-        return None
-    crossed = [r for r in ladder if r.threshold_workdays_overdue <= overdue]
-    return crossed[-1] if crossed else None
-
-
-def _label(lang: str, label: dict[str, str]) -> str:
-    return label.get("en" if lang == "en" else "zh") or label.get("zh", "")
+    return project_ladder((project.snapshot or {}).get("escalation"), scheme)
 
 
 def _t(lang: str, msgid: str, **params: Any) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
@@ -183,7 +113,7 @@ async def notify_problem(
     """Tell the rung's people (DM, with an Acknowledge button) and the project group."""
     uow = post.uow
     project = await post.project(problem.project_id)
-    rung = rung_at(ladder_of(project, scheme), problem.level)
+    rung = ladder_of(project, scheme).rung_at(problem.level)
     item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
     sent = 0
     key = f"p{problem.id}:L{problem.level}"
@@ -200,8 +130,8 @@ async def notify_problem(
             head,
             id=problem.id,
             level=rung.level,
-            name=_label(lang, rung.name),
-            dispatcher=_label(lang, rung.dispatcher),
+            name=rung.name.text(lang),
+            dispatcher=rung.dispatcher.text(lang),
         )
         if lang not in facts:
             facts[lang] = await problem_facts(uow, project, item, problem, lang, overdue)
@@ -220,7 +150,7 @@ async def notify_problem(
         "Problem #{id} is now at level {level} ({dispatcher}): {reason}",
         id=problem.id,
         level=rung.level,
-        dispatcher=_label(GROUP_LANG, rung.dispatcher),
+        dispatcher=rung.dispatcher.text(GROUP_LANG),
         reason=problem.reason,
     )
     sent += await post.to_project_groups(project.id, Outgoing(group), key)
@@ -278,16 +208,15 @@ async def escalate(ctx: Ctx) -> None:
     reason = " ".join(words).strip()
     if not reason:
         await ctx.reply(
-            ctx._("Usage: /escalate [item code] REASON [level 1–{top}]", top=ladder[-1].level)
+            ctx._("Usage: /escalate [item code] REASON [level 1–{top}]", top=ladder.top.level)
         )
         return
-    if level is not None and level not in {r.level for r in ladder}:
+    if level is not None and level not in ladder.levels:
         await ctx.reply(ctx._("There is no level {level} on this project's ladder.", level=level))
         return
     existing = await ctx.uow.problems.unresolved_for_item(item.id) if item else None
-    post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
     if existing is not None:
-        above = rung_above(ladder, existing.level)
+        above = ladder.rung_above(existing.level)
         target = level or (above.level if above else existing.level)
         if target > existing.level:
             await ctx.uow.problems.raise_to(existing, target, ctx.now)
@@ -296,7 +225,7 @@ async def escalate(ctx: Ctx) -> None:
         problem = await ctx.uow.problems.open(
             project_id=project.id,
             item_id=item.id if item else None,
-            level=level or ladder[0].level,
+            level=level or ladder.bottom.level,
             reason=reason,
             auto=False,
             opened_by_id=ctx.person.id,
@@ -310,7 +239,7 @@ async def escalate(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "level": problem.level, "reason": reason},
     )
-    await notify_problem(post, ctx.scheme, problem)
+    await notify_problem(ctx.post, ctx.scheme, problem)
     await ctx.reply(
         ctx._("Problem #{id} raised to level {level}.", id=problem.id, level=problem.level)
     )
@@ -333,7 +262,7 @@ async def _ack(ctx: Ctx, problem: Problem | None) -> None:
     project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
     if not await _may_dispatch(ctx, project):
         return
-    rung = rung_at(ladder_of(project, ctx.scheme), problem.level)
+    rung = ladder_of(project, ctx.scheme).rung_at(problem.level)
     until = ctx.services.calendar.add_workdays(ctx.local_now.date(), rung.ack_suppresses_workdays)
     await ctx.uow.problems.ack(problem, ctx.person.id, until, ctx.now)
     await ctx.uow.events.append(
@@ -352,8 +281,7 @@ async def _ack(ctx: Ctx, problem: Problem | None) -> None:
     )
     await ctx.reply(text)
     if not ctx.in_group:
-        post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
-        await post.to_project_groups(problem.project_id, Outgoing(text), "ack")
+        await ctx.post.to_project_groups(problem.project_id, Outgoing(text), "ack")
 
 
 @router.command("ack", roles=STAFF_DISPATCH)
@@ -393,7 +321,6 @@ async def resolve(ctx: Ctx) -> None:
         item_id=problem.item_id,
         data={"problem": problem.id, "minutes": minutes},
     )
-    post = Postman(ctx.uow, ctx.now, f"in:{ctx.incoming.platform}:{ctx.incoming.event_id}")
 
     def notice(lang: str) -> Outgoing:
         return Outgoing(
@@ -406,9 +333,9 @@ async def resolve(ctx: Ctx) -> None:
             )
         )
 
-    await post.to_project_groups(project.id, notice(GROUP_LANG), "minutes")
+    await ctx.post.to_project_groups(project.id, notice(GROUP_LANG), "minutes")
     for person in await concerned_departments(ctx.uow, project, problem):
-        await post.to_person(person.id, notice(person.lang), f"minutes:u{person.id}")
+        await ctx.post.to_person(person.id, notice(person.lang), f"minutes:u{person.id}")
     await ctx.reply(ctx._("Problem #{id} closed; the minutes were sent.", id=problem.id))
 
 

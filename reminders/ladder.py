@@ -3,7 +3,8 @@
 Each working day: an overdue item whose working days overdue cross a rung's threshold
 gets a problem at that rung (or its problem is raised to it); a problem nobody
 acknowledged within its rung's ``ack_timeout_workdays`` climbs one rung; an ``/ack``
-pauses both until its ``ack_until`` day has passed.
+pauses both until its ``ack_until`` day has passed. The rules are `domain/ladder.py`'s;
+this module reads the problems and projects, applies them, and writes the moves.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 from domain.calendar import WorkCalendar
+from domain.ladder import (
+    Ladder,
+    acknowledgement_holds,
+    ladders_by_project,
+    workdays_unacknowledged,
+)
 from handlers import log_context
 from handlers.context import Services
-from handlers.i18n import gettext
+from handlers.i18n import translate
 from handlers.postman import Postman
-from handlers.problems import (
-    Rung,
-    ladder_from,
-    notify_problem,
-    rung_above,
-    rung_at,
-    rung_for_overdue,
-)
+from handlers.problems import notify_problem
 from storage.models import Problem
 from storage.repos.due import DueItem
 from storage.uow import UnitOfWork
@@ -30,15 +30,13 @@ from storage.uow import UnitOfWork
 
 def suppressed(problem: Problem, today: date) -> bool:
     """An acknowledgement still holds: no automatic raise today."""
-    return problem.state == "acked" and problem.ack_until is not None and today <= problem.ack_until
+    return acknowledgement_holds(problem.state, problem.ack_until, today)
 
 
 def unacked_for(problem: Problem, today: date, calendar: WorkCalendar, tz: tzinfo) -> int:
     """Working days the problem has waited unacknowledged at its level."""
-    since = problem.raised_at.astimezone(tz).date()
-    if problem.ack_until is not None and problem.ack_until > since:
-        since = problem.ack_until  # an expired acknowledgement restarts the wait
-    return calendar.workdays_between(since, today)
+    raised_on = problem.raised_at.astimezone(tz).date()
+    return workdays_unacknowledged(raised_on, problem.ack_until, today, calendar)
 
 
 async def ladder_round(
@@ -63,12 +61,13 @@ async def ladder_round(
         if item.due_on not in late:
             late[item.due_on] = max(0, calendar.workdays_between(item.due_on, today))
         overdue = late[item.due_on]
-        rung = rung_for_overdue(ladders[item.project_id], overdue)
+        ladder = ladders[item.project_id]
+        rung = ladder.rung_for_overdue(overdue)
         if rung is None:
             continue
         problem = open_by_item.get(item.item_id)
         if problem is None:
-            reason = gettext("zh_CN", "Overdue by {n} working days").format(n=overdue)
+            reason = translate("zh_CN", "Overdue by {n} working days", n=overdue)
             problem = await uow.problems.open(
                 project_id=item.project_id,
                 item_id=item.item_id,
@@ -79,8 +78,10 @@ async def ladder_round(
                 now=at,
             )
             climbed = False
-        elif rung.level > problem.level and not suppressed(problem, today):
-            await uow.problems.raise_to(problem, rung.level, at)
+        elif (
+            raised := ladder.raise_for_overdue(problem.level, overdue)
+        ) is not None and not suppressed(problem, today):
+            await uow.problems.raise_to(problem, raised.level, at)
             climbed = True
         else:
             continue
@@ -93,19 +94,9 @@ async def ladder_round(
 
 async def project_ladders(
     uow: UnitOfWork, services: Services, ids: list[int]
-) -> dict[int, list[Rung]]:
-    """Each project's snapshotted ladder; identical snapshots are parsed once.
-
-    `DueRepo.ladders` returns equal ladders as one shared list, so its identity is the key.
-    """
-    parsed: dict[int, list[Rung]] = {}
-    out: dict[int, list[Rung]] = {}
-    for pid, raw in (await uow.due.ladders(ids)).items():
-        key = id(raw)
-        if key not in parsed:
-            parsed[key] = ladder_from(raw, services.scheme)
-        out[pid] = parsed[key]
-    return out
+) -> dict[int, Ladder]:
+    """Each project's snapshotted ladder (equal snapshots are read once)."""
+    return ladders_by_project(await uow.due.ladders(ids), services.scheme)
 
 
 async def climb_silent(
@@ -124,11 +115,9 @@ async def climb_silent(
         if problem.id in skip or suppressed(problem, today):
             continue
         log_context.bind_project(problem.project_id)
-        ladder = ladders[problem.project_id]
-        rung = rung_at(ladder, problem.level)
-        above = rung_above(ladder, problem.level)
         waited = unacked_for(problem, today, services.calendar, services.timezone)
-        if above is None or waited < rung.ack_timeout_workdays:
+        above = ladders[problem.project_id].climb(problem.level, waited)
+        if above is None:
             continue
         await uow.problems.raise_to(problem, above.level, at)
         await _log(uow, problem, at, "problem.climbed", None)

@@ -15,7 +15,7 @@ from domain.scheme import Reminders
 from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.context import Services
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, translate
 from handlers.postman import Postman
 from handlers.problems import GROUP_LANG, mention_line
 from storage.models import Person
@@ -70,7 +70,7 @@ def nudge_text(lang: str, nudge: Nudge, project: str, due_on: date) -> str:
             "Overdue by {n} working days: {item} of {project} (due {due})."
             " Please update its status or tell the butler what blocks it."
         )
-    return gettext(lang, msgid).format(item=item, project=project, due=due_on, n=nudge.days)
+    return translate(lang, msgid, item=item, project=project, due=due_on, n=nudge.days)
 
 
 async def send_nudges(

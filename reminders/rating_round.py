@@ -15,7 +15,7 @@ from datetime import date, datetime
 from domain.scheme import RatingCycle
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, gettext, translate
 from handlers.postman import Postman
 from handlers.rating import ENTERPRISE, TEAM, rate_payload
 from reminders.slots import due_slots, in_service_before, late_note
@@ -53,7 +53,7 @@ def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: st
             "Rating round {period}: please rate the enterprise's cooperation on"
             " project {code} {name}."
         )
-    text = gettext(lang, msgid).format(period=period, code=code, name=name)
+    text = translate(lang, msgid, period=period, code=code, name=name)
     return Outgoing(text, buttons=[[Button(gettext(lang, "Rate"), payload)]])
 
 

@@ -16,16 +16,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-
 from handlers.chat import Outgoing
 from handlers.context import Services
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, gettext, translate
 from handlers.postman import Postman
 from handlers.problems import department_name
 from handlers.rating import LEVEL_MSGIDS
 from reminders.slots import Slot, due_slots, in_service_before, late_note
-from storage.models import ChecklistItem, Person, Problem, Project, Rating
+from storage.models import ChecklistItem, Project
 from storage.repos.due import CLOSED_PROJECT_STATUSES
 from storage.uow import UnitOfWork
 
@@ -99,8 +97,7 @@ def _month_end(first: date) -> date:
 SUBJECT_LABELS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
 
 def _t(lang: str, msgid: str, **params: object) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
+    return translate(lang, msgid, **params)
 
 
 # -- building ------------------------------------------------------------------------------
@@ -133,7 +130,7 @@ async def _overdue(
 async def _person_name(uow: UnitOfWork, person_id: int | None) -> str:
     if person_id is None:
         return NO_ZONE
-    person = await uow.session.get(Person, person_id)
+    person = await uow.people.get(person_id)
     return person.name if person is not None else NO_ZONE
 
 
@@ -239,8 +236,7 @@ def _item_name(item: ChecklistItem | None, lang: str) -> str:
 
 
 async def _all_projects(uow: UnitOfWork) -> list[Project]:
-    rows = await uow.session.execute(select(Project).order_by(Project.id))
-    return list(rows.scalars())
+    return await uow.projects.listed()
 
 
 async def _periodic(
@@ -274,8 +270,7 @@ async def _periodic(
         counts[zone_of[item.project_id]]["done"] += 1
     for _, item in await _overdue(uow, services, as_of):
         counts[zone_of[item.project_id]]["overdue"] += 1
-    problems = list((await uow.session.execute(select(Problem).order_by(Problem.id))).scalars())
-    for problem in problems:
+    for problem in await uow.problems.every():
         zone = zone_of[problem.project_id]
         opened = problem.opened_at.astimezone(tz).date()
         if first <= opened <= as_of:
@@ -318,8 +313,7 @@ async def _ratings(
     """Ratings given in the period (评价结果), with their follow-up state."""
     code = {p.id: p.code for p in projects}
     rows: list[list[str | int]] = []
-    found = await uow.session.execute(select(Rating).order_by(Rating.id))
-    for rating in found.scalars():
+    for rating in await uow.ratings.every():
         given = rating.at.astimezone(services.timezone).date()
         if not first <= given <= last:
             continue

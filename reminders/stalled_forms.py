@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from handlers.chat import Outgoing
-from handlers.context import Services, resolve_mentions
+from handlers.context import Services
 from handlers.forms import FORMS
-from handlers.i18n import gettext
+from handlers.i18n import gettext, translate
+from handlers.postman import Postman
 from storage.uow import UnitOfWork
 
 
@@ -32,25 +32,22 @@ async def remind_stalled_forms(services: Services, at: datetime) -> int:
     )
     sent = 0
     async with UnitOfWork(services.db) as uow:
+        post = Postman(uow, at, "form-reminder")
         for conv in await uow.conversations.untouched_since(local_midnight, limit=500):
             form = FORMS.get(conv.form or "")
             person = await uow.people.get(conv.person_id)
             if form is None or person is None:
                 continue
-            text = gettext(
+            text = translate(
                 person.lang,
                 "You have an unfinished form: {title}. Send /resume to continue where you stopped,"
                 " or /cancel to drop it.",
-            ).format(title=gettext(person.lang, form.title))
-            out = Outgoing(text)
-            key = f"form-reminder:{conv.id}:{conv.updated_at.isoformat()}"
-            if await uow.outbox.enqueue(
-                platform=conv.platform,
-                chat_external_id=conv.chat_external_id,
-                payload=await resolve_mentions(uow, conv.platform, out),
-                dedupe_key=key,
-                now=at,
-                person_id=person.id,
+                title=gettext(person.lang, form.title),
+            )
+            # Once per pause: the key names the conversation and when it was last touched.
+            pause = f"{conv.id}:{conv.updated_at.isoformat()}"
+            if await post.to_chat(
+                conv.platform, conv.chat_external_id, text, pause, person_id=person.id
             ):
                 sent += 1
     return sent

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from domain.calendar import WorkCalendar
 from domain.scheme import WorkingHours
 from handlers.chat import Button, Outgoing
-from handlers.context import Services, resolve_mentions
-from handlers.i18n import gettext
+from handlers.context import Services
+from handlers.i18n import gettext, translate
+from handlers.postman import Postman
 from reminders.stalled_forms import in_working_hours
 from storage.uow import UnitOfWork
 
@@ -52,6 +53,7 @@ async def remind_open_tickets(services: Services, at: datetime) -> int:
     hours = scheme.reminders.working_hours
     sent = 0
     async with UnitOfWork(services.db) as uow:
+        post = Postman(uow, at, "ticket-reminder")
         office = await uow.people.with_role("office")
         for ticket in await uow.tickets.open_since(cutoff):
             assert ticket.opened_at is not None
@@ -60,29 +62,18 @@ async def remind_open_tickets(services: Services, at: datetime) -> int:
                 continue
             asker = await uow.people.get(ticket.asker_id)
             for member in office:
-                text = gettext(
+                text = translate(
                     member.lang,
                     "**Reminder: question #{number}** from {name} has waited {hours} working "
                     "hours for an answer:\n{question}",
-                ).format(
                     number=ticket.id,
                     name=asker.name if asker else "—",
                     hours=scheme.consultation.ticket_reminder_work_hours,
                     question=ticket.question,
                 )
                 button = Button(gettext(member.lang, "Take it"), f"ticket:take:{ticket.id}")
-                account = await uow.people.dm_account(member.id)
-                if account is None:
-                    continue
                 out = Outgoing(text, buttons=[[button]])
-                if await uow.outbox.enqueue(
-                    platform=account.platform,
-                    chat_external_id=account.external_id,
-                    payload=await resolve_mentions(uow, account.platform, out),
-                    dedupe_key=f"ticket-reminder:{ticket.id}:{member.id}",
-                    now=at,
-                    person_id=member.id,
-                ):
+                if await post.to_person(member.id, out, f"{ticket.id}:{member.id}"):
                     sent += 1
     return sent
 

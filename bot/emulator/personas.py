@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
-
 from bot.demo import PLATFORM, Persona
 from domain.scheme import Scheme
 from handlers.i18n import gettext
 from handlers.roles import ROLE_LABELS
-from storage.models import Chat, Project, ProjectMember
+from storage.models import Chat
 from storage.uow import UnitOfWork
 
 
@@ -77,16 +75,6 @@ async def persona_view(uow: UnitOfWork, cast: list[Persona], key: str) -> Person
 async def chats_of(uow: UnitOfWork, person_id: int) -> list[dict[str, Any]]:
     """The persona's group chats on the emulator platform (the DM is always there too),
     each with the code of the project it is bound to (None while unbound)."""
-    member = exists().where(
-        ProjectMember.project_id == Chat.project_id, ProjectMember.person_id == person_id
-    )
-    result = await uow.session.execute(
-        select(Chat, Project.code)
-        .outerjoin(Project, Project.id == Chat.project_id)
-        .where(Chat.platform == PLATFORM, Chat.kind == "group")
-        .where(Chat.project_id.is_(None) | member)
-        .order_by(Chat.id)
-    )
     return [
         {
             "id": chat.external_id,
@@ -94,7 +82,7 @@ async def chats_of(uow: UnitOfWork, person_id: int) -> list[dict[str, Any]]:
             "title": chat.title or chat.external_id,
             "project": code,
         }
-        for chat, code in result.all()
+        for chat, code in await uow.chats.groups_seen_by(PLATFORM, person_id)
     ]
 
 

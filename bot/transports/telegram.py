@@ -27,7 +27,6 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.config import ConfigError, Settings
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
@@ -46,7 +45,6 @@ from handlers.chat import Incoming
 from handlers.commands import COMMANDS
 from handlers.i18n import DEFAULT_LANG, gettext
 from storage.db import StorageError
-from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -221,15 +219,7 @@ class Inbound:
         if known is not None:
             return known
         async with UnitOfWork(self.app.services.db) as uow:
-            result = await uow.session.execute(
-                select(OutboxMessage.payload)
-                .where(
-                    OutboxMessage.platform == PLATFORM, OutboxMessage.chat_external_id == chat_id
-                )
-                .order_by(OutboxMessage.id.desc())
-                .limit(500)
-            )
-            payloads = list(result.scalars())
+            payloads = await uow.outbox.recent_payloads(PLATFORM, chat_id, limit=500)
         return self.book.resolve_from(data, payloads) or data
 
     async def _event(self, update: Any) -> Incoming | None:

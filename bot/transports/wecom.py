@@ -33,7 +33,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
-from sqlalchemy import make_url, select
+from sqlalchemy import make_url
 
 from bot.config import ROOT, ConfigError, Settings
 from bot.transports.base import PermanentError, TransientError
@@ -52,7 +52,6 @@ from bot.transports.wecom_crypto import (
 )
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
 from storage.db import StorageError
-from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -119,18 +118,11 @@ async def numbered_choice(app: TransportHost, chat_id: str, number: int) -> str 
 
     The outbox row keeps the buttons it was rendered from, so a restart loses nothing.
     """
-    stmt = (
-        select(OutboxMessage.payload)
-        .where(
-            OutboxMessage.platform == PLATFORM,
-            OutboxMessage.chat_external_id == chat_id,
-            OutboxMessage.status.in_(("sent", "sending")),
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(20)  # the buttons sit on one of the last few messages, or are stale
-    )
     async with UnitOfWork(app.services.db) as uow:
-        payloads = list((await uow.session.execute(stmt)).scalars())
+        # The buttons sit on one of the last few messages, or are stale.
+        payloads = await uow.outbox.recent_payloads(
+            PLATFORM, chat_id, limit=20, statuses=("sent", "sending")
+        )
     for payload in payloads:
         buttons = [b for row in payload.get("buttons", []) for b in row]
         if buttons:

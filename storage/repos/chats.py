@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
-from storage.models import Chat
+from storage.models import (
+    Chat,
+    Conversation,
+    InboundEvent,
+    OutboxMessage,
+    Project,
+    ProjectMember,
+)
 from storage.repos._base import Repo
 
 
@@ -53,6 +60,47 @@ class ChatRepo(Repo):
             select(Chat).where(Chat.project_id == project_id).order_by(Chat.id)
         )
         return list(result.scalars())
+
+    async def external_ids(self, platform: str, kind: str) -> list[str]:
+        """The platform ids of the platform's chats of this kind (``dm`` or ``group``)."""
+        result = await self.session.execute(
+            select(Chat.external_id).where(Chat.platform == platform, Chat.kind == kind)
+        )
+        return list(result.scalars())
+
+    async def groups_seen_by(
+        self, platform: str, person_id: int
+    ) -> list[tuple[Chat, str | None]]:
+        """The platform's group chats that are bound to no project or to one of the
+        person's projects, each with its project's code (None while unbound), by id."""
+        member = exists().where(
+            ProjectMember.project_id == Chat.project_id, ProjectMember.person_id == person_id
+        )
+        result = await self.session.execute(
+            select(Chat, Project.code)
+            .outerjoin(Project, Project.id == Chat.project_id)
+            .where(Chat.platform == platform, Chat.kind == "group")
+            .where(Chat.project_id.is_(None) | member)
+            .order_by(Chat.id)
+        )
+        return [(chat, code) for chat, code in result.all()]
+
+    async def forget_platform(self, platform: str) -> dict[str, int]:
+        """Delete the platform's conversations, outbox rows, inbound dedupe rows and DM
+        chats; how many rows went, by table. Groups stay: one may belong to a project."""
+        removed: dict[str, int] = {}
+        for name, model in (
+            ("conversations", Conversation),
+            ("outbox", OutboxMessage),
+            ("inbound_events", InboundEvent),
+        ):
+            result = await self.session.execute(delete(model).where(model.platform == platform))
+            removed[name] = int(getattr(result, "rowcount", 0) or 0)
+        result = await self.session.execute(
+            delete(Chat).where(Chat.platform == platform, Chat.kind == "dm")
+        )
+        removed["chats"] = int(getattr(result, "rowcount", 0) or 0)
+        return removed
 
 
 __all__ = ["ChatRepo"]

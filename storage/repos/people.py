@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select, update
 
 from storage.models import Account, Department, Person, PersonRole
 from storage.repos._base import Repo
@@ -28,6 +28,22 @@ class PeopleRepo(Repo):
             .where(Account.platform == platform, Account.external_id == external_id)
         )
         return result.scalar_one_or_none()
+
+    async def by_mobile(self, mobile: str) -> Person | None:
+        """The (first) person with this mobile number, or None."""
+        result = await self.session.execute(
+            select(Person).where(Person.mobile == mobile).order_by(Person.id).limit(1)
+        )
+        return result.scalars().first()
+
+    async def named(self, name_or_mobile: str) -> list[Person]:
+        """Everyone with this name or this mobile number, by id."""
+        result = await self.session.execute(
+            select(Person)
+            .where(or_(Person.name == name_or_mobile, Person.mobile == name_or_mobile))
+            .order_by(Person.id)
+        )
+        return list(result.scalars())
 
     async def add(
         self,
@@ -164,6 +180,22 @@ class PeopleRepo(Repo):
             select(Account).where(Account.person_id == person_id).order_by(*order).limit(1)
         )
         return result.scalar_one_or_none()
+
+    async def accounts_on(self, platform: str) -> list[tuple[int, str]]:
+        """``(person id, account id)`` of every account on ``platform``."""
+        result = await self.session.execute(
+            select(Account.person_id, Account.external_id).where(Account.platform == platform)
+        )
+        return [(person_id, external_id) for person_id, external_id in result.all()]
+
+    async def restore(self, person_id: int, *, name: str, lang: str) -> None:
+        """Put a person back to a fresh start: this name and language, no mobile, no
+        enterprise."""
+        await self.session.execute(
+            update(Person)
+            .where(Person.id == person_id)
+            .values(name=name, lang=lang, mobile=None, enterprise_id=None)
+        )
 
     async def with_role(self, role: str, *, active_only: bool = True) -> list[Person]:
         """Everyone holding ``role`` (active people only unless told otherwise), by id."""

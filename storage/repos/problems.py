@@ -13,7 +13,7 @@ UNRESOLVED = ("open", "acked")
 
 
 class ProblemRepo(Repo):
-    """Problems and their moves; the ladder's rules live in ``reminders/ladder.py``."""
+    """Problems and their moves; the ladder's rules live in ``domain/ladder.py``."""
 
     async def open(
         self,
@@ -45,6 +45,11 @@ class ProblemRepo(Repo):
     async def get(self, problem_id: int) -> Problem | None:
         """The problem, or None."""
         return await self.session.get(Problem, problem_id, populate_existing=True)
+
+    async def every(self) -> list[Problem]:
+        """Every problem ever raised, by id (the periodic reports count them by zone)."""
+        rows = await self.session.execute(select(Problem).order_by(Problem.id))
+        return list(rows.scalars())
 
     async def unresolved(self) -> list[Problem]:
         """Every open or acknowledged problem (index ``state, level``), highest level first."""

@@ -63,6 +63,11 @@ class RatingRepo(Repo):
         """The rating, or None."""
         return await self.session.get(Rating, rating_id, populate_existing=True)
 
+    async def every(self) -> list[Rating]:
+        """Every rating ever given, by id (the periodic reports pick their period's)."""
+        rows = await self.session.execute(select(Rating).order_by(Rating.id))
+        return list(rows.scalars())
+
     async def of_period(self, period: str) -> list[Rating]:
         """Every rating of ``period``."""
         rows = await self.session.execute(

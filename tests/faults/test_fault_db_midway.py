@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from bot.app import build_services
 from bot.config import load_settings
-from bot.jobs_cli import services_for
 from handlers.chat import Incoming, Sender
 from handlers.pipeline import handle
 from storage.db import Database, StorageError
@@ -40,7 +40,7 @@ async def test_a_connection_lost_inside_the_handler_leaves_the_event_unacknowled
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
     via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    services = services_for(load_settings(database_url=via_proxy))
+    services = build_services(load_settings(database_url=via_proxy))
 
     def cut_at_the_inbound_record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if "inbound_events" in statement and proxy.up:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from domain.items import Status
 from domain.scheme import Scheme
 from handlers.i18n import gettext
-from handlers.problems import ladder_of, rung_at
+from handlers.problems import ladder_of
 from storage.models import (
     Account,
     Chat,
@@ -137,7 +137,7 @@ def state_problems(facts: Facts) -> list[str]:
         project = facts.projects[problem.project_id]
         if problem.state not in PROBLEM_STATES:
             found.append(f"problem {problem.id}: illegal state {problem.state}")
-        if problem.level not in {r.level for r in ladder_of(project, facts.scheme)}:
+        if problem.level not in ladder_of(project, facts.scheme).levels:
             found.append(f"problem {problem.id}: level {problem.level} is not on the ladder")
     for project in facts.projects.values():
         if project.status not in PROJECT_STATUSES:
@@ -187,7 +187,7 @@ def _ladder_target_ok(facts: Facts, problem: Problem, level: int, kind: str, ide
     if kind == "g":
         return facts.chats[ident].project_id == problem.project_id
     project = facts.projects[problem.project_id]
-    rung = rung_at(ladder_of(project, facts.scheme), level)
+    rung = ladder_of(project, facts.scheme).rung_at(level)
     item = facts.item_by_id.get(problem.item_id) if problem.item_id is not None else None
     for role in rung.notify_roles:
         if role == "butler" and project.butler_id == ident:

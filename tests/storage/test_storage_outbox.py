@@ -8,11 +8,21 @@ from datetime import datetime, timedelta
 import pytest
 
 from storage.db import Database
+from storage.repos.outbox_claim import ClaimedMessage
 from storage.uow import UnitOfWork
 
 pytestmark = pytest.mark.asyncio
 
 LEASE = timedelta(minutes=5)
+
+
+async def claim(
+    uow: UnitOfWork, at: datetime, *, limit: int, worker_id: str, lease: timedelta
+) -> list[ClaimedMessage]:
+    """The worker's claim, for the one platform these tests write."""
+    return await uow.outbox.claim_due(
+        at, limit=limit, worker_id=worker_id, lease=lease, platforms=("telegram",)
+    )
 
 
 async def _enqueue(db: Database, now: datetime, count: int) -> None:
@@ -62,20 +72,23 @@ async def test_claim_due_returns_due_rows_in_id_order_and_marks_them(
             source_event_id=42,
         )
     async with UnitOfWork(db) as uow:
-        claimed = await uow.outbox.claim_due(now, limit=10, worker_id="w1", lease=LEASE)
+        claimed = await claim(uow, now, limit=10, worker_id="w1", lease=LEASE)
     assert [m.dedupe_key for m in claimed] == ["k0", "k1", "k2"]
     assert [m.id for m in claimed] == sorted(m.id for m in claimed)
-    assert all(
-        m.status == "sending" and m.claimed_by == "w1" and m.attempts == 1 and m.claimed_at == now
-        for m in claimed
-    )
     async with UnitOfWork(db) as uow:
-        assert await uow.outbox.claim_due(now, limit=10, worker_id="w2", lease=LEASE) == []
-        later = await uow.outbox.claim_due(
-            now + timedelta(hours=1), limit=10, worker_id="w2", lease=timedelta(hours=2)
+        rows = [await uow.outbox.get(m.id) for m in claimed]
+        assert all(
+            m is not None
+            and (m.status, m.claimed_by, m.attempts, m.claimed_at) == ("sending", "w1", 1, now)
+            for m in rows
+        )
+        assert await claim(uow, now, limit=10, worker_id="w2", lease=LEASE) == []
+        later = await claim(
+            uow, now + timedelta(hours=1), limit=10, worker_id="w2", lease=timedelta(hours=2)
         )
         assert [m.dedupe_key for m in later] == ["later"]
-        assert later[0].source_event_id == "42"
+        row = await uow.outbox.get(later[0].id)
+        assert row is not None and row.source_event_id == "42"
 
 
 async def test_two_concurrent_workers_never_claim_the_same_row(db: Database, now: datetime) -> None:
@@ -85,7 +98,7 @@ async def test_two_concurrent_workers_never_claim_the_same_row(db: Database, now
 
     async def worker_a() -> list[int]:
         async with UnitOfWork(db) as uow:
-            rows = await uow.outbox.claim_due(now, limit=4, worker_id="a", lease=LEASE)
+            rows = await claim(uow, now, limit=4, worker_id="a", lease=LEASE)
             first_claimed.set()
             await release_first.wait()  # hold the claim (and its locks) open
             return [m.id for m in rows]
@@ -93,7 +106,7 @@ async def test_two_concurrent_workers_never_claim_the_same_row(db: Database, now
     async def worker_b() -> list[int]:
         await first_claimed.wait()
         async with UnitOfWork(db) as uow:
-            rows = await uow.outbox.claim_due(now, limit=10, worker_id="b", lease=LEASE)
+            rows = await claim(uow, now, limit=10, worker_id="b", lease=LEASE)
             return [m.id for m in rows]
 
     task_a = asyncio.create_task(worker_a())
@@ -118,7 +131,7 @@ async def test_many_workers_racing_claim_each_row_once(db: Database, now: dateti
         ids: list[int] = []
         while True:
             async with UnitOfWork(db) as uow:
-                rows = await uow.outbox.claim_due(now, limit=3, worker_id=name, lease=LEASE)
+                rows = await claim(uow, now, limit=3, worker_id=name, lease=LEASE)
             if not rows:
                 return ids
             ids.extend(m.id for m in rows)
@@ -132,19 +145,20 @@ async def test_many_workers_racing_claim_each_row_once(db: Database, now: dateti
 async def test_lease_expiry_reclaims_a_crashed_workers_rows(db: Database, now: datetime) -> None:
     await _enqueue(db, now, 2)
     async with UnitOfWork(db) as uow:
-        crashed = await uow.outbox.claim_due(now, limit=1, worker_id="crashed", lease=LEASE)
+        crashed = await claim(uow, now, limit=1, worker_id="crashed", lease=LEASE)
     assert len(crashed) == 1
     async with UnitOfWork(db) as uow:  # within the lease: only the other row
-        rows = await uow.outbox.claim_due(
-            now + LEASE - timedelta(seconds=1), limit=10, worker_id="w2", lease=LEASE
+        rows = await claim(
+            uow, now + LEASE - timedelta(seconds=1), limit=10, worker_id="w2", lease=LEASE
         )
         assert [m.dedupe_key for m in rows] == ["k1"]
     async with UnitOfWork(db) as uow:  # lease over: the crashed worker's row comes back
-        rows = await uow.outbox.claim_due(
-            now + LEASE + timedelta(seconds=1), limit=10, worker_id="w3", lease=LEASE
+        rows = await claim(
+            uow, now + LEASE + timedelta(seconds=1), limit=10, worker_id="w3", lease=LEASE
         )
         assert [m.id for m in rows] == [crashed[0].id]
-        assert rows[0].claimed_by == "w3" and rows[0].attempts == 2
+        row = await uow.outbox.get(rows[0].id)
+        assert row is not None and (row.claimed_by, row.attempts) == ("w3", 2)
 
 
 async def test_mark_sent_retry_later_and_mark_failed(db: Database, now: datetime) -> None:
@@ -154,7 +168,7 @@ async def test_mark_sent_retry_later_and_mark_failed(db: Database, now: datetime
         assert await uow.outbox.oldest_pending_age(now + timedelta(minutes=2)) == timedelta(
             minutes=2
         )
-        sent, retried, failed = await uow.outbox.claim_due(now, limit=3, worker_id="w", lease=LEASE)
+        sent, retried, failed = await claim(uow, now, limit=3, worker_id="w", lease=LEASE)
         assert await uow.outbox.pending_count() == 0
         assert await uow.outbox.oldest_pending_age(now) is None
     later = now + timedelta(seconds=30)
@@ -178,10 +192,56 @@ async def test_mark_sent_retry_later_and_mark_failed(db: Database, now: datetime
         )
         assert (f.status, f.last_error) == ("failed", "403 bot was blocked")
         assert await uow.outbox.pending_count() == 1
-        assert await uow.outbox.claim_due(later, limit=5, worker_id="w", lease=LEASE) == []
-        again = await uow.outbox.claim_due(
-            later + timedelta(seconds=60), limit=5, worker_id="w", lease=LEASE
+        assert await claim(uow, later, limit=5, worker_id="w", lease=LEASE) == []
+        again = await claim(
+            uow, later + timedelta(seconds=60), limit=5, worker_id="w", lease=LEASE
         )
-        assert [m.id for m in again] == [retried.id] and again[0].attempts == 2
+        assert [m.id for m in again] == [retried.id]
+        row = await uow.outbox.get(retried.id)
+        assert row is not None and row.attempts == 2
         with pytest.raises(LookupError):
             await uow.outbox.mark_sent(999_999, later)
+
+
+async def test_a_claim_takes_only_its_platforms_and_skips_busy_chats(
+    db: Database, now: datetime
+) -> None:
+    async with UnitOfWork(db) as uow:
+        for platform, chat, key in (
+            ("telegram", "a", "t-a"),
+            ("telegram", "b", "t-b"),
+            ("wecom", "a", "w-a"),
+        ):
+            await uow.outbox.enqueue(
+                platform=platform, chat_external_id=chat, payload={}, dedupe_key=key, now=now
+            )
+    async with UnitOfWork(db) as uow:
+        rows = await uow.outbox.claim_due(
+            now, limit=10, worker_id="w", lease=LEASE, platforms=["telegram"],
+            busy=[("telegram", "a")],
+        )
+    assert [m.dedupe_key for m in rows] == ["t-b"]
+    async with UnitOfWork(db) as uow:
+        rows = await uow.outbox.claim_due(
+            now, limit=10, worker_id="w", lease=LEASE, platforms=["telegram", "wecom"]
+        )
+    assert [m.dedupe_key for m in rows] == ["t-a", "w-a"]
+
+
+async def test_renewed_claims_keep_their_rows_and_sent_rows_are_settled_together(
+    db: Database, now: datetime
+) -> None:
+    await _enqueue(db, now, 3)
+    async with UnitOfWork(db) as uow:
+        first, second, third = await claim(uow, now, limit=3, worker_id="w", lease=LEASE)
+    later = now + LEASE - timedelta(seconds=1)
+    async with UnitOfWork(db) as uow:
+        await uow.outbox.renew_claims([first.id, second.id], "w", later)
+        await uow.outbox.renew_claims([third.id], "someone-else", later)  # not theirs
+        await uow.outbox.mark_sent_many([first.id], later)
+    async with UnitOfWork(db) as uow:  # the old lease is over: only the unrenewed row returns
+        after = now + LEASE + timedelta(seconds=1)
+        rows = await claim(uow, after, limit=10, worker_id="x", lease=LEASE)
+        assert [m.id for m in rows] == [third.id]
+        sent = await uow.outbox.get(first.id)
+        assert sent is not None and (sent.status, sent.sent_at) == ("sent", later)

@@ -1,8 +1,7 @@
-"""Stories (对话脚本): a conversation script played through the real app with a fake clock.
+"""Playing a story (对话脚本运行): the real app with a fake clock and a memory transport.
 
-The format is a public interface (offices write their own); see README "Stories". A story
-lists people, chats and steps; acting steps (say, press, send_file, advance, at, restart)
-drive the app, `expect`/`expect_none` check what the bot sent since the last acting step.
+Acting steps (say, press, send_file, advance, at, restart) drive the app; `expect` and
+`expect_none` check what the bot sent since the last acting step.
 """
 
 from __future__ import annotations
@@ -12,165 +11,21 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.stories.format import PLATFORM, Step, Story, StoryError, Target, parse_story
+from bot.stories.world import populate
 from bot.transports.memory import Delivered, MemoryTransport
-from domain.application import project_snapshot
 from domain.clock import FakeClock
 from handlers.chat import Attachment, ChatKind, Incoming, Outgoing, Sender
-from handlers.i18n import normalize_lang
-from handlers.roles import ROLES
-from handlers.team import assign_team, bind_chat
 from reminders.jobs import fire_times
 from storage.migrate import upgrade
-from storage.uow import UnitOfWork
-
-PLATFORM = "story"
 
 
-class StoryError(Exception):
-    """The story file itself is wrong (not an expectation failing)."""
-
-
-# -- the file format ---------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class PersonSpec(_Strict):
-    id: str
-    name: str
-    role: str
-    department: str | None = None
-    backup_of: str | None = None  # a person id: this one is their backup specialist
-    lang: Literal["zh", "en"] = "zh"
-
-    @model_validator(mode="after")
-    def _known_role(self) -> PersonSpec:
-        if self.role not in ROLES:
-            raise ValueError(f"unknown role {self.role!r}; roles are {', '.join(ROLES)}")
-        return self
-
-
-class ChatSpec(_Strict):
-    id: str
-    kind: Literal["group", "dm"] = "group"
-    members: list[str] = Field(default_factory=list)
-    title: str | None = None
-
-
-class ProjectSpec(_Strict):
-    """An accepted project with its team and bound group, set up before the steps run.
-
-    ``id`` becomes the project code; ``enterprise`` is the contact's person id; the plan
-    starts on ``accepted`` (the day the group is bound), exactly as /assign and /bind do.
-    Without ``butler`` the project only waits for /assign; without ``group`` it is not bound.
-    """
-
-    id: str
-    name: str
-    enterprise: str
-    category: str
-    butler: str | None = None  # none: accepted only, waiting for /assign
-    specialists: list[str] = Field(default_factory=list)
-    group: str | None = None  # none: the team has not bound its group yet
-    accepted: date
-    stage: str | None = None
-    zone: str | None = None
-
-
-class Target(_Strict):
-    to: str | None = None
-    in_: str | None = Field(default=None, alias="in")
-    text: str | None = None
-    buttons: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Target:
-        if (self.to is None) == (self.in_ is None):
-            raise ValueError("say either `to: PERSON` or `in: CHAT`")
-        return self
-
-
-class Step(_Strict):
-    as_: str | None = Field(default=None, alias="as")
-    in_: str | None = Field(default=None, alias="in")
-    say: str | None = None
-    press: str | None = None
-    send_file: str | None = None
-    advance: str | None = None
-    at: datetime | None = None
-    restart: bool | None = None
-    expect: Target | None = None
-    expect_none: Target | None = None
-
-    def kind(self) -> str:
-        kinds = [
-            k
-            for k in (
-                "say",
-                "press",
-                "send_file",
-                "advance",
-                "at",
-                "restart",
-                "expect",
-                "expect_none",
-            )
-            if getattr(self, k) is not None
-        ]
-        if len(kinds) != 1:
-            raise ValueError(f"a step does exactly one thing; this one has {kinds or 'nothing'}")
-        if kinds[0] in {"say", "press", "send_file"} and not self.as_:
-            raise ValueError(f"`{kinds[0]}` needs `as: PERSON`")
-        return kinds[0]
-
-
-class Story(_Strict):
-    scheme: str = "tongzhou"
-    start: datetime
-    people: list[PersonSpec]
-    chats: list[ChatSpec] = Field(default_factory=list)
-    projects: list[ProjectSpec] = Field(default_factory=list)
-    steps: list[Step]
-    title: str | None = None
-    description: str | None = None
-
-
-def parse_story(text: str, source: str = "<story>") -> Story:
-    try:
-        story = Story.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise StoryError(f"{source}: not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise StoryError(f"{source}: {where}: {err['msg']}") from None
-    if story.start.tzinfo is None:
-        raise StoryError(f"{source}: start: give a time zone, e.g. 2026-11-23T09:00:00+08:00")
-    for index, step in enumerate(story.steps, start=1):
-        try:
-            step.kind()
-        except ValueError as exc:
-            raise StoryError(f"{source}: step {index}: {exc}") from None
-    for project in story.projects:
-        if project.group is not None and project.group not in {
-            c.id for c in story.chats if c.kind == "group"
-        }:
-            raise StoryError(
-                f"{source}: project {project.id}: group {project.group!r} is not a group chat"
-            )
-    return story
-
-
-# -- running -----------------------------------------------------------------------------
 @dataclass
 class StoryFailure:
     step: int
@@ -238,115 +93,7 @@ class StoryRunner:
         )
 
     async def _register_people(self, app: App) -> None:
-        scheme = app.services.scheme
-        by_name = {d.name.zh: d.id for d in scheme.departments} | {
-            d.id: d.id for d in scheme.departments
-        }
-        async with UnitOfWork(app.services.db) as uow:
-            for spec in self.story.people:
-                if await uow.people.by_account(PLATFORM, spec.id) is not None:
-                    continue
-                dept = None
-                if spec.department is not None:
-                    dept = by_name.get(spec.department)
-                    if dept is None:
-                        raise StoryError(
-                            f"person {spec.id}: department {spec.department!r} is not in scheme "
-                            f"{scheme.id} (known: {', '.join(sorted(by_name)[:12])}…)"
-                        )
-                person = await uow.people.add(
-                    spec.name,
-                    lang=normalize_lang(spec.lang),
-                    roles=[(spec.role, dept)],
-                    now=self.clock.now(),
-                )
-                await uow.people.add_account(
-                    person.id, PLATFORM, spec.id, spec.name, now=self.clock.now()
-                )
-            for spec in self.story.people:
-                if spec.backup_of is None:
-                    continue
-                backup = await uow.people.by_account(PLATFORM, spec.id)
-                backed = await uow.people.by_account(PLATFORM, spec.backup_of)
-                if backup is None or backed is None:
-                    raise StoryError(f"person {spec.id}: backup_of {spec.backup_of!r} is unknown")
-                department = by_name.get(spec.department or "") or next(
-                    (
-                        by_name.get(p.department or "")
-                        for p in self.story.people
-                        if p.id == spec.backup_of
-                    ),
-                    None,
-                )
-                await uow.people.add_role(backup.id, "backup", department, backup_of_id=backed.id)
-            for project in self.story.projects:
-                await self._setup_project(uow, app, project, by_name)
-
-    async def _setup_project(
-        self, uow: UnitOfWork, app: App, spec: ProjectSpec, by_name: dict[str, str]
-    ) -> None:
-        """Accept, staff and bind one project through the same functions /assign and /bind use."""
-        if await uow.projects.by_code(spec.id) is not None:
-            return  # a restart: the store already has it
-        scheme = app.services.scheme
-        now = self.clock.now()
-        stage = spec.stage or scheme.stages[0].id
-        try:
-            scheme.category(spec.category)
-            scheme.stage(stage)
-        except KeyError as exc:
-            raise StoryError(f"project {spec.id}: {exc} is not in scheme {scheme.id}") from None
-
-        async def person(pid: str):
-            found = await uow.people.by_account(PLATFORM, pid)
-            if found is None:
-                raise StoryError(f"project {spec.id}: unknown person {pid!r}")
-            return found
-
-        contact = await person(spec.enterprise)
-        accepted_at = datetime.combine(spec.accepted, time(9), app.services.timezone)
-        project = await uow.projects.add(
-            code=spec.id,
-            name=spec.name,
-            category=spec.category,
-            stage=stage,
-            status="accepted",
-            zone=spec.zone,
-            accepted_at=accepted_at,
-            snapshot=project_snapshot(scheme, spec.category),
-            created_at=accepted_at,
-        )
-        await uow.members.add(project.id, contact.id, "enterprise")
-        chosen: dict[str, int] = {}
-        for pid in spec.specialists:
-            person_spec = self.people.get(pid)
-            department = by_name.get(person_spec.department or "") if person_spec else None
-            if department is None:
-                raise StoryError(f"project {spec.id}: specialist {pid!r} has no department")
-            chosen[department] = (await person(pid)).id
-        if spec.butler is None:
-            return
-        butler = await person(spec.butler)
-        await assign_team(uow, project, butler.id, now=now, actor_id=None, specialists=chosen)
-        if spec.group is None:
-            return
-        chat = await uow.chats.get_or_create(
-            PLATFORM,
-            f"group:{spec.group}",
-            "group",
-            self.chats[spec.group].title or spec.group,
-            now,
-        )
-        await bind_chat(
-            uow,
-            scheme,
-            app.services.calendar,
-            project,
-            chat,
-            today=spec.accepted,
-            now=now,
-            actor_id=butler.id,
-        )
+        await populate(app, self.story, self.clock.now())
 
     async def run(self) -> StoryResult:
         await upgrade(self.database_url)
@@ -554,3 +301,6 @@ async def run_story_file(
             for line in result.transcript:
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return result
+
+
+__all__ = ["StoryFailure", "StoryResult", "StoryRunner", "run_story_file"]
