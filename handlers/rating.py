@@ -14,7 +14,7 @@ from typing import Any
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_, gettext, translate
 from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import Project, Rating
@@ -129,12 +129,11 @@ async def notify_bad_review(post: Postman, rating: Rating, rater: str) -> int:
 
 def _bad_review_text(lang: str, rating: Rating, project: Project, rater: str) -> str:
     subject = "the butler and team" if rating.subject == TEAM else "the enterprise's cooperation"
-    return gettext(
+    return translate(
         lang,
         "Bad review #{id}: {rater} rated {subject} of project {code} {name} as “{level}”."
         " Comment: {comment}. Please call back and rectify by {due};"
         " then close it with /followup {id} NOTE.",
-    ).format(
         id=rating.id,
         rater=rater,
         subject=gettext(lang, subject),

@@ -111,11 +111,10 @@ async def remind_follow_ups(services: Services, at: datetime) -> int:
             if project is None:
                 continue
             for person in await uow.people.with_role("office"):
-                text = gettext(
+                text = translate(
                     person.lang,
                     "Follow-up #{id} of project {code} {name} is due {due} and still open."
                     " Please call back, rectify, and close it with /followup {id} NOTE.",
-                ).format(
                     id=rating.id,
                     code=project.code,
                     name=project.name,
