@@ -31,10 +31,10 @@ from domain.identifiers import (
     validate_mobile,
     validate_uscc,
 )
+from handlers.application_cards import material_name, notify_office, number_of
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, Ok, resume_form, start_form, text_parser
 from handlers.i18n import N_
-from handlers.office import material_name, notify_office, number_of
 from handlers.router import Router
 from handlers.validation import validator_parser
 from storage.models import Application
@@ -383,7 +383,7 @@ async def start_application(ctx: Ctx) -> None:
     )
 
 
-@router.command("apply")
+@router.command("apply", help=N_("Apply for the agency service, or send requested documents"))
 @router.button("menu:apply")
 async def apply(ctx: Ctx) -> None:
     waiting = await ctx.uow.applications.of_contact(

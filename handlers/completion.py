@@ -16,14 +16,23 @@ import zipfile
 from typing import Any
 
 from domain.scheme import Scheme
+from handlers.access import OnProject
+from handlers.application_cards import material_name
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.items import STATE_LABELS, counts, progress_bar
-from handlers.office import Speaks, Voice, material_name
-from handlers.plan import item_name, stage_name
+from handlers.projects import enterprise_contact
+from handlers.render import (
+    STATE_LABELS,
+    Speaks,
+    Voice,
+    counts,
+    item_name,
+    local_time,
+    progress_bar,
+    stage_name,
+)
 from handlers.router import Router
-from handlers.team import enterprise_contact, my_project
 from storage.models import ChecklistItem, Project
 from storage.uow import UnitOfWork
 
@@ -36,19 +45,14 @@ STYLE = (
 )
 
 
-def _when(ctx: Ctx, at: Any) -> str:
-    return at.astimezone(ctx.services.timezone).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
-async def _butler_project(ctx: Ctx) -> tuple[Project | None, str]:
-    project, args = await my_project(ctx, ctx.incoming.args, "butler")
-    if project is not None and project.butler_id != ctx.person.id:
-        await ctx.reply(ctx._("Only the butler of project {code} can do this.", code=project.code))
-        return None, args
-    if project is not None and project.status in ("completing", "archived"):
+async def _open_project(ctx: Ctx) -> tuple[Project | None, str]:
+    """The butler's project from the scope, unless it is already being closed."""
+    project = ctx.project
+    assert project is not None
+    if project.status in ("completing", "archived"):
         await ctx.reply(ctx._("Project {code} is already being closed.", code=project.code))
-        return None, args
-    return project, args
+        return None, ctx.args
+    return project, ctx.args
 
 
 async def _notify_groups(ctx: Ctx, project: Project, text: str) -> None:
@@ -59,10 +63,15 @@ async def _notify_groups(ctx: Ctx, project: Project, text: str) -> None:
 
 
 # -- stages ---------------------------------------------------------------------------------
-@router.command("advance", roles={"butler"})
+@router.command(
+    "advance",
+    roles={"butler"},
+    scope=OnProject("butler"),
+    help=N_("Move the project to its next stage"),
+)
 async def advance(ctx: Ctx) -> None:
     """`/advance [REASON]`: move the project to the next stage (立项 → … → 移交)."""
-    project, reason = await _butler_project(ctx)
+    project, reason = await _open_project(ctx)
     if project is None:
         return
     ids = [s.id for s in ctx.scheme.stages]
@@ -148,10 +157,15 @@ async def completion_summary(say: Speaks, uow: UnitOfWork, scheme: Scheme, proje
     return "\n".join(lines)
 
 
-@router.command("complete", roles={"butler"})
+@router.command(
+    "complete",
+    roles={"butler"},
+    scope=OnProject("butler"),
+    help=N_("Start completion (办结) for the enterprise to confirm"),
+)
 async def complete(ctx: Ctx) -> None:
     """`/complete [REASON]`: the butler starts 办结; the enterprise contact confirms."""
-    project, reason = await _butler_project(ctx)
+    project, reason = await _open_project(ctx)
     if project is None:
         return
     items = await ctx.uow.items.of_project(project.id)
@@ -199,20 +213,11 @@ async def complete(ctx: Ctx) -> None:
     )
 
 
-@router.button("fin:ok:")
+@router.button("fin:ok:", scope=OnProject("contact", via="project"))
 async def confirm(ctx: Ctx) -> None:
     """The enterprise contact confirms 办结: identity and time are recorded, then archive."""
-    raw = (ctx.incoming.payload or "").removeprefix("fin:ok:")
-    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
-    if project is None:
-        await ctx.reply(ctx._("This project no longer exists."))
-        return
-    contact = await enterprise_contact(ctx.uow, project)
-    if contact is None or contact.id != ctx.person.id:
-        await ctx.reply(
-            ctx._("Only the enterprise contact of the project can confirm its completion.")
-        )
-        return
+    project = ctx.project
+    assert project is not None
     if project.status != "completing":
         await ctx.reply(
             ctx._("Project {code} is not waiting for your confirmation.", code=project.code)
@@ -241,7 +246,7 @@ async def confirm(ctx: Ctx) -> None:
         ctx._(
             "Thank you. Completion of project {code} is confirmed ({time}).",
             code=project.code,
-            time=_when(ctx, ctx.now),
+            time=local_time(ctx.now, ctx.services.timezone),
         )
     )
     text = ctx._(
@@ -249,14 +254,14 @@ async def confirm(ctx: Ctx) -> None:
         "archived (一事一档).",
         name=ctx.person.name,
         code=project.code,
-        time=_when(ctx, ctx.now),
+        time=local_time(ctx.now, ctx.services.timezone),
     )
     await _notify_groups(ctx, project, text)
     if project.butler_id is not None:
         await ctx.send_to_person(project.butler_id, text)
 
 
-@router.command("archive", roles={"office"})
+@router.command("archive", roles={"office"}, help=N_("The project's file (一事一档)"))
 async def archive_command(ctx: Ctx) -> None:
     """`/archive PROJECT` (office): the 一事一档 file's contents; archives a confirmed project."""
     code = ctx.incoming.args.strip()

@@ -16,7 +16,8 @@ from domain.scheme import FaqEntry, Scheme
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_
+from handlers.render import Voice
 from handlers.router import Router
 from storage.models import Ticket
 
@@ -107,8 +108,7 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
     for member in await ctx.uow.people.with_role("office"):
         if member.id == ctx.person.id:
             continue
-        text = _t(
-            member.lang,
+        text = Voice(member.lang)._(
             N_(
                 "**New question #{number}** from {name}:\n{question}\nThe first to press “Take it” "
                 "answers it (within {hours} working hours, please)."
@@ -118,14 +118,8 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
             question=ticket.question,
             hours=hours,
         )
-        button = Button(_t(member.lang, N_("Take it")), f"ticket:take:{ticket.id}")
+        button = Button(Voice(member.lang)._(N_("Take it")), f"ticket:take:{ticket.id}")
         await ctx.send_to_person(member.id, Outgoing(text, buttons=[[button]]))
-
-
-def _t(lang: str, message: str, **params: Any) -> str:
-    """Translate for someone other than the sender (the office, the asker)."""
-    text = gettext(lang, message)
-    return text.format(**params) if params else text
 
 
 @router.button("ticket:take:", roles={"office"})
@@ -183,8 +177,7 @@ async def _send_answer(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     asker = await ctx.uow.people.get(ticket.asker_id)
     if asker is not None:
-        text = _t(
-            asker.lang,
+        text = Voice(asker.lang)._(
             N_(
                 "**Answer to your question #{number}** (“{question}”) from {name} of the service "
                 "office:\n{answer}"

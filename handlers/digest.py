@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from handlers.chat import Button, Outgoing
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx, Services
-from handlers.i18n import gettext
-from handlers.problems import Rung, department_name, ladder_from, rung_at
+from handlers.i18n import N_
+from handlers.problem_notices import Rung, ladder_from, rung_at
+from handlers.render import Voice, department_name
 from handlers.router import Router
 from storage.uow import UnitOfWork
 
@@ -25,11 +26,6 @@ TOP_OVERDUE = 10
 # full list ran to thousands of lines, split into dozens of messages per leader.
 TOP_LINES = 15
 MAX_BUTTONS = 8
-
-
-def _t(lang: str, msgid: str, **params: object) -> str:
-    text = gettext(lang, msgid)
-    return text.format(**params) if params else text
 
 
 def digest_slot(services: Services, day: date) -> datetime:
@@ -92,16 +88,16 @@ async def build_digests(
     silent = await _not_responding(uow, [i for _, i in overdue])
 
     def render(lang: str) -> Outgoing:
+        say = Voice(lang)
         mentioned: dict[int, str] = {}
-        out: list[str] = ["**" + _t(lang, "Daily digest for {day}", day=day.isoformat()) + "**"]
+        out: list[str] = ["**" + say._("Daily digest for {day}", day=day.isoformat()) + "**"]
         out.append("")
-        out.append("**" + _t(lang, "Problems needing attention") + "**")
+        out.append("**" + say._("Problems needing attention") + "**")
         for _, _, _, problem, opened in rows[:TOP_LINES]:
             code, name = projects[problem.project_id]
             mentioned[problem.project_id] = code
             out.append(
-                _t(
-                    lang,
+                say._(
                     "· #{id} level {level} · {project} · open {days} working days · {reason}",
                     id=problem.id,
                     level=problem.level,
@@ -112,15 +108,14 @@ async def build_digests(
             )
         out += _more(lang, len(rows) - TOP_LINES)
         if not rows:
-            out.append(_t(lang, "· none"))
+            out.append(say._("· none"))
 
-        out += ["", "**" + _t(lang, "Overdue items ({n})", n=len(overdue)) + "**"]
+        out += ["", "**" + say._("Overdue items ({n})", n=len(overdue)) + "**"]
         for n, item in overdue[:TOP_OVERDUE]:
             code, name = labels[item.project_id]
             mentioned[item.project_id] = code
             out.append(
-                _t(
-                    lang,
+                say._(
                     "· {item} · {project} · {dept} · {n} working days overdue",
                     item=item.name_en if lang == "en" else item.name_zh,
                     project=name,
@@ -130,33 +125,33 @@ async def build_digests(
             )
         out += _more(lang, len(overdue) - TOP_OVERDUE)
         if not overdue:
-            out.append(_t(lang, "· none"))
+            out.append(say._("· none"))
 
-        out += ["", "**" + _t(lang, "Due today ({n})", n=len(today_items)) + "**"]
+        out += ["", "**" + say._("Due today ({n})", n=len(today_items)) + "**"]
         for item in today_items[:TOP_LINES]:
             code, name = labels[item.project_id]
             mentioned[item.project_id] = code
             out.append(f"· {item.name_en if lang == 'en' else item.name_zh} · {name}")
         out += _more(lang, len(today_items) - TOP_LINES)
         if not today_items:
-            out.append(_t(lang, "· none"))
+            out.append(say._("· none"))
 
-        out += ["", "**" + _t(lang, "Since the last digest") + "**"]
-        out.append(_t(lang, "· new applications: {n}", n=len(apps)))
-        out.append(_t(lang, "· accepted projects: {n}", n=len(accepted)))
+        out += ["", "**" + say._("Since the last digest") + "**"]
+        out.append(say._("· new applications: {n}", n=len(apps)))
+        out.append(say._("· accepted projects: {n}", n=len(accepted)))
         for project in accepted[:TOP_LINES]:
             mentioned[project.id] = project.code
             out.append(f"  · {project.name} ({project.code})")
         out += _more(lang, len(accepted) - TOP_LINES)
 
-        done_title = _t(lang, "Completed on the previous working day ({n})", n=len(done))
+        done_title = say._("Completed on the previous working day ({n})", n=len(done))
         out += ["", f"**{done_title}**"]
         for item in done[:TOP_LINES]:
             name = item.name_en if lang == "en" else item.name_zh
             out.append(f"· {name} · {done_projects[item.project_id][1]}")
         out += _more(lang, len(done) - TOP_LINES)
 
-        out += ["", "**" + _t(lang, "Projects by stage") + "**"]
+        out += ["", "**" + say._("Projects by stage") + "**"]
         for stage_id, n in by_stage:
             try:
                 label = scheme.stage(stage_id).label
@@ -165,12 +160,12 @@ async def build_digests(
                 stage = stage_id
             out.append(f"· {stage}: {n}")
 
-        out += ["", "**" + _t(lang, "Not responding to nudges") + "**"]
-        out += [f"· {line}" for line in silent[:TOP_LINES]] or [_t(lang, "· none")]
+        out += ["", "**" + say._("Not responding to nudges") + "**"]
+        out += [f"· {line}" for line in silent[:TOP_LINES]] or [say._("· none")]
         out += _more(lang, len(silent) - TOP_LINES)
 
         buttons = [
-            [Button(_t(lang, "Status of {code}", code=code), f"status:{code}")]
+            [Button(say._("Status of {code}", code=code), f"status:{code}")]
             for code in list(mentioned.values())[:MAX_BUTTONS]
         ]
         return Outgoing("\n".join(out), buttons=buttons)
@@ -182,7 +177,7 @@ def _more(lang: str, hidden: int) -> list[str]:
     """The line that counts what a capped list leaves out (none when nothing is left)."""
     if hidden <= 0:
         return []
-    return [_t(lang, "· … and {n} more", n=hidden)]
+    return [Voice(lang)._("· … and {n} more", n=hidden)]
 
 
 async def _not_responding(uow: UnitOfWork, overdue: list) -> list[str]:  # type: ignore[type-arg]
@@ -196,12 +191,15 @@ async def _not_responding(uow: UnitOfWork, overdue: list) -> list[str]:  # type:
     return list(names.values())
 
 
-@router.command("digest", roles={"leader", "office"})
+# It covers every project: never in a project group, which holds its enterprise.
+@router.command(
+    "digest",
+    roles={"leader", "office"},
+    chat=ChatKind.DM,
+    help=N_("The daily digest: /digest [YYYY-MM-DD]"),
+)
 async def digest_command(ctx: Ctx) -> None:
     """`/digest [YYYY-MM-DD]`: preview today's digest or regenerate a past day's."""
-    if ctx.in_group:  # it covers every project; a project group holds its enterprise
-        await ctx.reply(ctx._("Send /digest in a direct chat with me."))
-        return
     arg = ctx.incoming.args.strip()
     day = ctx.local_now.date()
     if arg:

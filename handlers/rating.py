@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.access import RatingAsk, RatingRound
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
@@ -19,7 +20,6 @@ from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import Project, Rating
 from storage.repos.ratings import BAD_LEVELS
-from storage.uow import UnitOfWork
 
 router = Router("rating")
 
@@ -146,25 +146,13 @@ def _bad_review_text(lang: str, rating: Rating, project: Project, rater: str) ->
     )
 
 
-async def may_rate(uow: UnitOfWork, project: Project, person_id: int, subject: str) -> bool:
-    """Enterprise contacts rate the team; the project's butler rates the enterprise."""
-    if subject == ENTERPRISE:
-        return project.butler_id == person_id
-    roles = {m.role for m in await uow.members.roles_in(project.id, person_id)}
-    return "enterprise" in roles
-
-
-@router.button(RATE_PREFIX)
+@router.button(RATE_PREFIX, scope=RatingRound(RATE_PREFIX))
 async def rate_button(ctx: Ctx) -> None:
-    """The round's "Rate" button: open the form for this project, subject and period."""
-    parts = (ctx.incoming.payload or "")[len(RATE_PREFIX) :].split(":")
-    project = None
-    if len(parts) == 3 and parts[0].isdigit() and parts[1] in {TEAM, ENTERPRISE}:
-        project = await ctx.uow.projects.get(int(parts[0]))
-    if project is None or not await may_rate(ctx.uow, project, ctx.person.id, parts[1]):
-        await ctx.reply(ctx._("This rating is not yours to give."))
-        return
-    subject, period = parts[1], parts[2]
+    """The round's "Rate" button: open the form for this project, subject and period (the
+    scope admits only whom the open round asks)."""
+    project, ask = ctx.project, ctx.target
+    assert project is not None and isinstance(ask, RatingAsk)
+    subject, period = ask.subject, ask.period
     if await ctx.uow.ratings.find(project.id, ctx.person.id, subject, period) is not None:
         await ctx.reply(ctx._("You have already rated this for {period}.", period=period))
         return
@@ -177,7 +165,9 @@ async def rate_button(ctx: Ctx) -> None:
     await start_form(ctx, RATING, values)
 
 
-@router.command("followup", roles={"office"})
+@router.command(
+    "followup", roles={"office"}, help=N_("Close a bad review's follow-up: /followup ID NOTE")
+)
 async def followup(ctx: Ctx) -> None:
     """`/followup ID NOTE`: the bad review was called back and rectified (回访整改完成)."""
     words = ctx.incoming.args.split(maxsplit=1)
