@@ -213,6 +213,7 @@ TICKET_ANSWER = Form(
         )
     ],
     on_submit=_send_answer,
+    roles=frozenset({"office"}),
 )
 
 

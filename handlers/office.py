@@ -180,6 +180,7 @@ REJECT = Form(
         )
     ],
     on_submit=_rejected,
+    roles=frozenset({"office"}),
 )
 
 
@@ -286,4 +287,5 @@ REQUEST = Form(
         ),
     ],
     on_submit=_requested,
+    roles=frozenset({"office"}),
 )

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
-from storage.models import ChecklistItem, Problem
+from bot.stories import PLATFORM
+from storage.models import ChecklistItem, PersonRole, Problem
 from storage.uow import UnitOfWork
 from tests.invariants.world import World, open_world
 
@@ -707,4 +708,31 @@ async def test_a_rating_round_takes_one_rating_per_person_and_period(world: Worl
     async with UnitOfWork(world.app.services.db) as uow:
         ratings = await uow.items.ratings_of(ids["project"])
     assert [(r.period, r.level) for r in ratings] == [("2026Q4", 1)]
+    assert not world.errors.records, world.errors.lines()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_form_step_is_checked_like_the_route_that_opened_it(world: World) -> None:
+    """The office's answer form asks for the office role at every step: someone whose role
+    is withdrawn mid-form cannot submit it, and may still cancel it."""
+    await world.said("stranger", None, "火星上的仓库可以代办吗？请人工回答")
+    take = [p for p in world.buttons_seen("office", None) if p.startswith("ticket:take:")]
+    opened = await world.event("office", None, payload=take[-1])
+    assert any("(1/" in s.message.text for s in opened), opened
+    async with UnitOfWork(world.app.services.db) as uow:
+        office = await uow.people.by_account(PLATFORM, "office")
+        assert office is not None
+        await uow.session.execute(
+            delete(PersonRole).where(PersonRole.person_id == office.id, PersonRole.role == "office")
+        )
+    try:
+        refused = await world.said("office", None, "可以，请带上土地证明")
+        assert [s.message.text for s in refused] == [
+            "Sorry, this is only for: service office. Ask the service office if you need access."
+        ]
+        cancelled = await world.said("office", None, "/cancel")
+        assert cancelled[0].message.text == "Cancelled. Nothing was submitted."
+    finally:
+        async with UnitOfWork(world.app.services.db) as uow:
+            await uow.people.add_role(office.id, "office")
     assert not world.errors.records, world.errors.lines()
