@@ -16,7 +16,8 @@ from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.scheme import Scheme
 from handlers.chat import ChatKind, Incoming, Mention, Outgoing
-from handlers.i18n import gettext, ngettext
+from handlers.i18n import ngettext
+from handlers.render import Voice
 from storage.db import Database
 from storage.models import Conversation, Person, Project
 from storage.uow import UnitOfWork
@@ -87,15 +88,14 @@ class Ctx:
 
     # -- text ------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
-        text = gettext(self.lang, message)
-        return text.format(**params) if params else text
+        return Voice(self.lang)._(message, **params)
 
     def n_(self, singular: str, plural: str, n: int, **params: Any) -> str:
         return ngettext(self.lang, singular, plural, n).format(n=n, **params)
 
     def label(self, label: Any) -> str:
         """Pick a scheme `Label` ({zh, en}) in the user's language."""
-        return str(label.en if self.lang == "en" else label.zh)
+        return Voice(self.lang).label(label)
 
     # -- sending (into the outbox) ---------------------------------------------------
     def _dedupe_key(self) -> str:

@@ -15,8 +15,9 @@ from handlers.access import RatingAsk, RatingRound
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
-from handlers.i18n import N_, gettext
+from handlers.i18n import N_
 from handlers.postman import Postman
+from handlers.render import Voice
 from handlers.router import Router
 from storage.models import Project, Rating
 from storage.repos.ratings import BAD_LEVELS
@@ -128,19 +129,20 @@ async def notify_bad_review(post: Postman, rating: Rating, rater: str) -> int:
 
 
 def _bad_review_text(lang: str, rating: Rating, project: Project, rater: str) -> str:
-    subject = "the butler and team" if rating.subject == TEAM else "the enterprise's cooperation"
-    return gettext(
-        lang,
+    say = Voice(lang)
+    subject = (
+        N_("the butler and team") if rating.subject == TEAM else N_("the enterprise's cooperation")
+    )
+    return say._(
         "Bad review #{id}: {rater} rated {subject} of project {code} {name} as “{level}”."
         " Comment: {comment}. Please call back and rectify by {due};"
         " then close it with /followup {id} NOTE.",
-    ).format(
         id=rating.id,
         rater=rater,
-        subject=gettext(lang, subject),
+        subject=say._(subject),
         code=project.code,
         name=project.name,
-        level=gettext(lang, LEVEL_MSGIDS[rating.level]),
+        level=say._(LEVEL_MSGIDS[rating.level]),
         comment=rating.comment or "—",
         due=rating.follow_up_due.isoformat() if rating.follow_up_due else "—",
     )
