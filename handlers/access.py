@@ -1,11 +1,11 @@
-"""Project access (项目权限): which project an event is about, and whether its sender may act.
+"""Access (权限): what an event is about, and whether its sender may act on it.
 
-Routes declare it (`scope=OnProject(...)`, `scope=RatingRound()`) and the router checks it
-before the handler runs, so a command and the button that does the same thing are
-authorised alike. A group chat bound to a project speaks for that project; in a direct
-chat the project is the one whose code comes first, or the person's only one; a button
-names its item, problem or project in its payload. The office and leaders oversee every
-project; everyone else acts only on the projects whose team they are on.
+Routes declare it (`scope=OnProject(...)`, `scope=RatingRound()`, `scope=Mine(...)`) and
+the router checks it before the handler runs, so a command and the button that does the
+same thing are authorised alike. A group chat bound to a project speaks for that project;
+in a direct chat the project is the one whose code comes first, or the person's only one;
+a button names its item, problem or project in its payload. The office and leaders
+oversee every project; everyone else acts only on the projects whose team they are on.
 """
 
 from __future__ import annotations
@@ -248,6 +248,36 @@ FINDERS: dict[str, Finder] = {
     "problem": _problem,
     "problem_button": _problem_button,
 }
+
+
+# -- things of one's own -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mine:
+    """Scope of a button naming something of the presser's own: their question
+    (``ticket``) or their application (``application``). Anyone else is told it is gone,
+    as if it did not exist; `ctx.target` is the row."""
+
+    kind: Literal["ticket", "application"]
+
+    @property
+    def audience(self) -> frozenset[str]:
+        return frozenset()
+
+    async def admit(self, ctx: Ctx) -> bool:
+        number = _payload_id(ctx)
+        if self.kind == "ticket":
+            ticket = await ctx.uow.tickets.get(number, for_update=True) if number else None
+            if ticket is not None and ticket.asker_id == ctx.person.id:
+                ctx.target = ticket
+                return True
+            await ctx.reply(ctx._("Please type your question again."))
+            return False
+        app = await ctx.uow.applications.get(number) if number else None
+        if app is not None and app.contact_person_id == ctx.person.id:
+            ctx.target = app
+            return True
+        await ctx.reply(ctx._("This application no longer exists."))
+        return False
 
 
 # -- rating rounds --------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from domain.identifiers import (
     validate_mobile,
     validate_uscc,
 )
+from handlers.access import Mine
 from handlers.application_cards import material_name, notify_office, number_of
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, Ok, resume_form, start_form, text_parser
@@ -409,13 +410,10 @@ async def start_resubmission(ctx: Ctx, app: Application) -> None:
     await start_form(ctx, RESUBMIT, {"app_id": app.id, "requested": requested})
 
 
-@router.button("app:resubmit:")
+@router.button("app:resubmit:", scope=Mine("application"))
 async def resubmit_pressed(ctx: Ctx) -> None:
-    raw = (ctx.incoming.payload or "").removeprefix("app:resubmit:")
-    app = await ctx.uow.applications.get(int(raw)) if raw.isdigit() else None
-    if app is None or app.contact_person_id != ctx.person.id:
-        await ctx.reply(ctx._("This application no longer exists."))
-        return
+    app = ctx.target
+    assert isinstance(app, Application)
     if app.status != "materials_requested":
         await ctx.reply(
             ctx._(

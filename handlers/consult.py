@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.faq import FaqIndex
 from domain.scheme import FaqEntry, Scheme
+from handlers.access import Mine
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser
@@ -75,13 +76,11 @@ async def did_you_mean(ctx: Ctx) -> None:
     await ctx.reply(_answer_message(ctx, entry, int(ticket_id), []))
 
 
-@router.button("ticket:ask:")
+@router.button("ticket:ask:", scope=Mine("ticket"))
 async def ask_a_person(ctx: Ctx) -> None:
-    raw = (ctx.incoming.payload or "").removeprefix("ticket:ask:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
-    if ticket is None or ticket.asker_id != ctx.person.id:
-        await ctx.reply(ctx._("Please type your question again."))
-        return
+    """"Ask a person" under a knowledge-base answer: the asker's own question only."""
+    ticket = ctx.target
+    assert isinstance(ticket, Ticket)
     if not await ctx.uow.tickets.open(ticket.id, ctx.now):
         await ctx.reply(
             ctx._("Your question #{number} is already with the service office.", number=ticket.id)
