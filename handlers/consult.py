@@ -78,7 +78,7 @@ async def did_you_mean(ctx: Ctx) -> None:
 
 @router.button("ticket:ask:", scope=Mine("ticket"))
 async def ask_a_person(ctx: Ctx) -> None:
-    """"Ask a person" under a knowledge-base answer: the asker's own question only."""
+    """The "Ask a person" button under an answer: the asker's own question only."""
     ticket = ctx.target
     assert isinstance(ticket, Ticket)
     if not await ctx.uow.tickets.open(ticket.id, ctx.now):
