@@ -165,11 +165,22 @@ async def _chat_or_code(ctx: Ctx, scope: OnProject) -> Project | None:
     return None
 
 
+MAX_ROW_ID = 2**31 - 1  # the id columns' range: a bigger number names nothing
+
+
+def row_id(text: str) -> int | None:
+    """A row id typed or forged as text (ASCII digits, within the columns' range), or None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def _payload_id(ctx: Ctx) -> int | None:
     """The number after the button's prefix (``it:12:submit`` → 12, ``fin:ok:3`` → 3)."""
     for part in (ctx.incoming.payload or "").split(":"):
-        if part.isdigit():
-            return int(part)
+        if part.isascii() and part.isdigit():
+            return row_id(part)
     return None
 
 
@@ -212,8 +223,9 @@ async def _problem(ctx: Ctx, scope: OnProject) -> Project | None:
     """The problem named first (``#12``), else the group's oldest open one."""
     words = ctx.incoming.args.split()
     problem = None
-    if words and (number := re.fullmatch(r"#?(\d+)", words[0])):
-        problem = await ctx.uow.problems.get(int(number.group(1)))
+    if words and (number := re.fullmatch(r"#?([0-9]+)", words[0])):
+        problem_id = row_id(number.group(1))
+        problem = await ctx.uow.problems.get(problem_id) if problem_id else None
         words = words[1:]
     elif ctx.in_group:
         here = await project_of_chat(ctx.uow, ctx.incoming.platform, ctx.incoming.chat_id)
@@ -223,8 +235,8 @@ async def _problem(ctx: Ctx, scope: OnProject) -> Project | None:
 
 
 async def _problem_button(ctx: Ctx, scope: OnProject) -> Project | None:
-    raw = (ctx.incoming.payload or "").rsplit(":", 1)[-1]
-    problem = await ctx.uow.problems.get(int(raw)) if raw.isdigit() else None
+    problem_id = row_id((ctx.incoming.payload or "").rsplit(":", 1)[-1])
+    problem = await ctx.uow.problems.get(problem_id) if problem_id else None
     return await _open_problem(ctx, scope, problem, "")
 
 
@@ -304,8 +316,9 @@ class RatingRound:
     async def admit(self, ctx: Ctx) -> bool:
         parts = (ctx.incoming.payload or "").removeprefix(self.prefix).split(":")
         project = None
-        if len(parts) == 3 and parts[0].isdigit() and parts[1] in {"team", "enterprise"}:
-            project = await ctx.uow.projects.get(int(parts[0]))
+        project_id = row_id(parts[0])
+        if len(parts) == 3 and project_id and parts[1] in {"team", "enterprise"}:
+            project = await ctx.uow.projects.get(project_id)
         if project is None or not await _asked(ctx, project, parts[1]):
             await ctx.reply(ctx._("This rating is not yours to give."))
             return False

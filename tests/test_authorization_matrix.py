@@ -482,6 +482,7 @@ async def test_buttons_of_a_problem_notice_answer(world: World) -> None:
 # route is pressed by every role with made-up ids and with real ones, in a DM and in the
 # project groups. `{item}`, `{project}`, `{problem}` are PA-0001's; None means silence.
 MADE_UP = 999_999
+HUGE = 10**22  # beyond any id column: still just "gone", never an overflow
 GONE_ITEM = r"^This item no longer exists\.$"
 NOT_YOURS = r"^This rating is not yours to give\.$"
 OTHER_GROUP = r"^This button belongs to another project's group; press it there\.$"
@@ -550,6 +551,15 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
     f"asg:b:{MADE_UP}:{MADE_UP}": {
         "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
     },
+    f"it:{HUGE}:submit": {"dm": only({r: no(GONE_ITEM) for r in STAFF_ROLES}, no(ONLY_FOR))},
+    "it:１２:submit": {"ga": everyone(no(GONE_ITEM))},  # full-width digits name nothing
+    f"fin:ok:{HUGE}": {"dm": everyone(no(r"^This project no longer exists\.$"))},
+    f"problem:ack:{HUGE}": {
+        "dm": only({r: no(NO_PROBLEM) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR))
+    },
+    f"rate:{HUGE}:team:2026Q4": {"dm": everyone(no(NOT_YOURS))},
+    f"ticket:ask:{HUGE}": {"dm": everyone(no(r"^Please type your question again\.$"))},
+    f"app:resubmit:{HUGE}": {"dm": everyone(no(r"^This application no longer exists\.$"))},
     f"it:{MADE_UP}:submit": {
         "dm": only({r: no(GONE_ITEM) for r in STAFF_ROLES}, no(ONLY_FOR)),
         "ga": everyone(no(GONE_ITEM)),
