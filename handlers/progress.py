@@ -41,6 +41,9 @@ def _label_of(ctx: Ctx, entries: object, wanted: str) -> str:
     "progress",
     chat=ChatKind.DM,
     help=N_("Your projects and applications: where they stand"),
+    elsewhere=N_(
+        "Send /progress in a direct chat with me; here /status shows this group's project."
+    ),
 )
 @router.button("menu:progress", chat=ChatKind.DM)
 async def progress(ctx: Ctx) -> None:

@@ -23,10 +23,12 @@ async def refuse_roles(ctx: Ctx, roles: Iterable[str]) -> None:
     )
 
 
-async def refuse_chat(ctx: Ctx, wanted: ChatKind | None) -> None:
-    """The command belongs in the other kind of chat."""
+async def refuse_chat(ctx: Ctx, wanted: ChatKind | None, instead: str | None = None) -> None:
+    """The command belongs in the other kind of chat (`instead`: the route's own words)."""
     command = ctx.incoming.command or ""
-    if wanted is ChatKind.DM:
+    if instead is not None:
+        await ctx.reply(ctx._(instead))
+    elif wanted is ChatKind.DM:
         await ctx.reply(ctx._("Send /{command} in a direct chat with me.", command=command))
     else:
         await ctx.reply(ctx._("Send /{command} in the project's group chat.", command=command))

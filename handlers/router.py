@@ -52,6 +52,7 @@ class Route:
     chat: ChatKind | None = None
     scope: Scope | None = None
     help: str | None = None  # msgid of the /help line (commands)
+    elsewhere: str | None = None  # msgid answered in the wrong kind of chat, if not the usual
 
     def matches(self, ctx: Ctx) -> bool:
         """The event is of this route's kind and key (in whatever chat)."""
@@ -94,9 +95,10 @@ class Router:
         chat: ChatKind | None,
         scope: Scope | None = None,
         help: str | None = None,
+        elsewhere: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
-            route = Route(kind, key, handler, frozenset(roles or ()), chat, scope, help)
+            route = Route(kind, key, handler, frozenset(roles or ()), chat, scope, help, elsewhere)
             self._routes.append(route)
             return handler
 
@@ -110,8 +112,9 @@ class Router:
         chat: ChatKind | None = None,
         scope: Scope | None = None,
         help: str | None = None,
+        elsewhere: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        return self._register("command", name.lower(), roles, chat, scope, help)
+        return self._register("command", name.lower(), roles, chat, scope, help, elsewhere)
 
     def button(
         self,
@@ -177,5 +180,5 @@ class Router:
         if not any(r.allows(ctx) for r in candidates):
             await refuse_roles(ctx, first.roles)
         else:
-            await refuse_chat(ctx, first.chat)
+            await refuse_chat(ctx, first.chat, first.elsewhere)
         return True
