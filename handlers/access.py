@@ -19,6 +19,7 @@ from domain.rating_rounds import open_round
 from handlers import log_context
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.invites import invite_refusal
 from handlers.projects import enterprise_contact
 from handlers.refusals import (
     refuse_not_butler,
@@ -37,10 +38,12 @@ Who = Literal["team", "staff", "butler", "dispatch", "contact"]
 """Who on the project may act: anyone on its team; its team but the enterprise; its own
 butler; its butler, the office or a leader (problems); its enterprise contact."""
 
-Via = Literal["chat_or_code", "chat", "item", "project", "code", "problem", "problem_button"]
+Via = Literal[
+    "chat_or_code", "chat", "item", "project", "code", "problem", "problem_button", "group_code"
+]
 """Where the project comes from: the chat or a code put first; the group chat only; the
 item, project id or project code of a button's payload; the problem named (or the
-group's oldest open one)."""
+group's oldest open one); the one-time group code (绑定码) its butler was given."""
 
 AUDIENCE: dict[str, frozenset[str]] = {
     "team": frozenset(),
@@ -251,7 +254,31 @@ async def _open_problem(
     return project
 
 
+async def _group_code(ctx: Ctx, _scope: OnProject) -> Project | None:
+    """The project of a valid one-time group code, for its butler only (`ctx.target`: the
+    code's invite, which the handler uses up)."""
+    code = ctx.incoming.args.strip()
+    if not code:
+        await ctx.reply(
+            ctx._("Send /bind in a direct chat with me to get a code, then /bind CODE here.")
+        )
+        return None
+    invite = await ctx.uow.invites.by_code(code, for_update=True)
+    refusal = invite_refusal(ctx, invite, "group")
+    if refusal:
+        await ctx.reply(refusal)
+        return None
+    assert invite is not None and invite.project_id is not None
+    project = await ctx.uow.projects.get(invite.project_id)
+    if project is None or project.butler_id != ctx.person.id:
+        await ctx.reply(ctx._("Only the project's butler can bind a group with this code."))
+        return None
+    ctx.target = invite
+    return project
+
+
 FINDERS: dict[str, Finder] = {
+    "group_code": _group_code,
     "chat_or_code": _chat_or_code,
     "chat": _chat,
     "item": _item,

@@ -16,11 +16,11 @@ from handlers.chat import Button, ChatKind, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.handbook import handbook_text
 from handlers.i18n import N_
-from handlers.invites import invite_refusal, new_code
+from handlers.invites import new_code
 from handlers.projects import Team, assign_team, bind_chat
 from handlers.render import Speaks, Voice
 from handlers.router import Router
-from storage.models import Person, Project, ProjectMember
+from storage.models import Invite, Person, Project, ProjectMember
 
 router = Router("team")
 
@@ -187,25 +187,13 @@ async def bind(ctx: Ctx) -> None:
     )
 
 
-@router.command("bind", roles={"butler"}, chat=ChatKind.GROUP)
+@router.command(
+    "bind", roles={"butler"}, chat=ChatKind.GROUP, scope=OnProject("butler", via="group_code")
+)
 async def bind_group(ctx: Ctx) -> None:
     """`/bind CODE` in a group binds it to the code's project (the code's butler only)."""
-    code = ctx.incoming.args.strip()
-    if not code:
-        await ctx.reply(
-            ctx._("Send /bind in a direct chat with me to get a code, then /bind CODE here.")
-        )
-        return
-    invite = await ctx.uow.invites.by_code(code, for_update=True)
-    refusal = invite_refusal(ctx, invite, "group")
-    if refusal:
-        await ctx.reply(refusal)
-        return
-    assert invite is not None and invite.project_id is not None
-    project = await ctx.uow.projects.get(invite.project_id)
-    if project is None or project.butler_id != ctx.person.id:
-        await ctx.reply(ctx._("Only the project's butler can bind a group with this code."))
-        return
+    project, invite = ctx.project, ctx.target
+    assert project is not None and isinstance(invite, Invite)
     chat = await ctx.uow.chats.get(ctx.incoming.platform, ctx.incoming.chat_id)
     assert chat is not None
     if chat.project_id is not None and chat.project_id != project.id:
