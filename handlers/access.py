@@ -23,6 +23,7 @@ from handlers.invites import invite_refusal
 from handlers.projects import enterprise_contact
 from handlers.refusals import (
     refuse_not_butler,
+    refuse_not_contact,
     refuse_not_dispatcher,
     refuse_not_on_team,
     refuse_unbound_group,
@@ -110,9 +111,7 @@ async def may_act(ctx: Ctx, project: Project, who: Who) -> bool:
         contact = await enterprise_contact(ctx.uow, project)
         if contact is not None and contact.id == ctx.person.id:
             return True
-        await ctx.reply(
-            ctx._("Only the enterprise contact of the project can confirm its completion.")
-        )
+        await refuse_not_contact(ctx)
         return False
     roles = await team_roles(ctx.uow, project, ctx.person.id)
     if who == "staff":

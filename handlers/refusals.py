@@ -62,6 +62,10 @@ async def refuse_not_butler(ctx: Ctx, code: str) -> None:
     await ctx.reply(ctx._("Only the butler of project {code} can do this.", code=code))
 
 
+async def refuse_not_contact(ctx: Ctx) -> None:
+    await ctx.reply(ctx._("Only the enterprise contact of the project can confirm its completion."))
+
+
 async def refuse_not_dispatcher(ctx: Ctx, code: str) -> None:
     await ctx.reply(
         ctx._(
