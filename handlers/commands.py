@@ -34,6 +34,3 @@ def command_infos(router: Router) -> list[CommandInfo]:
 
 COMMANDS: list[CommandInfo] = command_infos(build_router())
 
-
-def visible_commands(roles: frozenset[str]) -> list[CommandInfo]:
-    return [c for c in COMMANDS if not c.roles or c.roles & roles]

@@ -141,9 +141,6 @@ class Router:
         for child in self._children:
             yield from child.routes()
 
-    def commands(self) -> set[str]:
-        return {r.key for r in self.routes() if r.kind == "command"}
-
     def menu(self, roles: frozenset[str]) -> list[tuple[str, str]]:
         """(command, help msgid) for each command someone with `roles` may use, in the
         order the routes are declared; the first route of a command with help names it."""
