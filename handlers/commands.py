@@ -33,4 +33,3 @@ def command_infos(router: Router) -> list[CommandInfo]:
 
 
 COMMANDS: list[CommandInfo] = command_infos(build_router())
-

@@ -13,7 +13,7 @@ from typing import Any
 
 from domain.faq import FaqIndex
 from domain.scheme import FaqEntry, Scheme
-from handlers.access import Mine
+from handlers.access import Mine, row_id
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser
@@ -69,11 +69,11 @@ async def consult_menu(ctx: Ctx) -> None:
 @router.button("faq:")
 async def did_you_mean(ctx: Ctx) -> None:
     _, entry_id, ticket_id = [*(ctx.incoming.payload or "").split(":"), "", ""][:3]
-    entry = _entry(ctx.scheme, entry_id)
-    if entry is None or not ticket_id.isdigit():
+    entry, number = _entry(ctx.scheme, entry_id), row_id(ticket_id)
+    if entry is None or number is None:
         await ctx.reply(ctx._("That answer is no longer available. Please type your question."))
         return
-    await ctx.reply(_answer_message(ctx, entry, int(ticket_id), []))
+    await ctx.reply(_answer_message(ctx, entry, number, []))
 
 
 @router.button("ticket:ask:", scope=Mine("ticket"))
@@ -124,7 +124,8 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
 @router.button("ticket:take:", roles={"office"})
 async def take(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("ticket:take:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
+    number = row_id(raw)
+    ticket = await ctx.uow.tickets.get(number, for_update=True) if number else None
     if ticket is None:
         await ctx.reply(ctx._("This question no longer exists."))
         return

@@ -297,7 +297,7 @@ async def _back(ctx: Ctx, form: Form, step: str, data: dict[str, Any]) -> None:
 def _match_choice(ctx: Ctx, fld: Field, text: str) -> str | None:
     choices = list(fld.choices(ctx)) if fld.choices else []
     cleaned = clean_text(text).casefold()
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
+    if cleaned.isascii() and cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
         return choices[int(cleaned) - 1].value
     for choice in choices:
         if cleaned in {choice.value.casefold(), ctx._(choice.label).casefold()}:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.application import project_code, project_snapshot, service_card_number
+from handlers.access import row_id
 from handlers.application_cards import material_how, material_name, number_of, unprovided
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
@@ -28,7 +29,8 @@ router = Router("office")
 async def _open_application(ctx: Ctx, prefix: str) -> Application | None:
     """The application named by the pressed button, if it is still undecided."""
     raw = (ctx.incoming.payload or "").removeprefix(prefix)
-    app = await ctx.uow.applications.get(int(raw), for_update=True) if raw.isdigit() else None
+    number = row_id(raw)
+    app = await ctx.uow.applications.get(number, for_update=True) if number else None
     if app is None:
         await ctx.reply(ctx._("This application no longer exists."))
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.access import RatingAsk, RatingRound
+from handlers.access import RatingAsk, RatingRound, row_id
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
@@ -173,7 +173,8 @@ async def rate_button(ctx: Ctx) -> None:
 async def followup(ctx: Ctx) -> None:
     """`/followup ID NOTE`: the bad review was called back and rectified (回访整改完成)."""
     words = ctx.incoming.args.split(maxsplit=1)
-    if len(words) < 2 or not words[0].lstrip("#").isdigit():
+    raw = words[0].lstrip("#") if words else ""
+    if len(words) < 2 or not (raw.isascii() and raw.isdigit()):
         pending = await ctx.uow.ratings.open_follow_ups()
         lines = [ctx._("Usage: /followup ID NOTE (what was done after the call-back).")]
         for r in pending:
@@ -187,9 +188,10 @@ async def followup(ctx: Ctx) -> None:
             )
         await ctx.reply("\n".join(lines))
         return
-    rating = await ctx.uow.ratings.get(int(words[0].lstrip("#")))
+    number = row_id(raw)
+    rating = await ctx.uow.ratings.get(number) if number else None
     if rating is None or rating.follow_up != "open":
-        await ctx.reply(ctx._("There is no open follow-up #{id}.", id=words[0].lstrip("#")))
+        await ctx.reply(ctx._("There is no open follow-up #{id}.", id=raw[:20]))
         return
     await ctx.uow.ratings.close_follow_up(rating)
     await ctx.uow.events.append(

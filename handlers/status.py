@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.items import workdays_overdue
-from handlers.access import OnProject
+from handlers.access import OnProject, row_id
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
@@ -195,7 +195,7 @@ async def status_dm(ctx: Ctx) -> None:
 @router.button("st:", chat=ChatKind.DM)
 async def status_page(ctx: Ctx) -> None:
     page, _, args = (ctx.incoming.payload or "").removeprefix("st:").partition(":")
-    await ctx.reply(await dm_status(ctx, args, int(page) if page.isdigit() else 0))
+    await ctx.reply(await dm_status(ctx, args, row_id(page) or 0))
 
 
 # Under problem notices and digests, which go to people: in a group it would show its project.

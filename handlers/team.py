@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.scheme import Scheme
-from handlers.access import OnProject
+from handlers.access import OnProject, row_id
 from handlers.chat import Button, ChatKind, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.handbook import handbook_text
@@ -63,7 +63,8 @@ async def assign(ctx: Ctx) -> None:
 @router.button("asg:p:", roles={"office"})
 async def assign_project_pressed(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("asg:p:")
-    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
+    number = row_id(raw)
+    project = await ctx.uow.projects.get(number) if number else None
     if project is None:
         await ctx.reply(ctx._("This project no longer exists."))
         return
@@ -101,11 +102,14 @@ async def _butler_buttons(ctx: Ctx, project: Project) -> None:
 @router.button("asg:b:", roles={"office"})
 async def butler_pressed(ctx: Ctx) -> None:
     parts = (ctx.incoming.payload or "").removeprefix("asg:b:").split(":")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        return
-    project = await ctx.uow.projects.get(int(parts[0]))
+    project_id, butler_id = [*(row_id(p) for p in parts), None, None][:2]
+    project = await ctx.uow.projects.get(project_id) if project_id and len(parts) == 2 else None
     if project is None:
         await ctx.reply(ctx._("This project no longer exists."))
+        return
+    # The buttons offer the roster's butlers only; a forged id must not make anyone one.
+    if butler_id is None or not await ctx.uow.people.has_role(butler_id, "butler"):
+        await ctx.reply(ctx._("That person is not a butler on the roster."))
         return
     if project.butler_id is not None:
         current = await ctx.uow.people.get(project.butler_id)
@@ -117,7 +121,7 @@ async def butler_pressed(ctx: Ctx) -> None:
             )
         )
         return
-    team = await assign_team(ctx.uow, project, int(parts[1]), now=ctx.now, actor_id=ctx.person.id)
+    team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
     await ctx.send_to_person(
         team.butler.id,

@@ -548,6 +548,19 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
     f"asg:p:{MADE_UP}": {
         "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
     },
+    **{
+        payload: {"dm": only({"office": no(gone)}, no(ONLY_FOR))}
+        for payload, gone in (
+            (f"app:accept:{HUGE}", r"^This application no longer exists\.$"),
+            (f"asg:p:{HUGE}", r"^This project no longer exists\.$"),
+            (f"asg:b:{HUGE}:{HUGE}", r"^This project no longer exists\.$"),
+            ("asg:b:{project}:" + str(MADE_UP), r"^That person is not a butler on the roster\.$"),
+            ("asg:b:{project}:{ent_id}", r"^That person is not a butler on the roster\.$"),
+            (f"ticket:take:{HUGE}", r"^This question no longer exists\.$"),
+        )
+    },
+    f"faq:{'x' * 3}:{HUGE}": {"dm": everyone(no(r"^That answer is no longer available\."))},
+    "st:²:": {"dm": everyone(ok(r"\("))},  # a forged page number shows the first page
     f"asg:b:{MADE_UP}:{MADE_UP}": {
         "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
     },
@@ -651,7 +664,9 @@ async def _ids(world: World) -> dict[str, int]:
         assert project is not None
         item = await uow.items.by_code(project.id, "fire_acceptance")
         assert item is not None
-        return {"project": project.id, "item": item.id}
+        contact = await uow.people.by_account(PLATFORM, "ent_a")
+        assert contact is not None
+        return {"project": project.id, "item": item.id, "ent_id": contact.id}
 
 
 @pytest.mark.asyncio(loop_scope="module")
