@@ -121,7 +121,8 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
         await ctx.send_to_person(member.id, Outgoing(text, buttons=[[button]]))
 
 
-@router.button("ticket:take:", roles={"office"})
+# The office answers in a direct chat, like every office card (never into a group).
+@router.button("ticket:take:", roles={"office"}, chat=ChatKind.DM)
 async def take(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("ticket:take:")
     number = row_id(raw)

@@ -13,7 +13,7 @@ from typing import Any
 from domain.application import project_code, project_snapshot, service_card_number
 from handlers.access import row_id
 from handlers.application_cards import material_how, material_name, number_of, unprovided
-from handlers.chat import Button, Outgoing
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
 from handlers.i18n import N_
@@ -23,6 +23,10 @@ from storage.models import Application, Person
 from storage.repos.applications import DECIDED_STATUSES
 
 router = Router("office")
+
+# An application card goes to each office member by DM; its buttons answer only there,
+# never into a group that holds an enterprise.
+OFFICE = frozenset({"office"})
 
 
 # -- deciding ---------------------------------------------------------------------------
@@ -58,7 +62,7 @@ async def _contact(ctx: Ctx, app: Application) -> Person | None:
     return await ctx.uow.people.get(app.contact_person_id)
 
 
-@router.button("app:accept:", roles={"office"})
+@router.button("app:accept:", roles=OFFICE, chat=ChatKind.DM)
 async def accept(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:accept:")
     if app is None:
@@ -130,7 +134,7 @@ async def accept(ctx: Ctx) -> None:
     )
 
 
-@router.button("app:reject:", roles={"office"})
+@router.button("app:reject:", roles=OFFICE, chat=ChatKind.DM)
 async def reject(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:reject:")
     if app is not None:
@@ -186,7 +190,7 @@ REJECT = Form(
 )
 
 
-@router.button("app:request:", roles={"office"})
+@router.button("app:request:", roles=OFFICE, chat=ChatKind.DM)
 async def request_materials(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:request:")
     if app is None:

@@ -60,7 +60,7 @@ async def assign(ctx: Ctx) -> None:
     await _butler_buttons(ctx, project)
 
 
-@router.button("asg:p:", roles={"office"})
+@router.button("asg:p:", roles={"office"}, chat=ChatKind.DM)  # like /assign
 async def assign_project_pressed(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("asg:p:")
     number = row_id(raw)
@@ -99,7 +99,7 @@ async def _butler_buttons(ctx: Ctx, project: Project) -> None:
     )
 
 
-@router.button("asg:b:", roles={"office"})
+@router.button("asg:b:", roles={"office"}, chat=ChatKind.DM)
 async def butler_pressed(ctx: Ctx) -> None:
     parts = (ctx.incoming.payload or "").removeprefix("asg:b:").split(":")
     project_id, butler_id = [*(row_id(p) for p in parts), None, None][:2]

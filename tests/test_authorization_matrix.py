@@ -545,6 +545,19 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
         for verb in ("accept", "reject", "request")
     },
     "menu:progress": {"ga": everyone(silent())},
+    # The office's cards are DM'd; pressed (or forged) in a group they are ignored, as
+    # their commands are refused there: nothing about other enterprises reaches a group.
+    **{
+        payload: {"ga": everyone(silent())}
+        for payload in (
+            "app:accept:1",
+            "app:reject:1",
+            "app:request:1",
+            "asg:p:{project}",
+            "asg:b:{project}:1",
+            "ticket:take:1",
+        )
+    },
     f"asg:p:{MADE_UP}": {
         "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
     },
