@@ -16,7 +16,9 @@ group). Expectations follow DOMAIN.md "People" and the handlers:
 - the office assigns, archives, follows up bad reviews; office and leaders read the digest;
 - commands whose answer covers other projects (/digest, /assign, /progress) are answered
   in a DM only, never into a project group;
-- a refusal never shows the project's data.
+- a refusal never shows the project's data;
+- every button payload is authorised like its command (its route declares the same
+  scope): each button route is pressed by each role, with made-up and huge ids too.
 """
 
 from __future__ import annotations
