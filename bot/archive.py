@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.scheme import Scheme
-from handlers.completion import build_archive
+from handlers.project_file import build_archive
 from storage.db import Database
 from storage.uow import UnitOfWork
 

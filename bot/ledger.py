@@ -11,7 +11,8 @@ from typing import Any
 
 from domain.calendar import WorkCalendar
 from domain.items import workdays_overdue
-from handlers.items import counts, item_state
+from handlers.projects import item_state
+from handlers.render import counts
 from storage.db import Database
 from storage.uow import UnitOfWork
 

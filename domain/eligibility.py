@@ -17,12 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
-
-if TYPE_CHECKING:
-    from domain.scheme import EligibilityRule, Label
 
 
 class Verdict(StrEnum):
@@ -142,6 +139,31 @@ class ProjectFacts(BaseModel):
     park_entry_approved: bool | None = None
     independently_sited: bool | None = None
     meets_industry_policy: bool | None = None
+
+
+class Label(Protocol):
+    """A text in both languages (a scheme's `domain.scheme.Label`)."""
+
+    @property
+    def zh(self) -> str: ...
+    @property
+    def en(self) -> str: ...
+
+
+class EligibilityRule(Protocol):
+    """What the evaluator reads of a scheme's rule (`domain.scheme.EligibilityRule`); the
+    scheme builds on this module's conditions, so this module names it only by shape."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def when(self) -> Condition | None: ...
+    @property
+    def label(self) -> Label: ...
+    @property
+    def hint(self) -> Label | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """A locality's way of running the agency service, as data: the scheme (代办方案).
 
 A new locality is a new YAML file under ``schemes/``, never new code. The models here
-are strict (unknown keys are errors) and frozen; `Scheme` checks every cross-reference
-(departments, stages, categories, prerequisites, roles) after the structure is valid and
-reports all broken ones together as `ReferenceProblems`, each with its own path.
+are strict (unknown keys are errors) and frozen. Cross-references (departments, stages,
+categories, prerequisites, roles) are checked by `domain.scheme_checks` once the structure
+is valid; `domain.scheme_loader` runs both and reports every problem with its path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pydantic import (
 )
 
 from domain.eligibility import Condition, Verdict
-from domain.scheme_checks import ReferenceProblems, reference_problems
 
 
 def _snake_case(value: str) -> str:
@@ -313,13 +312,6 @@ class Scheme(Assumable):
     reports: Reports
     acceptance: Acceptance
     faq: tuple[FaqEntry, ...] = ()
-
-    @model_validator(mode="after")
-    def _references_resolve(self) -> Self:
-        problems = reference_problems(self)
-        if problems:
-            raise ReferenceProblems(problems)
-        return self
 
     def department(self, department_id: str) -> Department:
         """The department with this id; KeyError if unknown."""

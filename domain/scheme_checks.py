@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from domain.scheme import ChecklistItem, Scheme
+from domain.scheme import ChecklistItem, Scheme
 
 Loc = tuple[str | int, ...]
 
@@ -27,14 +25,6 @@ class Problem:
     def path(self) -> str:
         """The path written the way the YAML reads: ``checklist[3].department``."""
         return format_loc(self.loc)
-
-
-class ReferenceProblems(ValueError):
-    """All cross-reference problems of a scheme, raised together."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(f"{p.path}: {p.message}" for p in self.problems))
 
 
 def format_loc(loc: Iterable[str | int]) -> str:

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.scheme import Scheme
-from domain.scheme_checks import Loc, ReferenceProblems, format_loc
+from domain.scheme_checks import Loc, format_loc, reference_problems
 
 DEFAULT_SCHEMES_DIR = Path(__file__).resolve().parents[1] / "schemes"
 """Where presets live: the repository's ``schemes/`` directory."""
@@ -75,9 +75,15 @@ def parse_scheme(text: str, filename: str = "<scheme>") -> Scheme:
     if not isinstance(data, dict):
         raise SchemeError([SchemeIssue(filename, 1, "", "a scheme is a YAML mapping of keys")])
     try:
-        return Scheme.model_validate(data)
+        scheme = Scheme.model_validate(data)
     except ValidationError as exc:
         raise SchemeError(_issues_from(exc, data, lines, filename)) from None
+    # Cross-references only once the structure is valid: all broken ones together.
+    problems = reference_problems(scheme)
+    if problems:
+        issues = [_issue(p.loc, p.message, data, lines, filename) for p in problems]
+        raise SchemeError(sorted(issues, key=lambda issue: issue.line))
+    return scheme
 
 
 def _display_name(path: Path, folder: Path) -> str:
@@ -142,11 +148,6 @@ def _issues_from(
     issues: list[SchemeIssue] = []
     for error in exc.errors(include_url=False):
         base = tuple(error["loc"])
-        cause = error.get("ctx", {}).get("error")
-        if isinstance(cause, ReferenceProblems):
-            for problem in cause.problems:
-                issues.append(_issue((*base, *problem.loc), problem.message, data, lines, filename))
-            continue
         loc = _data_path(base, data)
         issues.append(_issue(loc, _message(error, loc), data, lines, filename))
     return sorted(issues, key=lambda issue: issue.line)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from domain.identifiers import Validated, parse_date
+from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.forms import Choice, Err, Field, FieldResult, Form, Ok, clean_text, start_form
 from handlers.i18n import N_
@@ -112,6 +113,7 @@ async def _save(ctx: Ctx, values: dict[str, Any]) -> None:
 
 ACTIVITY = Form(
     name="activity",
+    roles=frozenset(STAFF),
     title=N_("Government–enterprise activity (政企互动)"),
     fields=[
         Field(
@@ -156,10 +158,13 @@ ACTIVITY = Form(
 )
 
 
-@router.command("activity", roles=STAFF)
+# A form is personal: never in a project group, which holds its enterprise.
+@router.command(
+    "activity",
+    roles=STAFF,
+    chat=ChatKind.DM,
+    help=N_("Record a government–enterprise activity (政企互动) for the quarter"),
+)
 async def activity(ctx: Ctx) -> None:
     """`/activity`: record a government–enterprise activity for the quarterly statistics."""
-    if ctx.in_group:  # a form is personal; a project group holds its enterprise
-        await ctx.reply(ctx._("Send /activity in a direct chat with me."))
-        return
     await start_form(ctx, ACTIVITY)

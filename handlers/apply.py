@@ -32,10 +32,11 @@ from domain.identifiers import (
     validate_mobile,
     validate_uscc,
 )
+from handlers.access import Mine
+from handlers.application_cards import material_name, notify_office, number_of
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, Ok, resume_form, start_form, text_parser
 from handlers.i18n import N_
-from handlers.office import material_name, notify_office, number_of
 from handlers.router import Router
 from handlers.validation import validator_parser
 from storage.models import Application
@@ -398,7 +399,7 @@ async def start_application(ctx: Ctx) -> None:
     )
 
 
-@router.command("apply")
+@router.command("apply", help=N_("Apply for the agency service, or send requested documents"))
 @router.button("menu:apply")
 async def apply(ctx: Ctx) -> None:
     waiting = await ctx.uow.applications.of_contact(
@@ -424,13 +425,10 @@ async def start_resubmission(ctx: Ctx, app: Application) -> None:
     await start_form(ctx, RESUBMIT, {"app_id": app.id, "requested": requested})
 
 
-@router.button("app:resubmit:")
+@router.button("app:resubmit:", scope=Mine("application"))
 async def resubmit_pressed(ctx: Ctx) -> None:
-    raw = (ctx.incoming.payload or "").removeprefix("app:resubmit:")
-    app = await ctx.uow.applications.get(int(raw)) if raw.isdigit() else None
-    if app is None or app.contact_person_id != ctx.person.id:
-        await ctx.reply(ctx._("This application no longer exists."))
-        return
+    app = ctx.target
+    assert isinstance(app, Application)
     if app.status != "materials_requested":
         await ctx.reply(
             ctx._(

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from handlers.chat import Button, Outgoing
-from handlers.commands import visible_commands
 from handlers.context import Ctx
 from handlers.forms import active_form, resume_form
-from handlers.i18n import LANGS, normalize_lang
+from handlers.i18n import LANGS, N_, normalize_lang
 from handlers.invites import start_with_code
 from handlers.router import Router
 
 router = Router("basics")
+controls = Router("form controls")  # listed by /help after the staff commands
 
 LANG_BUTTONS = [Button("中文", "lang:zh_CN"), Button("English", "lang:en")]
 
 
-@router.command("start")
+@router.command("start", help=N_("Welcome and the service menu"))
 async def start(ctx: Ctx) -> None:
     """The welcome and the service menu (服务菜单): one button per service kind."""
     if ctx.incoming.args.strip() and await start_with_code(ctx):
@@ -85,16 +85,17 @@ async def service_kind(ctx: Ctx) -> None:
     await ctx.reply(Outgoing("\n".join(lines), buttons=[_next_steps(ctx)]))
 
 
-@router.command("help")
+@router.command("help", help=N_("What you can do here"))
 async def help_(ctx: Ctx) -> None:
+    """Every command the sender may use, read from the routes' declarations."""
     lines = [ctx._("**What you can do here**")]
-    lines += [f"/{c.name} — {ctx._(c.description)}" for c in visible_commands(ctx.roles)]
+    lines += [f"/{name} — {ctx._(text)}" for name, text in ctx.services.router.menu(ctx.roles)]
     if ctx.scheme.hotline:
         lines.append(ctx._("Hotline: {hotline}", hotline=ctx.scheme.hotline))
     await ctx.reply("\n".join(lines))
 
 
-@router.command("lang")
+@router.command("lang", help=N_("Switch language (中文 / English)"))
 async def lang(ctx: Ctx) -> None:
     if ctx.incoming.args:
         await _set_lang(ctx, ctx.incoming.args)
@@ -121,14 +122,14 @@ async def _set_lang(ctx: Ctx, wanted: str) -> None:
     )
 
 
-@router.command("resume")
-@router.button("resume")
+@controls.command("resume", help=N_("Continue an unfinished form"))
+@controls.button("resume")
 async def resume(ctx: Ctx) -> None:
     if not await resume_form(ctx, ctx._("Continuing where you stopped.")):
         await ctx.reply(ctx._("You have no unfinished form. Send /help to see what you can do."))
 
 
-@router.command("cancel")
+@controls.command("cancel", help=N_("Cancel the form you are filling in"))
 async def cancel(ctx: Ctx) -> None:
     # An open form handles /cancel itself; reaching here means there is none.
     await ctx.reply(ctx._("There is nothing to cancel."))

@@ -2,53 +2,49 @@
 
 The butler advances the stage when its items are closed (or states why not); starts 办结
 with `/complete`; the enterprise contact confirms the completion summary (办结单) with a
-button, recorded with identity and time; the project is then archived. `build_archive`
-makes the one-project file (一事一档), a ZIP, for `daiban archive` and the office.
+button, recorded with identity and time; the project is then archived. `/archive` lists
+the one-project file (一事一档) that handlers/project_file.py builds.
 """
 
 from __future__ import annotations
 
-import csv
-import html
 import io
-import json
 import zipfile
-from typing import Any
 
 from domain.scheme import Scheme
+from handlers.access import OnProject
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.items import STATE_LABELS, counts, progress_bar
-from handlers.office import Speaks, Voice, material_name
-from handlers.plan import item_name, stage_name
+from handlers.project_file import build_archive
+from handlers.projects import enterprise_contact
+from handlers.render import (
+    STATE_LABELS,
+    Speaks,
+    Voice,
+    counts,
+    item_name,
+    local_time,
+    progress_bar,
+    stage_name,
+)
 from handlers.router import Router
-from handlers.team import enterprise_contact, my_project
-from storage.models import ChecklistItem, Project
+from storage.models import Project
 from storage.uow import UnitOfWork
 
 router = Router("completion")
 
 CLOSED = ("done", "not_applicable")
-STYLE = (
-    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-    "td,th{border:1px solid #999;padding:4px}"
-)
 
 
-def _when(ctx: Ctx, at: Any) -> str:
-    return at.astimezone(ctx.services.timezone).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
-async def _butler_project(ctx: Ctx) -> tuple[Project | None, str]:
-    project, args = await my_project(ctx, ctx.incoming.args, "butler")
-    if project is not None and project.butler_id != ctx.person.id:
-        await ctx.reply(ctx._("Only the butler of project {code} can do this.", code=project.code))
-        return None, args
-    if project is not None and project.status in ("completing", "archived"):
+async def _open_project(ctx: Ctx) -> tuple[Project | None, str]:
+    """The butler's project from the scope, unless it is already being closed."""
+    project = ctx.project
+    assert project is not None
+    if project.status in ("completing", "archived"):
         await ctx.reply(ctx._("Project {code} is already being closed.", code=project.code))
-        return None, args
-    return project, args
+        return None, ctx.args
+    return project, ctx.args
 
 
 async def _notify_groups(ctx: Ctx, project: Project, text: str) -> None:
@@ -59,10 +55,15 @@ async def _notify_groups(ctx: Ctx, project: Project, text: str) -> None:
 
 
 # -- stages ---------------------------------------------------------------------------------
-@router.command("advance", roles={"butler"})
+@router.command(
+    "advance",
+    roles={"butler"},
+    scope=OnProject("butler"),
+    help=N_("Move the project to its next stage"),
+)
 async def advance(ctx: Ctx) -> None:
     """`/advance [REASON]`: move the project to the next stage (立项 → … → 移交)."""
-    project, reason = await _butler_project(ctx)
+    project, reason = await _open_project(ctx)
     if project is None:
         return
     ids = [s.id for s in ctx.scheme.stages]
@@ -148,10 +149,15 @@ async def completion_summary(say: Speaks, uow: UnitOfWork, scheme: Scheme, proje
     return "\n".join(lines)
 
 
-@router.command("complete", roles={"butler"})
+@router.command(
+    "complete",
+    roles={"butler"},
+    scope=OnProject("butler"),
+    help=N_("Start completion (办结) for the enterprise to confirm"),
+)
 async def complete(ctx: Ctx) -> None:
     """`/complete [REASON]`: the butler starts 办结; the enterprise contact confirms."""
-    project, reason = await _butler_project(ctx)
+    project, reason = await _open_project(ctx)
     if project is None:
         return
     items = await ctx.uow.items.of_project(project.id)
@@ -199,20 +205,11 @@ async def complete(ctx: Ctx) -> None:
     )
 
 
-@router.button("fin:ok:")
+@router.button("fin:ok:", scope=OnProject("contact", via="project"))
 async def confirm(ctx: Ctx) -> None:
     """The enterprise contact confirms 办结: identity and time are recorded, then archive."""
-    raw = (ctx.incoming.payload or "").removeprefix("fin:ok:")
-    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
-    if project is None:
-        await ctx.reply(ctx._("This project no longer exists."))
-        return
-    contact = await enterprise_contact(ctx.uow, project)
-    if contact is None or contact.id != ctx.person.id:
-        await ctx.reply(
-            ctx._("Only the enterprise contact of the project can confirm its completion.")
-        )
-        return
+    project = ctx.project
+    assert project is not None
     if project.status != "completing":
         await ctx.reply(
             ctx._("Project {code} is not waiting for your confirmation.", code=project.code)
@@ -241,7 +238,7 @@ async def confirm(ctx: Ctx) -> None:
         ctx._(
             "Thank you. Completion of project {code} is confirmed ({time}).",
             code=project.code,
-            time=_when(ctx, ctx.now),
+            time=local_time(ctx.now, ctx.services.timezone),
         )
     )
     text = ctx._(
@@ -249,14 +246,14 @@ async def confirm(ctx: Ctx) -> None:
         "archived (一事一档).",
         name=ctx.person.name,
         code=project.code,
-        time=_when(ctx, ctx.now),
+        time=local_time(ctx.now, ctx.services.timezone),
     )
     await _notify_groups(ctx, project, text)
     if project.butler_id is not None:
         await ctx.post.to_person(project.butler_id, text)
 
 
-@router.command("archive", roles={"office"})
+@router.command("archive", roles={"office"}, help=N_("The project's file (一事一档)"))
 async def archive_command(ctx: Ctx) -> None:
     """`/archive PROJECT` (office): the 一事一档 file's contents; archives a confirmed project."""
     code = ctx.incoming.args.strip()
@@ -283,164 +280,3 @@ async def archive_command(ctx: Ctx) -> None:
             size=len(data),
         )
     )
-
-
-# -- the one-project file (一事一档) ----------------------------------------------------------
-def _csv(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
-
-
-async def archive_parts(
-    uow: UnitOfWork, scheme: Scheme, project: Project, lang: str
-) -> dict[str, Any]:
-    """What the file holds, as plain data: items, log, confirmation, ratings, documents."""
-    say = Voice(lang)
-    items: list[ChecklistItem] = await uow.items.of_project(project.id)
-    names: dict[int, str] = {}
-
-    async def name(person_id: int | None) -> str:
-        if person_id is None:
-            return ""
-        if person_id not in names:
-            person = await uow.people.get(person_id)
-            names[person_id] = person.name if person else str(person_id)
-        return names[person_id]
-
-    checklist: list[list[Any]] = [
-        [
-            "code",
-            "name",
-            "stage",
-            "state",
-            "assignee",
-            "limit_workdays",
-            "planned_start",
-            "due_on",
-            "started_on",
-            "done_on",
-            "corrections",
-        ]
-    ]
-    for i in items:
-        checklist.append(
-            [
-                i.code,
-                item_name(say, i),
-                stage_name(say, scheme, i.stage),
-                i.state,
-                await name(i.assignee_id),
-                i.limit_workdays,
-                i.planned_start or "",
-                i.due_on or "",
-                i.started_on or "",
-                i.done_on or "",
-                i.corrections,
-            ]
-        )
-    log: list[list[Any]] = [["at", "kind", "actor", "item", "data"]]
-    codes = {i.id: i.code for i in items}
-    for event in await uow.events.for_project(project.id, limit=1_000_000):
-        log.append(
-            [
-                event.at.isoformat(),
-                event.kind,
-                await name(event.actor_id),
-                codes.get(event.item_id or 0, ""),
-                json.dumps(event.data, ensure_ascii=False),
-            ]
-        )
-    ratings: list[list[Any]] = [["period", "subject", "rater", "level", "comment", "at"]]
-    for r in await uow.items.ratings_of(project.id):
-        ratings.append(
-            [
-                r.period,
-                r.subject,
-                await name(r.rater_id),
-                r.level,
-                r.comment or "",
-                r.at.isoformat(),
-            ]
-        )
-    documents: list[list[Any]] = [["document", "received"]]
-    if project.application_id is not None:
-        app = await uow.applications.get(project.application_id)
-        for key, provided in ((app.data or {}).get("materials") or {}).items() if app else ():
-            documents.append([material_name(say, scheme, key), "yes" if provided else "no"])
-    return {
-        "checklist": checklist,
-        "log": log,
-        "ratings": ratings,
-        "documents": documents,
-        "completion": (project.snapshot or {}).get("completion"),
-        "butler": await name(project.butler_id),
-    }
-
-
-def _table(rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-        for row in rows[1:]
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-async def build_archive(uow: UnitOfWork, scheme: Scheme, project: Project, lang: str) -> bytes:
-    """The one-project file (一事一档) as ZIP bytes: index.html, checklist.csv, worklog.csv,
-    completion.json, ratings.csv, documents.csv."""
-    say = Voice(lang)
-    parts = await archive_parts(uow, scheme, project, lang)
-    done, total = counts(await uow.items.of_project(project.id))
-    completion = parts["completion"]
-    confirmed = (
-        say._(
-            "Confirmed by {name} ({account}) at {time}.",
-            name=completion["name"],
-            account=completion["account"],
-            time=completion["at"],
-        )
-        if completion
-        else say._("Not confirmed by the enterprise.")
-    )
-    title = html.escape(f"{project.code} {project.name}")
-    butler = say._(
-        "{role}: {name}", role=say.label(scheme.roles.butler), name=parts["butler"] or "—"
-    )
-    heads = {
-        key: html.escape(say._(msgid))
-        for key, msgid in (
-            ("completion", N_("Completion confirmation")),
-            ("checklist", N_("Checklist")),
-            ("log", N_("Work log")),
-            ("ratings", N_("Ratings")),
-            ("documents", N_("Documents received")),
-        )
-    }
-    stage = html.escape(say._("Stage: {stage}", stage=stage_name(say, scheme, project.stage)))
-    progress = html.escape(say._("Progress: {bar}", bar=progress_bar(done, total)))
-    page = f"""<!DOCTYPE html>
-<html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8"><title>{title}</title>
-<style>{STYLE}</style>
-</head><body>
-<h1>{title}</h1>
-<p>{stage}</p>
-<p>{progress}</p>
-<p>{html.escape(butler)}</p>
-<h2>{heads["completion"]}</h2><p>{html.escape(confirmed)}</p>
-<h2>{heads["checklist"]}</h2>{_table(parts["checklist"])}
-<h2>{heads["log"]}</h2>{_table(parts["log"])}
-<h2>{heads["ratings"]}</h2>{_table(parts["ratings"])}
-<h2>{heads["documents"]}</h2>{_table(parts["documents"])}
-</body></html>
-"""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("index.html", page)
-        archive.writestr("checklist.csv", _csv(parts["checklist"]))
-        archive.writestr("worklog.csv", _csv(parts["log"]))
-        archive.writestr("completion.json", json.dumps(completion, ensure_ascii=False, indent=2))
-        archive.writestr("ratings.csv", _csv(parts["ratings"]))
-        archive.writestr("documents.csv", _csv(parts["documents"]))
-    return buffer.getvalue()

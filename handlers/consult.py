@@ -13,10 +13,12 @@ from typing import Any
 
 from domain.faq import FaqIndex
 from domain.scheme import FaqEntry, Scheme
+from handlers.access import Mine, row_id
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser
-from handlers.i18n import N_, translate
+from handlers.i18n import N_
+from handlers.render import Voice
 from handlers.router import Router
 from storage.models import Ticket
 
@@ -67,20 +69,18 @@ async def consult_menu(ctx: Ctx) -> None:
 @router.button("faq:")
 async def did_you_mean(ctx: Ctx) -> None:
     _, entry_id, ticket_id = [*(ctx.incoming.payload or "").split(":"), "", ""][:3]
-    entry = _entry(ctx.scheme, entry_id)
-    if entry is None or not ticket_id.isdigit():
+    entry, number = _entry(ctx.scheme, entry_id), row_id(ticket_id)
+    if entry is None or number is None:
         await ctx.reply(ctx._("That answer is no longer available. Please type your question."))
         return
-    await ctx.reply(_answer_message(ctx, entry, int(ticket_id), []))
+    await ctx.reply(_answer_message(ctx, entry, number, []))
 
 
-@router.button("ticket:ask:")
+@router.button("ticket:ask:", scope=Mine("ticket"))
 async def ask_a_person(ctx: Ctx) -> None:
-    raw = (ctx.incoming.payload or "").removeprefix("ticket:ask:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
-    if ticket is None or ticket.asker_id != ctx.person.id:
-        await ctx.reply(ctx._("Please type your question again."))
-        return
+    """The "Ask a person" button under an answer: the asker's own question only."""
+    ticket = ctx.target
+    assert isinstance(ticket, Ticket)
     if not await ctx.uow.tickets.open(ticket.id, ctx.now):
         await ctx.reply(
             ctx._("Your question #{number} is already with the service office.", number=ticket.id)
@@ -107,8 +107,7 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
     for member in await ctx.uow.people.with_role("office"):
         if member.id == ctx.person.id:
             continue
-        text = _t(
-            member.lang,
+        text = Voice(member.lang)._(
             N_(
                 "**New question #{number}** from {name}:\n{question}\nThe first to press “Take it” "
                 "answers it (within {hours} working hours, please)."
@@ -118,19 +117,16 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
             question=ticket.question,
             hours=hours,
         )
-        button = Button(_t(member.lang, N_("Take it")), f"ticket:take:{ticket.id}")
+        button = Button(Voice(member.lang)._(N_("Take it")), f"ticket:take:{ticket.id}")
         await ctx.post.to_person(member.id, Outgoing(text, buttons=[[button]]))
 
 
-def _t(lang: str, message: str, **params: Any) -> str:
-    """Translate for someone other than the sender (the office, the asker)."""
-    return translate(lang, message, **params)
-
-
-@router.button("ticket:take:", roles={"office"})
+# The office answers in a direct chat, like every office card (never into a group).
+@router.button("ticket:take:", roles={"office"}, chat=ChatKind.DM)
 async def take(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("ticket:take:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
+    number = row_id(raw)
+    ticket = await ctx.uow.tickets.get(number, for_update=True) if number else None
     if ticket is None:
         await ctx.reply(ctx._("This question no longer exists."))
         return
@@ -182,8 +178,7 @@ async def _send_answer(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     asker = await ctx.uow.people.get(ticket.asker_id)
     if asker is not None:
-        text = _t(
-            asker.lang,
+        text = Voice(asker.lang)._(
             N_(
                 "**Answer to your question #{number}** (“{question}”) from {name} of the service "
                 "office:\n{answer}"
@@ -219,6 +214,7 @@ TICKET_ANSWER = Form(
         )
     ],
     on_submit=_send_answer,
+    roles=frozenset({"office"}),
 )
 
 

@@ -10,21 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.scheme import Scheme
 from handlers.chat import ChatKind, Incoming, Mention, Outgoing
-from handlers.i18n import ngettext, translate
+from handlers.i18n import ngettext
 from handlers.postman import Postman
+from handlers.render import Voice
 from storage.db import Database
-from storage.models import Conversation, Person
+from storage.models import Conversation, Person, Project
 from storage.uow import UnitOfWork
 
-if TYPE_CHECKING:
-    from handlers.router import Router
+
+class Routes(Protocol):
+    """What the pipeline and /help ask of the router (`handlers.router.Router`); named by
+    its shape here because the router builds on this module."""
+
+    async def dispatch(self, ctx: Ctx) -> bool: ...
+    def menu(self, roles: frozenset[str]) -> list[tuple[str, str]]: ...
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Services:
     scheme: Scheme
     calendar: WorkCalendar
     clock: Clock
-    router: Router
+    router: Routes
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
 
@@ -51,6 +57,11 @@ class Ctx:
     conversation: Conversation | None
     now: datetime
     _post: Postman | None = None
+    # Filled by the router from the route's scope (handlers/access.py) before the handler
+    # runs: the project acted on, the arguments after its code, the item or problem named.
+    project: Project | None = None
+    scoped_args: str | None = None
+    target: Any = None
 
     # -- who and where ---------------------------------------------------------------
     @property
@@ -72,16 +83,21 @@ class Ctx:
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    @property
+    def args(self) -> str:
+        """The command's arguments, after the project code its scope consumed."""
+        return self.incoming.args if self.scoped_args is None else self.scoped_args
+
     # -- text ------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
-        return translate(self.lang, message, **params)
+        return Voice(self.lang)._(message, **params)
 
     def n_(self, singular: str, plural: str, n: int, **params: Any) -> str:
         return ngettext(self.lang, singular, plural, n).format(n=n, **params)
 
     def label(self, label: Any) -> str:
         """Pick a scheme `Label` ({zh, en}) in the user's language."""
-        return str(label.en if self.lang == "en" else label.zh)
+        return Voice(self.lang).label(label)
 
     # -- posting (into the outbox) ---------------------------------------------------
     @property

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import date
 
 from domain.scheme import Scheme
-from handlers.chat import Button, Outgoing
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx, Services
 from handlers.digest_facts import TOP_LINES, TOP_OVERDUE, Facts, digest_slot, gather_facts
-from handlers.i18n import translate
+from handlers.i18n import N_, translate
 from handlers.router import Router
 from storage.uow import UnitOfWork
 
@@ -139,12 +139,15 @@ def _more(lang: str, hidden: int) -> list[str]:
     return [_t(lang, "· … and {n} more", n=hidden)]
 
 
-@router.command("digest", roles={"leader", "office"})
+# It covers every project: never in a project group, which holds its enterprise.
+@router.command(
+    "digest",
+    roles={"leader", "office"},
+    chat=ChatKind.DM,
+    help=N_("The daily digest: /digest [YYYY-MM-DD]"),
+)
 async def digest_command(ctx: Ctx) -> None:
     """`/digest [YYYY-MM-DD]`: preview today's digest, or a past day's as it stood then."""
-    if ctx.in_group:  # it covers every project; a project group holds its enterprise
-        await ctx.reply(ctx._("Send /digest in a direct chat with me."))
-        return
     arg = ctx.incoming.args.strip()
     today = ctx.local_now.date()
     day = today

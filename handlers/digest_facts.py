@@ -13,7 +13,7 @@ from typing import Any
 from domain.ladder import ladders_by_project
 from handlers.context import Services
 from handlers.i18n import LANGS
-from handlers.problems import department_name
+from handlers.render import department_name
 from storage.uow import UnitOfWork
 
 TOP_OVERDUE = 10

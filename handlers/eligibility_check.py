@@ -235,7 +235,7 @@ ELIGIBILITY = Form(
 )
 
 
-@router.command("check")
+@router.command("check", help=N_("Check whether your project qualifies for the service"))
 @router.button("menu:check")
 async def check(ctx: Ctx) -> None:
     asks = [name for name in facts_asked(ctx.scheme.eligibility) if name in FACT_KINDS]

@@ -21,6 +21,7 @@ from typing import Any
 
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
+from handlers.refusals import refuse_roles
 
 REVIEW = "__review__"
 MAX_TEXT = 500
@@ -79,6 +80,9 @@ class Form:
     title: str  # msgid
     fields: list[Field]
     on_submit: Callable[[Ctx, dict[str, Any]], Awaitable[None]]
+    # Who may answer its steps: the roles of the route that opens it, checked again at
+    # every step (a role withdrawn mid-form stops it; cancelling always works).
+    roles: frozenset[str] = frozenset()
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -308,7 +312,7 @@ async def _back(ctx: Ctx, form: Form, step: str, data: dict[str, Any]) -> None:
 def _match_choice(ctx: Ctx, fld: Field, text: str) -> str | None:
     choices = list(fld.choices(ctx)) if fld.choices else []
     cleaned = clean_text(text).casefold()
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
+    if cleaned.isascii() and cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
         return choices[int(cleaned) - 1].value
     for choice in choices:
         if cleaned in {choice.value.casefold(), ctx._(choice.label).casefold()}:
@@ -335,6 +339,8 @@ async def handle_form_event(ctx: Ctx) -> bool:
         return await _handle_button(ctx, _payload(form, event.command))
     if event.command is not None or event.payload is not None:
         return False  # other commands and buttons work during a form; it stays open
+    if not await _may_answer(ctx, form):
+        return True
     if step == REVIEW:
         await _review(ctx, form, data, ctx._("Please press Submit, or Edit to change an answer."))
         return True
@@ -388,6 +394,14 @@ async def _toggle(ctx: Ctx, form: Form, fld: Field, data: dict[str, Any], value:
     return True
 
 
+async def _may_answer(ctx: Ctx, form: Form) -> bool:
+    """Whether the sender still has a role the form asks for; refuses when not."""
+    if not form.roles or ctx.has_role(*form.roles):
+        return True
+    await refuse_roles(ctx, form.roles)
+    return False
+
+
 async def _handle_button(ctx: Ctx, payload: str) -> bool:
     _, form_name, action, *rest = [*payload.split(":", 3), ""][:4]
     arg = rest[0] if rest else ""
@@ -403,6 +417,8 @@ async def _handle_button(ctx: Ctx, payload: str) -> bool:
     form, step, data = state
     data.setdefault("values", {})
     fld = form.by_name.get(step)
+    if action != "cancel" and not await _may_answer(ctx, form):
+        return True
     if action == "cancel":
         await _clear(ctx)
         await ctx.reply(ctx._("Cancelled. Nothing was submitted."))

@@ -9,36 +9,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.items import (
-    TRANSITIONS,
-    Action,
-    ItemState,
-    Refusal,
-    Status,
-    apply_action,
-    legal_actions,
-)
-from handlers.chat import Button, Outgoing
+from domain.items import TRANSITIONS, Action, Refusal, Status, apply_action, legal_actions
+from handlers.access import OnProject
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.office import Speaks
-from handlers.plan import due_text, item_name
-from handlers.roles import ROLE_LABELS, STAFF
+from handlers.projects import item_state, store_state
+from handlers.render import (
+    STATE_LABELS,
+    Speaks,
+    counts,
+    department_label,
+    due_text,
+    item_name,
+    progress_bar,
+)
+from handlers.roles import STAFF
 from handlers.router import Router
-from handlers.team import group_project, my_project
 from storage.models import ChecklistItem, Project
 from storage.uow import UnitOfWork
 
 router = Router("items")
-
-STATE_LABELS = {
-    "not_started": N_("not started"),
-    "submitted": N_("submitted (受理)"),
-    "in_review": N_("in review (办理中)"),
-    "correction_needed": N_("correction needed (补正)"),
-    "done": N_("done (办结)"),
-    "not_applicable": N_("not applicable"),
-}
 
 ACTION_LABELS = {
     Action.SUBMIT: N_("Accept (受理)"),
@@ -68,31 +59,6 @@ ACTION_WORDS = {
     "重开": Action.REOPEN,
 }
 
-BAR_CELLS = 10
-
-
-# -- reading and writing the clock --------------------------------------------------------
-def item_state(item: ChecklistItem) -> ItemState:
-    """The domain view of a row: state and working-day clock."""
-    return ItemState(
-        state=Status(item.state),
-        limit_workdays=item.limit_workdays,
-        due_on=item.due_on,
-        provisional=item.due_provisional,
-        started_on=item.started_on,
-        paused_on=item.paused_on,
-        corrections=item.corrections,
-        done_on=item.done_on,
-    )
-
-
-def store_state(item: ChecklistItem, state: ItemState) -> None:
-    """Write a moved item's state and clock back onto its row."""
-    item.state = state.state.value
-    item.due_on, item.due_provisional = state.due_on, state.provisional
-    item.started_on, item.paused_on = state.started_on, state.paused_on
-    item.corrections, item.done_on = state.corrections, state.done_on
-
 
 async def item_role(ctx: Ctx, project: Project, item: ChecklistItem) -> str | None:
     """The actor's relation to this item: specialist, backup, butler, office, or None."""
@@ -110,18 +76,6 @@ async def item_role(ctx: Ctx, project: Project, item: ChecklistItem) -> str | No
 
 
 # -- showing ------------------------------------------------------------------------------
-def progress_bar(done: int, total: int) -> str:
-    """``▓▓▓▓░░░░░░ 4/10``: items ticked off (销号) of the items that apply."""
-    filled = round(BAR_CELLS * done / total) if total else 0
-    return "▓" * filled + "░" * (BAR_CELLS - filled) + f" {done}/{total}"
-
-
-def counts(items: list[ChecklistItem]) -> tuple[int, int]:
-    """(done, total) over the items that apply to the project."""
-    live = [i for i in items if i.state != "not_applicable"]
-    return sum(1 for i in live if i.state == "done"), len(live)
-
-
 async def card(
     say: Speaks, uow: UnitOfWork, project: Project, item: ChecklistItem, role: str | None
 ) -> Outgoing:
@@ -136,9 +90,7 @@ async def card(
         f"**{item_name(say, item)}** ({item.code}) — {project.code}",
         say._(
             "{department} · {who}",
-            department=(department.name_en if say.lang == "en" else department.name_zh)
-            if department
-            else "—",
+            department=department_label(say, department),
             who=assignee.name if assignee else say._("unassigned"),
         ),
         say._(
@@ -217,9 +169,7 @@ async def move_item(
                 "({who}), their backup or the project butler can move it.",
                 name=ctx.person.name,
                 code=item.code,
-                department=(department.name_en if ctx.lang == "en" else department.name_zh)
-                if department
-                else "—",
+                department=department_label(ctx, department),
                 who=assignee.name if assignee else "—",
             )
         )
@@ -261,29 +211,25 @@ async def move_item(
             await ctx.post.to_chat(chat.platform, chat.external_id, text)
 
 
-async def staff_or_group(ctx: Ctx) -> bool:
-    """Item cards and the work log are the team's: in a DM only staff get them (in a group,
-    `group_project(staff_only=True)` already refuses the enterprise and strangers)."""
-    if ctx.in_group or ctx.has_role(*STAFF):
-        return True
-    await ctx.reply(
-        ctx._(
-            "Sorry, this is only for: {roles}. Ask the service office if you need access.",
-            roles=", ".join(sorted(ctx._(ROLE_LABELS[r]) for r in STAFF)),
-        )
-    )
-    return False
+# Item cards and the work log are the team's: in a DM only staff get them; in a group
+# the scope refuses the enterprise and strangers. A card's buttons are authorised alike.
+ON_ITEMS = OnProject("staff")
+ON_ITEM = OnProject("staff", via="item")
 
 
-@router.command("item")
+@router.command(
+    "item",
+    chat=ChatKind.DM,
+    roles=STAFF,
+    scope=ON_ITEMS,
+    help=N_("An item's card, or move it: /item CODE ACTION"),
+)
+@router.command("item", chat=ChatKind.GROUP, scope=ON_ITEMS)
 async def item_command(ctx: Ctx) -> None:
     """`/item` lists the items; `/item CODE` shows a card; `/item CODE ACTION [REASON]`."""
-    if not await staff_or_group(ctx):
-        return
-    project, args = await my_project(ctx, ctx.incoming.args)
-    if project is None:
-        return
-    words = args.split()
+    project = ctx.project
+    assert project is not None
+    words = ctx.args.split()
     if not words:
         items = [i for i in await ctx.uow.items.of_project(project.id) if i.state != "done"]
         lines = [ctx._("Open items of {code}: send /item CODE to see one.", code=project.code)]
@@ -317,32 +263,32 @@ async def item_command(ctx: Ctx) -> None:
     await move_item(ctx, project, item, action, " ".join(words[2:]) or None)
 
 
-@router.button("it:")
+@router.button("it:", chat=ChatKind.DM, roles=STAFF, scope=ON_ITEM)
+@router.button("it:", chat=ChatKind.GROUP, scope=ON_ITEM)
 async def item_button(ctx: Ctx) -> None:
-    parts = (ctx.incoming.payload or "").removeprefix("it:").split(":")
-    item = await ctx.uow.items.get(int(parts[0]), for_update=True) if parts[0].isdigit() else None
-    project = await ctx.uow.projects.get(item.project_id) if item else None
-    if (
-        item is None
-        or project is None
-        or len(parts) != 2
-        or parts[1] not in Action._value2member_map_
-    ):
+    """A card's button (``it:ITEM:ACTION``): the scope found the item, in its own project."""
+    item, project = ctx.target, ctx.project
+    assert isinstance(item, ChecklistItem) and project is not None
+    parts = (ctx.incoming.payload or "").split(":")
+    if len(parts) != 3 or parts[2] not in Action._value2member_map_:
         await ctx.reply(ctx._("This item no longer exists."))
         return
-    if ctx.in_group and await group_project(ctx, staff_only=True) is None:
-        return
-    await move_item(ctx, project, item, Action(parts[1]), None)
+    await move_item(ctx, project, item, Action(parts[2]), None)
 
 
-@router.command("log")
+@router.command(
+    "log",
+    chat=ChatKind.DM,
+    roles=STAFF,
+    scope=ON_ITEMS,
+    help=N_("Add a note to the project's work log"),
+)
+@router.command("log", chat=ChatKind.GROUP, scope=ON_ITEMS)
 async def log_note(ctx: Ctx) -> None:
     """`/log TEXT`: a free note in the project's work log (工作日志)."""
-    if not await staff_or_group(ctx):
-        return
-    project, text = await my_project(ctx, ctx.incoming.args)
-    if project is None:
-        return
+    project = ctx.project
+    assert project is not None
+    text = ctx.args
     if not text.strip():
         await ctx.reply(ctx._("Write the note after the command: /log TEXT"))
         return

@@ -8,171 +8,33 @@ the service card where the scheme issues one (一企一卡) and the scheme snaps
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from domain.application import (
-    AUTHORIZATION_KEY,
-    application_number,
-    material,
-    project_code,
-    project_snapshot,
-    service_card_number,
-)
-from domain.identifiers import format_amount
-from domain.scheme import Label, Scheme
-from handlers.chat import Button, Outgoing
+from domain.application import project_code, project_snapshot, service_card_number
+from handlers.access import row_id
+from handlers.application_cards import material_how, material_name, number_of, unprovided
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
-from handlers.i18n import N_, translate
+from handlers.i18n import N_
+from handlers.render import Speaks, Voice, local_time
 from handlers.router import Router
 from storage.models import Application, Person
 from storage.repos.applications import DECIDED_STATUSES
 
 router = Router("office")
 
-
-class Speaks(Protocol):
-    """Anything that renders text in one person's language (a `Ctx`, a `Voice`)."""
-
-    @property
-    def lang(self) -> str: ...
-    def _(self, message: str, **params: Any) -> str: ...
-    def label(self, label: Any) -> str: ...
-
-
-@dataclass(frozen=True)
-class Voice:
-    """Text in someone else's language: the office reading a card, the enterprise a notice."""
-
-    lang: str
-
-    def _(self, message: str, **params: Any) -> str:
-        return translate(self.lang, message, **params)
-
-    def label(self, label: Any) -> str:
-        return str(label.en if self.lang == "en" else label.zh)
-
-
-# -- materials --------------------------------------------------------------------------
-def material_name(say: Speaks, scheme: Scheme, key: str) -> str:
-    """A material's name in the reader's language (the written authorization included)."""
-    if key == AUTHORIZATION_KEY:
-        form = scheme.acceptance.application_form
-        return say.label(form) if form else say._("Written authorization (书面委托)")
-    ref = material(scheme, key)
-    return say.label(ref.name) if ref else key
-
-
-def material_how(say: Speaks, scheme: Scheme, key: str) -> str:
-    """How to obtain a material (from the scheme), in the reader's language."""
-    if key == AUTHORIZATION_KEY:
-        return say._(
-            "Signed and sealed by the enterprise; the service office gives you the template."
-        )
-    ref = material(scheme, key)
-    how: Label | None = ref.how_to_obtain if ref else None
-    return say.label(how) if how else say._("Ask the service office.")
-
-
-# -- the card ---------------------------------------------------------------------------
-def number_of(app: Application) -> str:
-    """The application number the enterprise quotes (A2026-0007)."""
-    return application_number(app.id, app.submitted_at.year)
-
-
-def _when(ctx: Ctx, at: datetime | None) -> str:
-    return at.astimezone(ctx.services.timezone).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
-def card_text(say: Speaks, scheme: Scheme, app: Application, *, resubmitted: bool) -> str:
-    """The application as the office reads it."""
-    data = app.data or {}
-    title = (
-        say._("**Application {number} — documents resubmitted**", number=number_of(app))
-        if resubmitted
-        else say._("**New application {number}**", number=number_of(app))
-    )
-    kinds = []
-    for kind in data.get("kinds") or ():
-        try:
-            kinds.append(say.label(scheme.service_kind(kind).label))
-        except KeyError:
-            kinds.append(kind)
-    lines = [
-        title,
-        say._("Project: {value}", value=app.project_name),
-        say._(
-            "Enterprise: {name} ({uscc})", name=data.get("enterprise", ""), uscc=data.get("uscc")
-        ),
-        say._(
-            "Contact: {name}, {mobile}", name=data.get("contact_name"), mobile=data.get("mobile")
-        ),
-    ]
-    if app.investment_wan is not None:
-        amount = format_amount(Decimal(app.investment_wan), say.lang)
-        lines.append(say._("Total investment: {value}", value=amount))
-    lines.append(say._("Category: {value}", value=_label_of(say, scheme.categories, app.category)))
-    lines.append(say._("Location: {value}", value=data.get("zone", "")))
-    lines.append(say._("Stage: {value}", value=_label_of(say, scheme.stages, data.get("stage"))))
-    lines.append(say._("Services requested: {value}", value="、".join(kinds)))
-    lines.append(say._("Planned start: {value}", value=data.get("start_date", "")))
-    provided = [k for k, v in (data.get("materials") or {}).items() if v]
-    missing = unprovided(app)
-    lines.append(
-        say._(
-            "Documents provided ({count}): {names}",
-            count=len(provided),
-            names="、".join(material_name(say, scheme, k) for k in provided) or "—",
-        )
-    )
-    lines.append(
-        say._(
-            "Not yet available ({count}): {names}",
-            count=len(missing),
-            names="、".join(material_name(say, scheme, k) for k in missing) or "—",
-        )
-    )
-    return "\n".join(lines)
-
-
-def _label_of(say: Speaks, entries: Any, wanted: str | None) -> str:
-    for entry in entries:
-        if entry.id == wanted:
-            return say.label(entry.label)
-    return wanted or "—"
-
-
-def unprovided(app: Application) -> list[str]:
-    """The application's documents marked "not yet available", in the order asked."""
-    return [k for k, v in ((app.data or {}).get("materials") or {}).items() if not v]
-
-
-async def notify_office(ctx: Ctx, app: Application, *, resubmitted: bool = False) -> int:
-    """Send the application card to every office member; returns how many got it."""
-    sent = 0
-    for member in await ctx.uow.people.with_role("office"):
-        say = Voice(member.lang)
-        buttons = [
-            [
-                Button(say._("✔ Accept"), f"app:accept:{app.id}"),
-                Button(say._("Request materials"), f"app:request:{app.id}"),
-            ],
-            [Button(say._("✖ Reject"), f"app:reject:{app.id}")],
-        ]
-        text = card_text(say, ctx.scheme, app, resubmitted=resubmitted)
-        if await ctx.send_to_person(member.id, Outgoing(text, buttons=buttons)):
-            sent += 1
-    return sent
+# An application card goes to each office member by DM; its buttons answer only there,
+# never into a group that holds an enterprise.
+OFFICE = frozenset({"office"})
 
 
 # -- deciding ---------------------------------------------------------------------------
 async def _open_application(ctx: Ctx, prefix: str) -> Application | None:
     """The application named by the pressed button, if it is still undecided."""
     raw = (ctx.incoming.payload or "").removeprefix(prefix)
-    app = await ctx.uow.applications.get(int(raw), for_update=True) if raw.isdigit() else None
+    number = row_id(raw)
+    app = await ctx.uow.applications.get(number, for_update=True) if number else None
     if app is None:
         await ctx.reply(ctx._("This application no longer exists."))
         return None
@@ -191,7 +53,7 @@ async def _already_decided(ctx: Ctx, app: Application) -> None:
             number=number_of(app),
             decision=decision,
             name=who.name if who else "—",
-            time=_when(ctx, app.decided_at),
+            time=local_time(app.decided_at, ctx.services.timezone),
         )
     )
 
@@ -200,7 +62,7 @@ async def _contact(ctx: Ctx, app: Application) -> Person | None:
     return await ctx.uow.people.get(app.contact_person_id)
 
 
-@router.button("app:accept:", roles={"office"})
+@router.button("app:accept:", roles=OFFICE, chat=ChatKind.DM)
 async def accept(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:accept:")
     if app is None:
@@ -280,7 +142,7 @@ async def accept(ctx: Ctx) -> None:
     )
 
 
-@router.button("app:reject:", roles={"office"})
+@router.button("app:reject:", roles=OFFICE, chat=ChatKind.DM)
 async def reject(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:reject:")
     if app is not None:
@@ -332,10 +194,11 @@ REJECT = Form(
         )
     ],
     on_submit=_rejected,
+    roles=frozenset({"office"}),
 )
 
 
-@router.button("app:request:", roles={"office"})
+@router.button("app:request:", roles=OFFICE, chat=ChatKind.DM)
 async def request_materials(ctx: Ctx) -> None:
     app = await _open_application(ctx, "app:request:")
     if app is None:
@@ -438,4 +301,5 @@ REQUEST = Form(
         ),
     ],
     on_submit=_requested,
+    roles=frozenset({"office"}),
 )

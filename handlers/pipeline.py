@@ -17,7 +17,6 @@ from handlers.context import Ctx, Services
 from handlers.forms import handle_form_event
 from handlers.i18n import gettext, normalize_lang
 from handlers.postman import Postman
-from handlers.roles import ROLE_LABELS
 from storage.db import StorageError
 from storage.models import Person
 from storage.uow import UnitOfWork
@@ -115,22 +114,15 @@ async def handle_together(events: Sequence[Incoming], services: Services) -> lis
 
 
 async def dispatch(ctx: Ctx) -> None:
-    """Route the event: the unfinished form first, then commands and buttons, then text."""
+    """Route the event: the unfinished form first, then commands and buttons, then text.
+
+    The router checks each route's chat, roles and scope and refuses itself."""
     event = ctx.incoming
     if await handle_form_event(ctx):
         return
-    route, first_match = ctx.services.router.find(ctx)
-    if route is not None:
-        await route.handler(ctx)
+    if await ctx.services.router.dispatch(ctx):
         return
-    if first_match is not None:
-        await ctx.reply(
-            ctx._(
-                "Sorry, this is only for: {roles}. Ask the service office if you need access.",
-                roles=", ".join(sorted(ctx._(role_label(r)) for r in first_match.roles)),
-            )
-        )
-    elif event.command is not None:
+    if event.command is not None:
         await ctx.reply(
             ctx._(
                 "Unknown command /{command}. Send /help to see what you can do.",
@@ -143,10 +135,6 @@ async def dispatch(ctx: Ctx) -> None:
         await ctx.reply(
             ctx._("Sorry, I did not understand that. Send /help to see what you can do.")
         )
-
-
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
 
 
 async def _apologize(event: Incoming, services: Services) -> None:

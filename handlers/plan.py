@@ -9,24 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.planning import (
-    AddItem,
-    DropItem,
-    Plan,
-    PlanChange,
-    PlanError,
-    Redate,
-    key_dates,
-    replan,
-)
-from domain.scheme import Scheme
+from domain.planning import AddItem, DropItem, PlanChange, PlanError, Redate, replan
+from handlers.access import OnProject
 from handlers.context import Ctx
+from handlers.handbook import handbook_text
 from handlers.i18n import N_
-from handlers.office import Speaks
+from handlers.projects import project_plan, sync_rows, write_items
 from handlers.router import Router
-from handlers.team import my_project, project_plan, write_items
-from storage.models import ChecklistItem, Project
-from storage.uow import UnitOfWork
 
 router = Router("plan")
 
@@ -43,118 +32,22 @@ PLAN_ERRORS = {
 }
 
 
-def item_name(say: Speaks, item: ChecklistItem) -> str:
-    """An item's name in the reader's language."""
-    return item.name_en if say.lang == "en" else item.name_zh
-
-
-def stage_name(say: Speaks, scheme: Scheme, stage: str) -> str:
-    """A stage's name in the reader's language (its id if the scheme lost it)."""
-    try:
-        return say.label(scheme.stage(stage).label)
-    except KeyError:
-        return stage
-
-
-def due_text(say: Speaks, due: date | None, provisional: bool) -> str:
-    """A due date, marked provisional (待定) when it relies on an unknown calendar year."""
-    if due is None:
-        return "—"
-    shown = due.isoformat()
-    return shown + say._(" (provisional)") if provisional else shown
-
-
-async def handbook_text(
-    say: Speaks,
-    uow: UnitOfWork,
-    scheme: Scheme,
-    project: Project,
-    plan: Plan,
-    items: list[ChecklistItem],
-) -> str:
-    """The handbook (一项目一册): items by stage with department, who and due date, and
-    each stage's key date (关键时间节点)."""
-    departments = {d.id: d for d in await uow.departments.all()}
-    names: dict[int, str] = {}
-    for item in items:
-        if item.assignee_id is not None and item.assignee_id not in names:
-            person = await uow.people.get(item.assignee_id)
-            names[item.assignee_id] = person.name if person else "—"
-    keys = key_dates(plan)
-    lines = [
-        say._(
-            "**Project handbook (一项目一册) — {code} {name}**",
-            code=project.code,
-            name=project.name,
-        )
-    ]
-    live = [i for i in items if i.state != "not_applicable"]
-    for stage in plan.stages:
-        group = [i for i in live if i.stage == stage]
-        if not group:
-            continue
-        key = keys.get(stage)
-        lines.append("")
-        lines.append(
-            say._(
-                "**{stage}** — key date {date}",
-                stage=stage_name(say, scheme, stage),
-                date=due_text(say, key.on, key.provisional) if key else "—",
-            )
-        )
-        for item in group:
-            department = departments.get(item.department_id) if item.department_id else None
-            dept = (
-                (department.name_en if say.lang == "en" else department.name_zh)
-                if department
-                else "—"
-            )
-            lines.append(
-                say._(
-                    "• {item} ({code}) — {department}, {who}, due {due}",
-                    item=item_name(say, item),
-                    code=item.code,
-                    department=dept,
-                    who=names.get(item.assignee_id or 0, say._("unassigned")),
-                    due=due_text(say, item.due_on, item.due_provisional),
-                )
-            )
-    if plan.provisional:
-        lines.append("")
-        lines.append(
-            say._(
-                "Dates marked provisional count through a year whose holidays are not yet "
-                "published; they will be confirmed."
-            )
-        )
-    return "\n".join(lines)
-
-
-async def sync_rows(uow: UnitOfWork, project: Project, plan: Plan, touched: set[str]) -> None:
-    """Move rows to the plan's dates: items not yet started, and the items `touched`."""
-    for row in await uow.items.of_project(project.id):
-        if row.code not in plan or row.state == "not_applicable":
-            continue
-        if row.state != "not_started" and row.code not in touched:
-            continue
-        planned = plan.item(row.code)
-        row.planned_start = planned.planned_start
-        row.due_on, row.due_provisional = planned.due_on, planned.provisional
-    await uow.flush()
-
-
 # -- /plan ---------------------------------------------------------------------------
 USAGE = N_(
     "Use: /plan add ITEM REASON · /plan drop ITEM REASON · /plan redate ITEM YYYY-MM-DD REASON"
 )
 
 
-@router.command("plan", roles={"butler"})
+@router.command(
+    "plan",
+    roles={"butler"},
+    scope=OnProject("butler"),
+    help=N_("The project handbook; add, drop or re-date items"),
+)
 async def plan_command(ctx: Ctx) -> None:
     """`/plan` shows the handbook; `/plan add|drop|redate …` changes the plan (butler)."""
-    project, args = await my_project(ctx, ctx.incoming.args, "butler")
-    if project is None:
-        return
+    project, args = ctx.project, ctx.args
+    assert project is not None
     plan = project_plan(project)
     if plan is None:
         await ctx.reply(
@@ -165,11 +58,6 @@ async def plan_command(ctx: Ctx) -> None:
     if not words:
         items = await ctx.uow.items.of_project(project.id)
         await ctx.reply(await handbook_text(ctx, ctx.uow, ctx.scheme, project, plan, items))
-        return
-    if project.butler_id != ctx.person.id:
-        await ctx.reply(
-            ctx._("Only the butler of project {code} changes its plan.", code=project.code)
-        )
         return
     verb = words[0].lower()
     needed = 4 if verb == "redate" else 3

@@ -10,191 +10,53 @@ decision 3); `reminders/ladder.py` raises problems by itself with the same notic
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from domain.ladder import Ladder, project_ladder
-from domain.scheme import Scheme
-from handlers.chat import Button, Mention, Outgoing
+from handlers.access import OnProject
+from handlers.chat import ChatKind, Outgoing
 from handlers.context import Ctx
-from handlers.i18n import N_, translate
-from handlers.postman import Postman
+from handlers.i18n import N_
+from handlers.problem_notices import (
+    GROUP_LANG,
+    concerned_departments,
+    ladder_of,
+    mention_line,
+    notify_problem,
+)
+from handlers.render import Voice, department_name
 from handlers.router import Router
-from storage.models import ChecklistItem, Person, Problem, Project
-from storage.uow import UnitOfWork
+from storage.models import Problem
 
 router = Router("problems")
 
-GROUP_LANG = "zh_CN"  # a group has no language of its own; the service writes Chinese
-LOG_LINES = 3
-
-
-# -- the ladder (domain/ladder.py), as the project snapshotted it -------------------------
-def ladder_of(project: Project, scheme: Scheme) -> Ladder:
-    """The project's ladder (its snapshot; the live scheme only for projects without one)."""
-    return project_ladder((project.snapshot or {}).get("escalation"), scheme)
-
-
-def _t(lang: str, msgid: str, **params: Any) -> str:
-    return translate(lang, msgid, **params)
-
-
-def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
-    """``@A @B`` and the mentions for it."""
-    return " ".join(f"@{p.name}" for p in people), [Mention(p.id, p.name) for p in people]
-
-
-# -- who hears about a problem -------------------------------------------------------------
-async def audience(
-    post: Postman, project: Project, item: ChecklistItem | None, roles: tuple[str, ...]
-) -> list[Person]:
-    """The persons behind ``roles`` for this project: butler, office, leader, specialist…"""
-    ids: list[int] = []
-    for role in roles:
-        if role == "butler" and project.butler_id is not None:
-            ids.append(project.butler_id)
-        if role in {"office", "leader"}:
-            ids += [p.id for p in await post.with_role(role)]
-        if role in {"butler", "enterprise", "specialist", "backup"}:
-            ids += await post.member_ids(project.id, role)
-        if role == "specialist" and item is not None and item.assignee_id is not None:
-            ids.append(item.assignee_id)
-    people: list[Person] = []
-    for person_id in dict.fromkeys(ids):
-        person = await post.person(person_id)
-        if person is not None and person.active:
-            people.append(person)
-    return people
-
-
-async def problem_facts(
-    uow: UnitOfWork,
-    project: Project,
-    item: ChecklistItem | None,
-    problem: Problem,
-    lang: str,
-    overdue: int,
-) -> str:
-    """The facts a dispatcher needs: project, item, department, days overdue, nudges, log."""
-    lines = [_t(lang, "Project: {name} ({code})", name=project.name, code=project.code)]
-    if item is not None:
-        dept = await department_name(uow, item.department_id, lang)
-        nudges = (await uow.due.nudge_counts([item.id])).get(item.id, 0)
-        lines += [
-            _t(lang, "Item: {item}", item=item.name_en if lang == "en" else item.name_zh),
-            _t(lang, "Department: {dept}", dept=dept),
-            _t(lang, "Working days overdue: {n}", n=overdue),
-            _t(lang, "Nudges already sent: {n}", n=nudges),
-        ]
-        events = await uow.due.item_events(project.id, item.id, LOG_LINES)
-        if events:
-            lines.append(_t(lang, "Latest work-log entries:"))
-            for ev in events:
-                note = ev.data.get("note") or ev.data.get("reason") or ev.data.get("to") or ""
-                lines.append(f"  · {ev.at.date().isoformat()} {ev.kind} {note}".rstrip())
-    lines.append(_t(lang, "Reason: {reason}", reason=problem.reason))
-    return "\n".join(lines)
-
-
-async def department_name(uow: UnitOfWork, department_id: int | None, lang: str) -> str:
-    """A department's name in ``lang``, or a dash."""
-    if department_id is None:
-        return "—"
-    return await uow.departments.name(department_id, lang) or "—"
-
-
-async def notify_problem(
-    post: Postman,
-    scheme: Scheme,
-    problem: Problem,
-    *,
-    overdue: int = 0,
-    climbed: bool = False,
-) -> int:
-    """Tell the rung's people (DM, with an Acknowledge button) and the project group."""
-    uow = post.uow
-    project = await post.project(problem.project_id)
-    rung = ladder_of(project, scheme).rung_at(problem.level)
-    item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
-    sent = 0
-    key = f"p{problem.id}:L{problem.level}"
-    facts: dict[str, str] = {}  # by language: the same for every reader of it
-    for person in await audience(post, project, item, rung.notify_roles):
-        lang = person.lang
-        head = (
-            N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
-            if climbed
-            else N_("Problem #{id} at level {level}: {name} ({dispatcher}).")
-        )
-        text = _t(
-            lang,
-            head,
-            id=problem.id,
-            level=rung.level,
-            name=rung.name.text(lang),
-            dispatcher=rung.dispatcher.text(lang),
-        )
-        if lang not in facts:
-            facts[lang] = await problem_facts(uow, project, item, problem, lang, overdue)
-        out = Outgoing(
-            f"**{text}**\n{facts[lang]}",
-            buttons=[
-                [
-                    Button(_t(lang, "Acknowledge"), f"problem:ack:{problem.id}"),
-                    Button(_t(lang, "Project status"), f"status:{project.code}"),
-                ]
-            ],
-        )
-        sent += await post.to_person(person.id, out, f"{key}:u{person.id}")
-    group = _t(
-        GROUP_LANG,
-        "Problem #{id} is now at level {level} ({dispatcher}): {reason}",
-        id=problem.id,
-        level=rung.level,
-        dispatcher=rung.dispatcher.text(GROUP_LANG),
-        reason=problem.reason,
-    )
-    sent += await post.to_project_groups(project.id, Outgoing(group), key)
-    return sent
-
+# reminders/ (the automatic ladder, nudges, reports) reads these through this module.
+__all__ = [
+    "GROUP_LANG",
+    "department_name",
+    "ladder_of",
+    "mention_line",
+    "notify_problem",
+    "router",
+]
 
 # -- commands --------------------------------------------------------------------------
 STAFF_ESCALATE = {"butler", "office"}
 STAFF_DISPATCH = {"butler", "office", "leader"}
 _LEVEL = re.compile(r"^(?:L|l|level)?(\d)$")
-_ID = re.compile(r"^#?(\d+)$")
+_NO_PROBLEM_ACK = N_("No open problem found. Give its number, e.g. /ack #12.")
 
 
-async def _project_of_chat(ctx: Ctx) -> Project | None:
-    chat = await ctx.uow.chats.get(ctx.incoming.platform, ctx.incoming.chat_id)
-    if chat is None or chat.project_id is None:
-        return None
-    return (await ctx.uow.due.projects([chat.project_id])).get(chat.project_id)
-
-
-async def _may_dispatch(ctx: Ctx, project: Project) -> bool:
-    """The office and leaders act on every project's problems, a butler only on their own."""
-    if ctx.has_role("office", "leader") or project.butler_id == ctx.person.id:
-        return True
-    await ctx.reply(
-        ctx._(
-            "Only the butler of project {code}, the service office or a leader can act on its "
-            "problems.",
-            code=project.code,
-        )
-    )
-    return False
-
-
-@router.command("escalate", roles=STAFF_ESCALATE)
+@router.command(
+    "escalate",
+    roles=STAFF_ESCALATE,
+    chat=ChatKind.GROUP,
+    scope=OnProject("dispatch", via="chat"),
+    help=N_("Raise a problem on the dispatch ladder: /escalate [item] REASON [level]"),
+)
 async def escalate(ctx: Ctx) -> None:
     """`/escalate [item] REASON [level]` in a project group: raise a problem by hand."""
-    project = await _project_of_chat(ctx)
-    if project is None:
-        await ctx.reply(ctx._("Send /escalate in the project's group chat."))
-        return
-    if not await _may_dispatch(ctx, project):
-        return
-    words = ctx.incoming.args.split()
+    project = ctx.project
+    assert project is not None
+    words = ctx.args.split()
     item = None
     if words:
         item = await ctx.uow.items.by_code(project.id, words[0])
@@ -245,23 +107,21 @@ async def escalate(ctx: Ctx) -> None:
     )
 
 
-async def _pick_problem(ctx: Ctx, words: list[str]) -> tuple[Problem | None, list[str]]:
-    if words and (found := _ID.match(words[0])):
-        return await ctx.uow.problems.get(int(found.group(1))), words[1:]
-    project = await _project_of_chat(ctx)
-    if project is not None:
-        open_ones = await ctx.uow.problems.unresolved_for_project(project.id)
-        return (open_ones[0] if open_ones else None), words
-    return None, words
-
-
-async def _ack(ctx: Ctx, problem: Problem | None) -> None:
-    if problem is None or problem.state == "resolved":
-        await ctx.reply(ctx._("No open problem found. Give its number, e.g. /ack #12."))
-        return
-    project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
-    if not await _may_dispatch(ctx, project):
-        return
+@router.command(
+    "ack",
+    roles=STAFF_DISPATCH,
+    scope=OnProject("dispatch", via="problem", missing=_NO_PROBLEM_ACK),
+    help=N_("Take a problem (pauses automatic raising)"),
+)
+@router.button(
+    "problem:ack:",
+    roles=STAFF_DISPATCH,
+    scope=OnProject("dispatch", via="problem_button", missing=_NO_PROBLEM_ACK),
+)
+async def ack(ctx: Ctx) -> None:
+    """`/ack [#id]`, or the Acknowledge button under a problem notice: take a problem."""
+    problem, project = ctx.target, ctx.project
+    assert isinstance(problem, Problem) and project is not None
     rung = ladder_of(project, ctx.scheme).rung_at(problem.level)
     until = ctx.services.calendar.add_workdays(ctx.local_now.date(), rung.ack_suppresses_workdays)
     await ctx.uow.problems.ack(problem, ctx.person.id, until, ctx.now)
@@ -284,31 +144,21 @@ async def _ack(ctx: Ctx, problem: Problem | None) -> None:
         await ctx.post.to_project_groups(problem.project_id, Outgoing(text), "ack")
 
 
-@router.command("ack", roles=STAFF_DISPATCH)
-async def ack_command(ctx: Ctx) -> None:
-    """`/ack [#id]`: take a problem."""
-    problem, _ = await _pick_problem(ctx, ctx.incoming.args.split())
-    await _ack(ctx, problem)
-
-
-@router.button("problem:ack:", roles=STAFF_DISPATCH)
-async def ack_button(ctx: Ctx) -> None:
-    """The Acknowledge button under a problem notice."""
-    raw = (ctx.incoming.payload or "").rsplit(":", 1)[-1]
-    await _ack(ctx, await ctx.uow.problems.get(int(raw)) if raw.isdigit() else None)
-
-
-@router.command("resolve", roles=STAFF_DISPATCH)
+@router.command(
+    "resolve",
+    roles=STAFF_DISPATCH,
+    scope=OnProject(
+        "dispatch",
+        via="problem",
+        missing=N_("No open problem found. Give its number, e.g. /resolve #12 MINUTES."),
+    ),
+    help=N_("Close a problem with the meeting minutes: /resolve MINUTES"),
+)
 async def resolve(ctx: Ctx) -> None:
     """`/resolve [#id] MINUTES`: close a problem and push the minutes (会议纪要)."""
-    problem, words = await _pick_problem(ctx, ctx.incoming.args.split())
-    minutes = " ".join(words).strip()
-    if problem is None or problem.state == "resolved":
-        await ctx.reply(ctx._("No open problem found. Give its number, e.g. /resolve #12 MINUTES."))
-        return
-    project = (await ctx.uow.due.projects([problem.project_id]))[problem.project_id]
-    if not await _may_dispatch(ctx, project):
-        return
+    problem, project = ctx.target, ctx.project
+    assert isinstance(problem, Problem) and project is not None
+    minutes = ctx.args.strip()
     if not minutes:
         await ctx.reply(ctx._("Write the meeting minutes after /resolve, e.g. /resolve #12 …"))
         return
@@ -324,8 +174,7 @@ async def resolve(ctx: Ctx) -> None:
 
     def notice(lang: str) -> Outgoing:
         return Outgoing(
-            _t(
-                lang,
+            Voice(lang)._(
                 "Problem #{id} of {project} is resolved. Meeting minutes (会议纪要):\n{minutes}",
                 id=problem.id,
                 project=project.name,
@@ -337,19 +186,3 @@ async def resolve(ctx: Ctx) -> None:
     for person in await concerned_departments(ctx.uow, project, problem):
         await ctx.post.to_person(person.id, notice(person.lang), f"minutes:u{person.id}")
     await ctx.reply(ctx._("Problem #{id} closed; the minutes were sent.", id=problem.id))
-
-
-async def concerned_departments(
-    uow: UnitOfWork, project: Project, problem: Problem
-) -> list[Person]:
-    """The department people a problem concerns: its item's specialist and their colleagues
-    on the team, or every department member of the team for a project-wide problem."""
-    item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
-    members = await uow.due.members(project.id, ("specialist", "backup"))
-    if item is not None:
-        members = [m for m in members if m.department_id == item.department_id]
-    ids = [m.person_id for m in members]
-    if item is not None and item.assignee_id is not None:
-        ids.insert(0, item.assignee_id)
-    people = [await uow.people.get(i) for i in dict.fromkeys(ids)]
-    return [p for p in people if p is not None and p.active]

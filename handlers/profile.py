@@ -67,6 +67,6 @@ PROFILE = Form(
 )
 
 
-@router.command("profile")
+@router.command("profile", help=N_("Your contact details"))
 async def profile(ctx: Ctx) -> None:
     await start_form(ctx, PROFILE)

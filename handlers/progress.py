@@ -7,8 +7,10 @@ another enterprise's projects.
 from __future__ import annotations
 
 from domain.calendar import WorkCalendar
+from handlers.application_cards import number_of
+from handlers.chat import ChatKind
 from handlers.context import Ctx
-from handlers.office import number_of
+from handlers.i18n import N_
 from handlers.router import Router
 from storage.repos.applications import OPEN_STATUSES
 
@@ -34,16 +36,17 @@ def _label_of(ctx: Ctx, entries: object, wanted: str) -> str:
     return wanted
 
 
-@router.command("progress")
-@router.button("menu:progress")
+# The sender's projects and applications are not a group's business.
+@router.command(
+    "progress",
+    chat=ChatKind.DM,
+    help=N_("Your projects and applications: where they stand"),
+    elsewhere=N_(
+        "Send /progress in a direct chat with me; here /status shows this group's project."
+    ),
+)
+@router.button("menu:progress", chat=ChatKind.DM)
 async def progress(ctx: Ctx) -> None:
-    if ctx.in_group:  # the sender's projects and applications are not the group's business
-        await ctx.reply(
-            ctx._(
-                "Send /progress in a direct chat with me; here /status shows this group's project."
-            )
-        )
-        return
     person = ctx.person
     projects = await ctx.uow.projects.of_contact(person.id, person.enterprise_id)
     pending = await ctx.uow.applications.of_contact(

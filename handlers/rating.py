@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.access import RatingAsk, RatingRound, row_id
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
-from handlers.i18n import N_, gettext, translate
+from handlers.i18n import N_
 from handlers.postman import Postman
+from handlers.render import Voice
 from handlers.router import Router
 from storage.models import Project, Rating
 from storage.repos.ratings import BAD_LEVELS
-from storage.uow import UnitOfWork
 
 router = Router("rating")
 
@@ -128,42 +129,32 @@ async def notify_bad_review(post: Postman, rating: Rating, rater: str) -> int:
 
 
 def _bad_review_text(lang: str, rating: Rating, project: Project, rater: str) -> str:
-    subject = "the butler and team" if rating.subject == TEAM else "the enterprise's cooperation"
-    return translate(
-        lang,
+    say = Voice(lang)
+    subject = (
+        N_("the butler and team") if rating.subject == TEAM else N_("the enterprise's cooperation")
+    )
+    return say._(
         "Bad review #{id}: {rater} rated {subject} of project {code} {name} as “{level}”."
         " Comment: {comment}. Please call back and rectify by {due};"
         " then close it with /followup {id} NOTE.",
         id=rating.id,
         rater=rater,
-        subject=gettext(lang, subject),
+        subject=say._(subject),
         code=project.code,
         name=project.name,
-        level=gettext(lang, LEVEL_MSGIDS[rating.level]),
+        level=say._(LEVEL_MSGIDS[rating.level]),
         comment=rating.comment or "—",
         due=rating.follow_up_due.isoformat() if rating.follow_up_due else "—",
     )
 
 
-async def may_rate(uow: UnitOfWork, project: Project, person_id: int, subject: str) -> bool:
-    """Enterprise contacts rate the team; the project's butler rates the enterprise."""
-    if subject == ENTERPRISE:
-        return project.butler_id == person_id
-    roles = {m.role for m in await uow.members.roles_in(project.id, person_id)}
-    return "enterprise" in roles
-
-
-@router.button(RATE_PREFIX)
+@router.button(RATE_PREFIX, scope=RatingRound(RATE_PREFIX))
 async def rate_button(ctx: Ctx) -> None:
-    """The round's "Rate" button: open the form for this project, subject and period."""
-    parts = (ctx.incoming.payload or "")[len(RATE_PREFIX) :].split(":")
-    project = None
-    if len(parts) == 3 and parts[0].isdigit() and parts[1] in {TEAM, ENTERPRISE}:
-        project = await ctx.uow.projects.get(int(parts[0]))
-    if project is None or not await may_rate(ctx.uow, project, ctx.person.id, parts[1]):
-        await ctx.reply(ctx._("This rating is not yours to give."))
-        return
-    subject, period = parts[1], parts[2]
+    """The round's "Rate" button: open the form for this project, subject and period (the
+    scope admits only whom the open round asks)."""
+    project, ask = ctx.project, ctx.target
+    assert project is not None and isinstance(ask, RatingAsk)
+    subject, period = ask.subject, ask.period
     if await ctx.uow.ratings.find(project.id, ctx.person.id, subject, period) is not None:
         await ctx.reply(ctx._("You have already rated this for {period}.", period=period))
         return
@@ -176,11 +167,14 @@ async def rate_button(ctx: Ctx) -> None:
     await start_form(ctx, RATING, values)
 
 
-@router.command("followup", roles={"office"})
+@router.command(
+    "followup", roles={"office"}, help=N_("Close a bad review's follow-up: /followup ID NOTE")
+)
 async def followup(ctx: Ctx) -> None:
     """`/followup ID NOTE`: the bad review was called back and rectified (回访整改完成)."""
     words = ctx.incoming.args.split(maxsplit=1)
-    if len(words) < 2 or not words[0].lstrip("#").isdigit():
+    raw = words[0].lstrip("#") if words else ""
+    if len(words) < 2 or not (raw.isascii() and raw.isdigit()):
         pending = await ctx.uow.ratings.open_follow_ups()
         lines = [ctx._("Usage: /followup ID NOTE (what was done after the call-back).")]
         for r in pending:
@@ -194,9 +188,10 @@ async def followup(ctx: Ctx) -> None:
             )
         await ctx.reply("\n".join(lines))
         return
-    rating = await ctx.uow.ratings.get(int(words[0].lstrip("#")))
+    number = row_id(raw)
+    rating = await ctx.uow.ratings.get(number) if number else None
     if rating is None or rating.follow_up != "open":
-        await ctx.reply(ctx._("There is no open follow-up #{id}.", id=words[0].lstrip("#")))
+        await ctx.reply(ctx._("There is no open follow-up #{id}.", id=raw[:20]))
         return
     await ctx.uow.ratings.close_follow_up(rating)
     await ctx.uow.events.append(

@@ -1,27 +1,46 @@
-"""The router (路由): handlers declare what they answer, in the spirit of aiogram.
+"""The router (路由): handlers declare what they answer and who may ask, in aiogram's spirit.
 
-    router = Router("basics")
+    router = Router("plan")
 
-    @router.command("start")
-    async def start(ctx: Ctx) -> None: ...
+    @router.command("plan", roles={"butler"}, scope=OnProject("butler"), help=N_("…"))
+    async def plan(ctx: Ctx) -> None: ...     # ctx.project is the butler's own project
 
-    @router.button("lang:")                 # payload prefix
+    @router.button("lang:")                     # payload prefix
     async def set_lang(ctx: Ctx) -> None: ...
 
-    @router.command("assign", roles={"office"}, chat=ChatKind.GROUP)
+    @router.command("assign", roles={"office"}, chat=ChatKind.DM, help=N_("…"))
 
-Reading a module's decorators tells you its whole surface. Routers nest with `include`.
+Reading a module's decorators tells you its whole surface: what it answers, in which
+kind of chat, for which roles, on which project (handlers/access.py). The router checks
+all of it before a handler runs and refuses in one way; /help is read from the same
+declarations. Routers nest with `include`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from handlers.chat import ChatKind
 from handlers.context import Ctx
+from handlers.refusals import refuse_chat, refuse_roles
 
 Handler = Callable[[Ctx], Awaitable[None]]
+
+
+class Scope(Protocol):
+    """What a route acts on beyond the sender's roles (a project, a rating round): found
+    and checked by the router before the handler runs (handlers/access.py)."""
+
+    @property
+    def audience(self) -> frozenset[str]:
+        """The roles that may use the route (for /help); empty: everyone."""
+        ...
+
+    async def admit(self, ctx: Ctx) -> bool:
+        """Fill the context with what the event is about; False after refusing."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -31,11 +50,13 @@ class Route:
     handler: Handler
     roles: frozenset[str] = frozenset()
     chat: ChatKind | None = None
+    scope: Scope | None = None
+    help: str | None = None  # msgid of the /help line (commands)
+    elsewhere: str | None = None  # msgid answered in the wrong kind of chat, if not the usual
 
     def matches(self, ctx: Ctx) -> bool:
+        """The event is of this route's kind and key (in whatever chat)."""
         event = ctx.incoming
-        if self.chat is not None and event.chat_kind is not self.chat:
-            return False
         if self.kind == "command":
             return event.command == self.key
         if self.kind == "button":
@@ -43,6 +64,19 @@ class Route:
         if self.kind == "file":
             return event.attachment is not None and event.command is None and event.payload is None
         return event.command is None and event.payload is None and event.attachment is None
+
+    def fits_chat(self, ctx: Ctx) -> bool:
+        return self.chat is None or ctx.incoming.chat_kind is self.chat
+
+    def allows(self, ctx: Ctx) -> bool:
+        return not self.roles or ctx.has_role(*self.roles)
+
+    @property
+    def audience(self) -> frozenset[str]:
+        """Who may use it: its roles, else its scope's audience; empty: everyone."""
+        if self.roles:
+            return self.roles
+        return self.scope.audience if self.scope is not None else frozenset()
 
 
 class Router:
@@ -53,18 +87,44 @@ class Router:
         self._routes: list[Route] = []
         self._children: list[Router] = []
 
-    def _register(self, kind: str, key: str, roles: set[str] | None, chat: ChatKind | None):
+    def _register(
+        self,
+        kind: str,
+        key: str,
+        roles: set[str] | frozenset[str] | None,
+        chat: ChatKind | None,
+        scope: Scope | None = None,
+        help: str | None = None,
+        elsewhere: str | None = None,
+    ) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
-            self._routes.append(Route(kind, key, handler, frozenset(roles or ()), chat))
+            route = Route(kind, key, handler, frozenset(roles or ()), chat, scope, help, elsewhere)
+            self._routes.append(route)
             return handler
 
         return decorator
 
-    def command(self, name: str, *, roles: set[str] | None = None, chat: ChatKind | None = None):
-        return self._register("command", name.lower(), roles, chat)
+    def command(
+        self,
+        name: str,
+        *,
+        roles: set[str] | frozenset[str] | None = None,
+        chat: ChatKind | None = None,
+        scope: Scope | None = None,
+        help: str | None = None,
+        elsewhere: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self._register("command", name.lower(), roles, chat, scope, help, elsewhere)
 
-    def button(self, prefix: str, *, roles: set[str] | None = None, chat: ChatKind | None = None):
-        return self._register("button", prefix, roles, chat)
+    def button(
+        self,
+        prefix: str,
+        *,
+        roles: set[str] | frozenset[str] | None = None,
+        chat: ChatKind | None = None,
+        scope: Scope | None = None,
+    ) -> Callable[[Handler], Handler]:
+        return self._register("button", prefix, roles, chat, scope)
 
     def text(self, *, roles: set[str] | None = None, chat: ChatKind | None = None):
         return self._register("text", "", roles, chat)
@@ -81,16 +141,41 @@ class Router:
         for child in self._children:
             yield from child.routes()
 
-    def commands(self) -> set[str]:
-        return {r.key for r in self.routes() if r.kind == "command"}
-
-    def find(self, ctx: Ctx) -> tuple[Route | None, Route | None]:
-        """(the first route that matches and allows this person, the first that matches at all)."""
-        first_match: Route | None = None
+    def menu(self, roles: frozenset[str]) -> list[tuple[str, str]]:
+        """(command, help msgid) for each command someone with `roles` may use, in the
+        order the routes are declared; the first route of a command with help names it."""
+        helps: dict[str, str] = {}
+        usable: set[str] = set()
         for route in self.routes():
-            if not route.matches(ctx):
+            if route.kind != "command":
                 continue
-            first_match = first_match or route
-            if not route.roles or ctx.has_role(*route.roles):
-                return route, first_match
-        return None, first_match
+            if route.help and route.key not in helps:
+                helps[route.key] = route.help
+            if not route.audience or route.audience & roles:
+                usable.add(route.key)
+        return [(name, text) for name, text in helps.items() if name in usable]
+
+    async def dispatch(self, ctx: Ctx) -> bool:
+        """Run the route the event asks for, after its chat, roles and scope admit it;
+        False when no route answers this kind of event at all."""
+        candidates = [r for r in self.routes() if r.matches(ctx)]
+        if not candidates:
+            return False
+        here = [r for r in candidates if r.fits_chat(ctx)]
+        if here:
+            route = next((r for r in here if r.allows(ctx)), None)
+            if route is None:
+                await refuse_roles(ctx, here[0].roles)
+            elif route.scope is None or await route.scope.admit(ctx):
+                await route.handler(ctx)
+            return True
+        first = candidates[0]
+        if first.kind == "text":
+            return False  # free text of another kind of chat is not for us
+        if first.kind != "command":
+            return True  # a button of a direct-chat screen pressed in a group: ignored
+        if not any(r.allows(ctx) for r in candidates):
+            await refuse_roles(ctx, first.roles)
+        else:
+            await refuse_chat(ctx, first.chat, first.elsewhere)
+        return True

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.items import workdays_overdue
-from handlers.chat import Button, Outgoing
+from handlers.access import OnProject, row_id
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
-from handlers.items import STATE_LABELS, counts, item_state, progress_bar
-from handlers.plan import due_text, item_name, stage_name
+from handlers.i18n import N_
+from handlers.projects import item_state
+from handlers.render import STATE_LABELS, counts, due_text, item_name, progress_bar, stage_name
 from handlers.router import Router
-from handlers.team import group_project, team_roles
 from storage.models import ChecklistItem, Project
 
 router = Router("status")
@@ -175,39 +176,34 @@ async def dm_status(ctx: Ctx, args: str, page: int) -> Outgoing:
     return Outgoing("\n".join(lines), buttons=[buttons] if buttons else [])
 
 
-@router.command("status")
+@router.command(
+    "status", chat=ChatKind.GROUP, scope=OnProject(), help=N_("Where projects and items stand")
+)
 async def status(ctx: Ctx) -> None:
-    """`/status`: the project's status in its group; in a DM, what concerns the sender."""
-    if ctx.in_group:
-        project = await group_project(ctx)
-        if project is not None:
-            await ctx.reply(await project_status(ctx, project))
-        return
+    """`/status` in a project group: the project's status, for its team."""
+    assert ctx.project is not None
+    await ctx.reply(await project_status(ctx, ctx.project))
+
+
+@router.command("status", chat=ChatKind.DM)
+async def status_dm(ctx: Ctx) -> None:
+    """`/status` in a DM: what concerns the sender (their items, projects, or all)."""
     await ctx.reply(await dm_status(ctx, ctx.incoming.args.strip(), 0))
 
 
-@router.button("st:")
+# The pages are a DM screen: in a group they would list the sender's projects.
+@router.button("st:", chat=ChatKind.DM)
 async def status_page(ctx: Ctx) -> None:
-    if ctx.in_group:
-        return  # the pages are a DM screen; in a group they would list the sender's projects
     page, _, args = (ctx.incoming.payload or "").removeprefix("st:").partition(":")
-    await ctx.reply(await dm_status(ctx, args, int(page) if page.isdigit() else 0))
+    await ctx.reply(await dm_status(ctx, args, row_id(page) or 0))
 
 
-@router.button("status:")
+# Under problem notices and digests, which go to people: in a group it would show its project.
+@router.button("status:", chat=ChatKind.DM, scope=OnProject(via="code"))
 async def status_of_project(ctx: Ctx) -> None:
-    """The "Project status" button under problem notices and digests (sent by DM)."""
-    if ctx.in_group:
-        return  # those messages go to people; in a group the button would show its project
-    code = (ctx.incoming.payload or "").removeprefix("status:")
-    project = await ctx.uow.projects.by_code(code)
-    if project is None:
-        await ctx.reply(ctx._("There is no project {code}.", code=code))
-        return
-    if not (ctx.has_role("office", "leader") or await team_roles(ctx.uow, project, ctx.person.id)):
-        await ctx.reply(ctx._("You are not on the team of project {code}.", code=project.code))
-        return
-    await ctx.reply(await project_status(ctx, project))
+    """The "Project status" button, for the project's team, the office and leaders."""
+    assert ctx.project is not None
+    await ctx.reply(await project_status(ctx, ctx.project))
 
 
 __all__ = ["dm_status", "project_status", "router"]

@@ -16,7 +16,9 @@ group). Expectations follow DOMAIN.md "People" and the handlers:
 - the office assigns, archives, follows up bad reviews; office and leaders read the digest;
 - commands whose answer covers other projects (/digest, /assign, /progress) are answered
   in a DM only, never into a project group;
-- a refusal never shows the project's data.
+- a refusal never shows the project's data;
+- every button payload is authorised like its command (its route declares the same
+  scope): each button route is pressed by each role, with made-up and huge ids too.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
-from storage.models import ChecklistItem, Problem
+from bot.stories import PLATFORM
+from storage.models import ChecklistItem, PersonRole, Problem
 from storage.uow import UnitOfWork
 from tests.invariants.world import World, open_world
 
@@ -397,9 +400,10 @@ CASES = [
 
 
 def test_the_matrix_covers_every_staff_command_and_role():
-    from handlers.commands import COMMANDS
+    from handlers.app_router import build_router
+    from handlers.commands import command_infos
 
-    staff = {c.name for c in COMMANDS if c.roles} | {"status", "progress"}
+    staff = {c.name for c in command_infos(build_router()) if c.roles} | {"status", "progress"}
     assert staff <= set(MATRIX), staff - set(MATRIX)
     for venues in MATRIX.values():
         for _, table in venues.values():
@@ -502,3 +506,302 @@ async def test_buttons_of_a_problem_notice_answer(world: World) -> None:
     assert re.search(PROJECT_STATUS, shown[0].message.text), shown
     acked = await world.event("office", None, payload=payloads[0])
     assert re.search(r"^Problem #\d+ acknowledged by ", acked[0].message.text), acked
+
+
+# -- button payloads: authorised like their commands, made-up ids included ----------------
+# A payload is typed by whoever sends it (a forged callback, an old message): every button
+# route is pressed by every role with made-up ids and with real ones, in a DM and in the
+# project groups. `{item}`, `{project}`, `{problem}` are PA-0001's; None means silence.
+MADE_UP = 999_999
+HUGE = 10**22  # beyond any id column: still just "gone", never an overflow
+GONE_ITEM = r"^This item no longer exists\.$"
+NOT_YOURS = r"^This rating is not yours to give\.$"
+OTHER_GROUP = r"^This button belongs to another project's group; press it there\.$"
+NOT_CONTACT = r"^Only the enterprise contact of the project can confirm its completion\.$"
+NO_PROBLEM = r"^No open problem found\. Give its number, e\.g\. /ack #12\.$"
+DISPATCHERS = {"butler", "office", "leader"}
+STAFF_ROLES = {"butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office"}
+STAFF_ROLES |= {"leader"}
+
+
+def everyone(expect: Expect) -> dict[str, Expect]:
+    return only({}, expect)
+
+
+def silent() -> Expect:
+    return Expect(False, "")  # pattern "" with allowed False: nothing may be answered
+
+
+ITEM_MOVES_DM = only(
+    {
+        **{r: no(ONLY_FOR) for r in NON_STAFF},
+        "butler": ok(CARD_SUBMITTED),
+        "spec": ok(CARD_SUBMITTED),
+        "backup": ok(CARD_SUBMITTED),
+        "spec_dept": no(BELONGS),
+        "office": no(OFFICE_MOVE),
+        "leader": no(BELONGS),
+    },
+    no(NOT_TEAM_DM),
+)
+ITEM_MOVES_GROUP = only(
+    {
+        "butler": ok(CARD_SUBMITTED),
+        "spec": ok(CARD_SUBMITTED),
+        "backup": ok(CARD_SUBMITTED),
+        "spec_dept": no(BELONGS),
+        "office": no(OFFICE_MOVE),
+        "leader": no(BELONGS),
+    },
+    no(NOT_TEAM_GROUP),
+)
+
+# payload → venue ("dm", "ga", "gb") → {role: expectation}; `form` cases start a form
+# that is cancelled afterwards.
+BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
+    "kind:nope": {"dm": everyone(no(r"^That service is not offered here\."))},
+    "lang:xx": {"dm": everyone(no(r"^Unknown language “xx”"))},
+    "resume": {"dm": everyone(no(r"^You have no unfinished form\."))},
+    "menu:consult": {"dm": everyone(ok(r"^Type your question in this chat"))},
+    f"faq:nope:{MADE_UP}": {"dm": everyone(no(r"^That answer is no longer available\."))},
+    f"ticket:ask:{MADE_UP}": {"dm": everyone(no(r"^Please type your question again\.$"))},
+    f"ticket:take:{MADE_UP}": {
+        "dm": only({"office": no(r"^This question no longer exists\.$")}, no(ONLY_FOR))
+    },
+    f"app:resubmit:{MADE_UP}": {"dm": everyone(no(r"^This application no longer exists\.$"))},
+    **{
+        f"app:{verb}:{MADE_UP}": {
+            "dm": only({"office": no(r"^This application no longer exists\.$")}, no(ONLY_FOR))
+        }
+        for verb in ("accept", "reject", "request")
+    },
+    "menu:progress": {"ga": everyone(silent())},
+    # The office's cards are DM'd; pressed (or forged) in a group they are ignored, as
+    # their commands are refused there: nothing about other enterprises reaches a group.
+    **{
+        payload: {"ga": everyone(silent())}
+        for payload in (
+            "app:accept:1",
+            "app:reject:1",
+            "app:request:1",
+            "asg:p:{project}",
+            "asg:b:{project}:1",
+            "ticket:take:1",
+        )
+    },
+    f"asg:p:{MADE_UP}": {
+        "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
+    },
+    **{
+        payload: {"dm": only({"office": no(gone)}, no(ONLY_FOR))}
+        for payload, gone in (
+            (f"app:accept:{HUGE}", r"^This application no longer exists\.$"),
+            (f"asg:p:{HUGE}", r"^This project no longer exists\.$"),
+            (f"asg:b:{HUGE}:{HUGE}", r"^This project no longer exists\.$"),
+            ("asg:b:{project}:" + str(MADE_UP), r"^That person is not a butler on the roster\.$"),
+            ("asg:b:{project}:{ent_id}", r"^That person is not a butler on the roster\.$"),
+            (f"ticket:take:{HUGE}", r"^This question no longer exists\.$"),
+        )
+    },
+    f"faq:{'x' * 3}:{HUGE}": {"dm": everyone(no(r"^That answer is no longer available\."))},
+    "st:²:": {"dm": everyone(ok(r"\("))},  # a forged page number shows the first page
+    f"asg:b:{MADE_UP}:{MADE_UP}": {
+        "dm": only({"office": no(r"^This project no longer exists\.$")}, no(ONLY_FOR))
+    },
+    f"it:{HUGE}:submit": {"dm": only({r: no(GONE_ITEM) for r in STAFF_ROLES}, no(ONLY_FOR))},
+    "it:１２:submit": {"ga": everyone(no(GONE_ITEM))},  # full-width digits name nothing
+    f"fin:ok:{HUGE}": {"dm": everyone(no(r"^This project no longer exists\.$"))},
+    f"problem:ack:{HUGE}": {
+        "dm": only({r: no(NO_PROBLEM) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR))
+    },
+    f"rate:{HUGE}:team:2026Q4": {"dm": everyone(no(NOT_YOURS))},
+    f"ticket:ask:{HUGE}": {"dm": everyone(no(r"^Please type your question again\.$"))},
+    f"app:resubmit:{HUGE}": {"dm": everyone(no(r"^This application no longer exists\.$"))},
+    f"it:{MADE_UP}:submit": {
+        "dm": only({r: no(GONE_ITEM) for r in STAFF_ROLES}, no(ONLY_FOR)),
+        "ga": everyone(no(GONE_ITEM)),
+    },
+    "it:{item}:submit": {
+        "dm": ITEM_MOVES_DM,
+        "ga": ITEM_MOVES_GROUP,
+        "gb": everyone(no(OTHER_GROUP)),  # PB's group never moves (or shows) PA's items
+    },
+    "it:{item}:no_such_action": {
+        "dm": only(
+            {r: no(GONE_ITEM) for r in STAFF_ROLES if r not in ("butler_other", "spec_other")}
+            | {r: no(ONLY_FOR) for r in NON_STAFF},
+            no(NOT_TEAM_DM),
+        ),
+    },
+    "st:0:": {"ga": everyone(silent())},
+    "status:NOPE-9999": {"dm": everyone(no(r"^There is no project NOPE-9999\.$"))},
+    "status:PA-0001": {"ga": everyone(silent())},
+    f"fin:ok:{MADE_UP}": {"dm": everyone(no(r"^This project no longer exists\.$"))},
+    "fin:ok:{project}": {
+        "dm": only(
+            {"ent": no(r"^Project PA-0001 is not waiting for your confirmation\.$")},
+            no(NOT_CONTACT),
+        ),
+        "ga": only(
+            {"ent": no(r"^Project PA-0001 is not waiting for your confirmation\.$")},
+            no(NOT_CONTACT),
+        ),
+    },
+    f"problem:ack:{MADE_UP}": {
+        "dm": only({r: no(NO_PROBLEM) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR))
+    },
+    "problem:ack:{problem}": {
+        venue: only(
+            {
+                **{r: ok(r"^Problem #{problem} acknowledged by ") for r in DISPATCHERS},
+                "butler_other": no(DISPATCH),
+            },
+            no(ONLY_FOR),
+        )
+        for venue in ("dm", "ga")
+    },
+    f"rate:{MADE_UP}:team:2026Q4": {"dm": everyone(no(NOT_YOURS))},
+    "rate:{project}:team:ANY": {
+        "dm": only({"ent": no(r"^The rating round ANY is not open\.$")}, no(NOT_YOURS))
+    },
+    "rate:{project}:team:2025Q4": {
+        "dm": only({"ent": no(r"^The rating round 2025Q4 is not open\.$")}, no(NOT_YOURS))
+    },
+    "rate:{project}:team:2026Q4": {
+        "dm": only(
+            {"ent": ok(r"How satisfied are you with the butler and team of project PA-0001")},
+            no(NOT_YOURS),
+        )
+    },
+    "rate:{project}:enterprise:2026Q4": {
+        "dm": only(
+            {"butler": ok(r"How well did the enterprise cooperate on project PA-0001")},
+            no(NOT_YOURS),
+        )
+    },
+}
+FORMS = {"menu:check", "menu:apply"}  # no id: they start a form for anyone
+
+BUTTON_CASES = [
+    pytest.param(payload, venue, role, expect, id=f"{payload}-{venue}-{role}")
+    for payload, venues in BUTTONS.items()
+    for venue, table in venues.items()
+    for role, expect in table.items()
+]
+
+
+def test_the_button_matrix_covers_every_button_route_and_role():
+    from handlers.app_router import build_router
+
+    prefixes = {r.key for r in build_router().routes() if r.kind == "button"}
+    pressed = {p for p in [*BUTTONS, *FORMS]}
+    uncovered = {p for p in prefixes if not any(x.startswith(p) for x in pressed)}
+    assert uncovered == set()
+    for venues in BUTTONS.values():
+        for table in venues.values():
+            assert set(table) == set(ACTORS)
+
+
+async def _ids(world: World) -> dict[str, int]:
+    async with UnitOfWork(world.app.services.db) as uow:
+        project = await uow.projects.by_code("PA-0001")
+        assert project is not None
+        item = await uow.items.by_code(project.id, "fire_acceptance")
+        assert item is not None
+        contact = await uow.people.by_account(PLATFORM, "ent_a")
+        assert contact is not None
+        return {"project": project.id, "item": item.id, "ent_id": contact.id}
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("payload", "venue", "role", "expect"), BUTTON_CASES)
+async def test_button_authorization(
+    world: World, payload: str, venue: str, role: str, expect: Expect
+) -> None:
+    problem = await _fresh_state(world)
+    person = ACTORS[role]
+    chat = None if venue == "dm" else venue
+    here = f"group:{chat}" if chat else person
+    pressed = payload.format(problem=problem, **await _ids(world))
+    sent = await world.event(person, chat, payload=pressed)
+    try:
+        replies = [s.message.text for s in sent if s.chat == here]
+        if expect.pattern == "":
+            assert sent == [], f"{pressed} in {here} must be ignored: {replies}"
+            return
+        assert replies, f"no answer in {here}; sent: {[(s.chat, s.message.text) for s in sent]}"
+        pattern = expect.pattern.replace("{problem}", str(problem))
+        assert any(re.search(pattern, r, re.DOTALL) for r in replies), "\n---\n".join(replies)
+        if not expect.allowed:
+            assert PA_NAME not in "\n".join(replies), "a refusal shows the project"
+            assert [s.chat for s in sent] == [here], "a refused button sent messages elsewhere"
+        assert not world.errors.records, world.errors.lines()
+    finally:
+        await world.event(person, chat, text="/cancel")  # leave no form open
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("payload", sorted(FORMS))
+@pytest.mark.parametrize("role", sorted(ACTORS))
+async def test_form_buttons_open_a_form_for_anyone(world: World, payload: str, role: str):
+    """The service menu's Check and Apply need no id: anyone may start them, in the chat
+    they press them in, and nothing goes elsewhere."""
+    person = ACTORS[role]
+    try:
+        sent = await world.event(person, None, payload=payload)
+        assert sent and {s.chat for s in sent} == {person}
+        assert re.search(r"\(1/\d+\)|Your contact details", sent[-1].message.text), sent
+    finally:
+        await world.event(person, None, text="/cancel")
+    assert not world.errors.records, world.errors.lines()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_rating_round_takes_one_rating_per_person_and_period(world: World) -> None:
+    """`rate:1:team:ANY` once made unlimited bad reviews: only the open round's period is
+    honoured, and only once."""
+    ids = await _ids(world)
+    rate = f"rate:{ids['project']}:team:2026Q4"
+    asked = await world.event("ent_a", None, payload=rate)
+    assert re.search(r"How satisfied are you", asked[-1].message.text), asked
+    worst = [p for p in world.buttons_seen("ent_a", None) if p.endswith(":1")]
+    await world.event("ent_a", None, payload=worst[0])
+    await world.event("ent_a", None, payload=world.buttons_seen("ent_a", None)[-2])  # Skip
+    done = await world.event("ent_a", None, payload=world.buttons_seen("ent_a", None)[0])
+    assert any("Thank you for your rating" in s.message.text for s in done), done
+    again = await world.event("ent_a", None, payload=rate)
+    assert again[0].message.text == "You have already rated this for 2026Q4."
+    for period in ("ANY", "2026Q3", "2027Q1", "x" * 500):
+        refused = await world.event("ent_a", None, payload=f"rate:{ids['project']}:team:{period}")
+        assert re.search(r"^The rating round .{1,20} is not open\.$", refused[0].message.text)
+    async with UnitOfWork(world.app.services.db) as uow:
+        ratings = await uow.items.ratings_of(ids["project"])
+    assert [(r.period, r.level) for r in ratings] == [("2026Q4", 1)]
+    assert not world.errors.records, world.errors.lines()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_form_step_is_checked_like_the_route_that_opened_it(world: World) -> None:
+    """The office's answer form asks for the office role at every step: someone whose role
+    is withdrawn mid-form cannot submit it, and may still cancel it."""
+    await world.said("stranger", None, "火星上的仓库可以代办吗？请人工回答")
+    take = [p for p in world.buttons_seen("office", None) if p.startswith("ticket:take:")]
+    opened = await world.event("office", None, payload=take[-1])
+    assert any("(1/" in s.message.text for s in opened), opened
+    async with UnitOfWork(world.app.services.db) as uow:
+        office = await uow.people.by_account(PLATFORM, "office")
+        assert office is not None
+        await uow.session.execute(
+            delete(PersonRole).where(PersonRole.person_id == office.id, PersonRole.role == "office")
+        )
+    try:
+        refused = await world.said("office", None, "可以，请带上土地证明")
+        assert [s.message.text for s in refused] == [
+            "Sorry, this is only for: service office. Ask the service office if you need access."
+        ]
+        cancelled = await world.said("office", None, "/cancel")
+        assert cancelled[0].message.text == "Cancelled. Nothing was submitted."
+    finally:
+        async with UnitOfWork(world.app.services.db) as uow:
+            await uow.people.add_role(office.id, "office")
+    assert not world.errors.records, world.errors.lines()

@@ -46,10 +46,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.items import Action
-from handlers.commands import COMMANDS
+from handlers.app_router import build_router
+from handlers.commands import command_infos
 from handlers.i18n import gettext
 from tests.invariants.checks import all_problems
 from tests.invariants.world import PROJECT_CODES, PROJECT_NAMES, World, open_world
+
+COMMANDS = command_infos(build_router())
 
 T = TypeVar("T")
 PEOPLE = (

@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.logs import QUIET, configure_from_settings, configure_logging
 from bot.transports.memory import MemoryTransport
+from handlers.access import OnProject
 from handlers.context import Ctx, Services
-from handlers.team import group_project
 from reminders.jobs import Job
 from reminders.nudges import send_nudges
 from storage.uow import UnitOfWork
@@ -71,9 +71,9 @@ async def test_a_group_event_logs_its_project_and_chat_on_every_line(tmp_path, c
     app = await new_app(tmp_path, {"telegram": MemoryTransport("telegram")})
     seeded = await seed_overdue_project(app)
 
-    @app.services.router.command("boom")
+    @app.services.router.command("boom", scope=OnProject())
     async def boom(ctx: Ctx) -> None:
-        project = await group_project(ctx)
+        project = ctx.project
         assert project is not None
         logging.getLogger("tests.boom").warning("about to fail in %s", project.name)
         raise RuntimeError("a handler bug")

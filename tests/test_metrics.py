@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.memory import MemoryTransport
 from bot.web import build_web_app
+from handlers.access import OnProject
 from handlers.context import Ctx
-from handlers.team import group_project
 from storage.db import StorageError
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
@@ -29,9 +29,8 @@ async def test_inbound_events_are_counted_by_outcome_and_timed(tmp_path):
     app = await new_app(tmp_path, {"telegram": MemoryTransport("telegram")})
     await seed_overdue_project(app)
 
-    @app.services.router.command("boom")
+    @app.services.router.command("boom", scope=OnProject())
     async def boom(ctx: Ctx) -> None:
-        await group_project(ctx)
         raise RuntimeError("a handler bug")
 
     try:

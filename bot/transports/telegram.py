@@ -42,8 +42,9 @@ from bot.transports.telegram_render import (
     visible_len,
 )
 from handlers.chat import Incoming
-from handlers.commands import COMMANDS
+from handlers.commands import command_infos
 from handlers.i18n import DEFAULT_LANG, gettext
+from handlers.router import Router
 from storage.db import StorageError
 from storage.uow import UnitOfWork
 
@@ -339,10 +340,11 @@ def webhook_handler(
     return receive
 
 
-async def register_commands(client: BotApiClient) -> None:
+async def register_commands(client: BotApiClient, router: Router) -> None:
     """setMyCommands for the default language and for zh and en clients."""
+    everyone = [c for c in command_infos(router) if not c.roles]
     for language, lang in COMMAND_LANGUAGES.items():
-        commands = [(c.name, gettext(lang, c.description)) for c in COMMANDS if not c.roles]
+        commands = [(c.name, gettext(lang, c.description)) for c in everyone]
         try:
             await client.set_commands(commands, language)
         except (TransientError, PermanentError) as exc:
@@ -368,7 +370,7 @@ async def start_telegram(
     # The lease is a delivery setting; bot/app.py builds the worker before settings reach it.
     app.worker.lease = timedelta(seconds=settings.outbox_lease_seconds)
     inbound = Inbound(app, client, book)
-    await register_commands(client)
+    await register_commands(client, app.services.router)
     task: asyncio.Task[None] | None = None
     if settings.telegram_mode == "webhook":
         assert settings.telegram_webhook_url is not None
