@@ -12,6 +12,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from domain.cells import safe_row
 from handlers.context import Services
 from reminders.reports import Report, build_report, to_markdown
 from storage.uow import UnitOfWork
@@ -37,9 +38,9 @@ def write_xlsx(report: Report, path: Path) -> Path:
         for bad in "[]:*?/\\":
             title = title.replace(bad, " ")
         sheet = book.create_sheet(title)
-        sheet.append(section.header)
+        sheet.append(safe_row(section.header))
         for row in section.rows:
-            sheet.append(list(row))
+            sheet.append(safe_row(row))
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

@@ -15,6 +15,7 @@ import json
 import zipfile
 from typing import Any
 
+from domain.cells import safe_row
 from domain.scheme import Scheme
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
@@ -288,7 +289,7 @@ async def archive_command(ctx: Ctx) -> None:
 # -- the one-project file (一事一档) ----------------------------------------------------------
 def _csv(rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    csv.writer(out).writerows(safe_row(row) for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
 
