@@ -5,6 +5,7 @@ from handlers import (
     basics,
     completion,
     consult,
+    contacts,
     eligibility_check,
     items,
     office,
@@ -27,6 +28,7 @@ def build_router() -> Router:
     root.include(eligibility_check.router)
     root.include(apply.router)
     root.include(office.router)
+    root.include(contacts.router)
     root.include(progress.router)
     root.include(team.router)
     root.include(plan.router)

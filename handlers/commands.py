@@ -35,6 +35,11 @@ COMMANDS: list[CommandInfo] = [
     CommandInfo("advance", N_("Move the project to its next stage"), _BUTLER),
     CommandInfo("complete", N_("Start completion (办结) for the enterprise to confirm"), _BUTLER),
     CommandInfo("archive", N_("The project's file (一事一档)"), _OFFICE),
+    CommandInfo(
+        "contacts",
+        N_("An enterprise's contacts: remove one, decide a claim: /contacts CODE"),
+        _OFFICE,
+    ),
     CommandInfo("resume", N_("Continue an unfinished form")),
     CommandInfo("cancel", N_("Cancel the form you are filling in")),
     CommandInfo(

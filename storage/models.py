@@ -147,6 +147,50 @@ class Enterprise(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+CLAIM_STATUSES = ("pending", "approved", "refused")
+
+
+class EnterpriseClaim(Base):
+    """A person's statement that they act for an enterprise (联络人认领), by its credit code.
+
+    A claim is not membership: ``Person.enterprise_id`` is set only when the office accepts
+    the person's application (the enterprise's first contact) or an existing contact or the
+    office approves the claim. ``stated_name`` is what the person typed; it never renames the
+    enterprise.
+    """
+
+    __tablename__ = "enterprise_claims"
+    __table_args__ = (
+        Index("ix_enterprise_claims_enterprise_id_status", "enterprise_id", "status"),
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    stated_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+
+
+class CodeAttempt(Base):
+    """A wrong invite or bind code (错误邀请码) typed from one messenger account.
+
+    Kept in the store, not in memory, so the limit on guessing holds across restarts and
+    replicas; rows older than the window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_account_at", "platform", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Application(Base):
     """An application for agency service (代办申请), accepted or rejected by the office."""
 
@@ -453,6 +497,7 @@ def _refuse_bulk_change(state: ORMExecuteState) -> None:
 
 __all__ = [
     "CHAT_KINDS",
+    "CLAIM_STATUSES",
     "NAMING_CONVENTION",
     "OUTBOX_STATUSES",
     "TICKET_STATUSES",
@@ -462,9 +507,11 @@ __all__ = [
     "Base",
     "Chat",
     "ChecklistItem",
+    "CodeAttempt",
     "Conversation",
     "Department",
     "Enterprise",
+    "EnterpriseClaim",
     "Event",
     "InboundEvent",
     "JobRun",

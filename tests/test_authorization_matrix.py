@@ -273,6 +273,16 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             ),
         ),
     },
+    "contacts": {  # an enterprise's contacts and their mobiles: the office, in a DM only
+        "dm": (
+            "/contacts 91350100M000100Y43",
+            only(
+                {"office": ok(r"^No enterprise with credit code 91350100M000100Y43 is known\.$")},
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": ("/contacts 91350100M000100Y43", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
     "digest": {
         "dm": (
             "/digest",

@@ -1,0 +1,147 @@
+"""Enterprise contacts (企业联络人) through the real pipeline: made-up claim and removal
+payloads are refused without deciding anything (a claimant cannot approve themselves, a
+stranger cannot approve, a non-office person cannot remove, an id out of range is "no
+longer exists", not an apology); and the contacts story plays on PostgreSQL too (on SQLite
+it runs with every story in tests/test_stories.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.stories import run_story_file
+from bot.transports.memory import MemoryTransport
+from domain.clock import FakeClock
+from handlers.chat import Incoming, Sender
+from storage.migrate import upgrade
+from storage.uow import UnitOfWork
+from tests.pg import pg_admin_url, scratch_pg_database
+
+PLATFORM = "test"
+START = datetime.fromisoformat("2026-11-23T09:00:00+08:00")
+USCC = "91350100M000100Y43"
+STORY = Path(__file__).parent / "stories" / "trust_enterprise_contacts.yaml"
+APOLOGY = "something went wrong"
+
+
+@dataclass
+class World:
+    app: App
+    transport: MemoryTransport
+    claim_id: int
+    ids: dict[str, int]
+    seq: int = 0
+
+    async def press(self, who: str, payload: str) -> list[str]:
+        self.seq += 1
+        event = Incoming(
+            event_id=f"c{self.seq}",
+            sender=Sender(PLATFORM, who, who, "en"),
+            chat_id=who,
+            payload=payload,
+        )
+        mark = len(self.transport.delivered)
+        await self.app.handle(event)
+        await self.app.worker.drain()
+        return [d.message.text for d in self.transport.delivered[mark:]]
+
+    async def state(self) -> tuple[str, list[int]]:
+        async with UnitOfWork(self.app.services.db) as uow:
+            claim = await uow.enterprises.get_claim(self.claim_id)
+            assert claim is not None
+            contacts = await uow.enterprises.contacts(claim.enterprise_id)
+            return claim.status, [p.id for p in contacts]
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'contacts.sqlite3'}"
+        else:
+            url = await stack.enter_async_context(
+                scratch_pg_database(pg_admin_url(), "daiban_contacts")
+            )
+        await upgrade(url)
+        async for built in _world(url):
+            yield built
+
+
+async def _world(url: str) -> AsyncIterator[World]:
+    transport = MemoryTransport(PLATFORM)
+    app = await build_app(
+        Settings(database_url=url, scheme="tongzhou", tick_seconds=900),
+        clock=FakeClock(START),
+        transports={PLATFORM: transport},
+    )
+    now = app.services.clock.now()
+    ids: dict[str, int] = {}
+    async with UnitOfWork(app.services.db) as uow:
+        for who, role in [
+            ("contact", "enterprise"),
+            ("claimant", "enterprise"),
+            ("stranger", "enterprise"),
+            ("butler", "butler"),
+            ("office", "office"),
+        ]:
+            person = await uow.people.add(who, lang="en", roles=[(role, None)], now=now)
+            await uow.people.add_account(person.id, PLATFORM, who, who, now=now)
+            ids[who] = person.id
+        enterprise = await uow.enterprises.get_or_create(name="Canal Build", uscc=USCC, now=now)
+        await uow.enterprises.seat_first_contact(enterprise.id, ids["contact"], by_id=None, now=now)
+        claim, _ = await uow.enterprises.claim(enterprise.id, ids["claimant"], "Canal", now)
+        await uow.commit()
+    try:
+        yield World(app, transport, claim.id, ids)
+    finally:
+        await app.close()
+
+
+async def test_made_up_claim_payloads_decide_nothing(world: World) -> None:
+    for who in ("claimant", "stranger", "butler"):
+        replies = await world.press(who, f"claim:approve:{world.claim_id}")
+        assert replies == [
+            "Only a contact of the enterprise or the service office can decide this request."
+        ], who
+    for payload in ("claim:approve:99999999999999999999999", "claim:refuse:-1", "claim:approve:"):
+        replies = await world.press("office", payload)
+        assert replies == ["This request no longer exists."], payload
+    assert await world.state() == ("pending", [world.ids["contact"]])
+
+    assert (await world.press("contact", f"claim:refuse:{world.claim_id}"))[0].startswith(
+        "The request of claimant to act for Canal Build was refused"
+    )
+    # Decided once: the office pressing later changes nothing.
+    replies = await world.press("office", f"claim:approve:{world.claim_id}")
+    assert replies == ["The request of claimant to act for Canal Build was already refused."]
+    assert await world.state() == ("refused", [world.ids["contact"]])
+
+
+async def test_only_the_office_removes_a_contact(world: World) -> None:
+    contact = world.ids["contact"]
+    for who in ("contact", "claimant", "butler"):
+        replies = await world.press(who, f"contact:remove:{contact}")
+        assert replies and replies[0].startswith("Sorry, this is only for: "), who
+    assert (await world.state())[1] == [contact]
+    for payload in ("contact:remove:99999999999999999999999", f"contact:remove:{contact + 99}"):
+        replies = await world.press("office", payload)
+        assert replies == ["This person is not a contact of any enterprise."]
+    replies = await world.press("office", f"contact:remove:{contact}")
+    assert replies[0] == "contact is no longer a contact of Canal Build."
+    assert (await world.state())[1] == []
+    assert not any(APOLOGY in d.message.text for d in world.transport.delivered)
+
+
+@pytest.mark.postgres
+async def test_the_contacts_story_plays_on_postgresql() -> None:
+    async with scratch_pg_database(pg_admin_url(), "daiban_story") as url:
+        result = await run_story_file(STORY, database_url=url)
+    assert result.ok, "\n".join(str(f) for f in result.failures)
