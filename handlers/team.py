@@ -18,7 +18,7 @@ from domain.scheme import Label, Scheme
 from handlers import log_context
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx
-from handlers.invites import invite_refusal, new_code
+from handlers.invites import guessing_blocked, invite_refusal, new_code, refuse_code
 from handlers.office import Speaks, Voice
 from handlers.router import Router
 from storage.models import Chat, Person, Project, ProjectMember
@@ -506,10 +506,12 @@ async def _bind_group(ctx: Ctx, code: str) -> None:
             ctx._("Send /bind in a direct chat with me to get a code, then /bind CODE here.")
         )
         return
+    if await guessing_blocked(ctx):
+        return
     invite = await ctx.uow.invites.by_code(code, for_update=True)
     refusal = invite_refusal(ctx, invite, "group")
     if refusal:
-        await ctx.reply(refusal)
+        await refuse_code(ctx, refusal)
         return
     assert invite is not None and invite.project_id is not None
     project = await ctx.uow.projects.get(invite.project_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from storage.models import Invite
+from storage.models import CodeAttempt, Invite
 from storage.repos._base import Repo
 
 
@@ -54,6 +54,35 @@ class InviteRepo(Repo):
         """Mark the code used by ``platform:external id``."""
         invite.used_at = now
         invite.used_by = used_by[:200]
+        await self.session.flush()
+
+    async def wrong_attempts(
+        self, platform: str, external_id: str, *, since: datetime
+    ) -> list[datetime]:
+        """When this account typed a wrong code after ``since``, oldest first."""
+        result = await self.session.execute(
+            select(CodeAttempt.at)
+            .where(
+                CodeAttempt.platform == platform,
+                CodeAttempt.external_id == external_id,
+                CodeAttempt.at > since,
+            )
+            .order_by(CodeAttempt.at)
+        )
+        return list(result.scalars())
+
+    async def record_wrong(
+        self, platform: str, external_id: str, *, now: datetime, forget_before: datetime
+    ) -> None:
+        """Count one wrong code for the account; its attempts before ``forget_before`` go."""
+        await self.session.execute(
+            delete(CodeAttempt).where(
+                CodeAttempt.platform == platform,
+                CodeAttempt.external_id == external_id,
+                CodeAttempt.at < forget_before,
+            )
+        )
+        self.session.add(CodeAttempt(platform=platform, external_id=external_id[:128], at=now))
         await self.session.flush()
 
 
