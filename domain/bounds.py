@@ -15,14 +15,14 @@ ID_MAX = 2**31 - 1  # PostgreSQL INTEGER
 DATE_MIN = date(2000, 1, 1)
 DATE_MAX = date(2100, 12, 31)
 
-# Characters per kind of free text (a reason, meeting minutes, a work-log line, a name…).
+# Characters per kind of free text typed after a command. Names and form answers have their
+# own caps in their forms (a name: 30). Minutes fit one Telegram message (4096) with the
+# notice around them, so they never go out as several.
 TEXT_LIMITS: dict[str, int] = {
-    "name": 50,
     "reason": 500,
+    "note": 1000,
     "log": 2000,
     "minutes": 3000,
-    "note": 1000,
-    "answer": 2000,
 }
 
 

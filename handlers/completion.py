@@ -15,11 +15,13 @@ import json
 import zipfile
 from typing import Any
 
+from domain.bounds import row_id
 from domain.cells import safe_row
 from domain.scheme import Scheme
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.items import STATE_LABELS, counts, progress_bar
 from handlers.office import Speaks, Voice, material_name
 from handlers.plan import item_name, stage_name
@@ -79,6 +81,8 @@ async def advance(ctx: Ctx) -> None:
     items = await ctx.uow.items.of_project(project.id)
     open_items = [i for i in items if i.stage == project.stage and i.state not in CLOSED]
     reason = reason.strip()
+    if await too_long(ctx, reason, "reason"):
+        return
     if open_items and not reason:
         await ctx.reply(
             ctx._(
@@ -204,7 +208,7 @@ async def complete(ctx: Ctx) -> None:
 async def confirm(ctx: Ctx) -> None:
     """The enterprise contact confirms 办结: identity and time are recorded, then archive."""
     raw = (ctx.incoming.payload or "").removeprefix("fin:ok:")
-    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
+    project = await ctx.uow.projects.get(pid) if (pid := row_id(raw)) else None
     if project is None:
         await ctx.reply(ctx._("This project no longer exists."))
         return

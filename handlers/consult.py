@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.bounds import row_id
 from domain.faq import FaqIndex
 from domain.scheme import FaqEntry, Scheme
 from handlers.chat import Button, ChatKind, Outgoing
@@ -77,7 +78,7 @@ async def did_you_mean(ctx: Ctx) -> None:
 @router.button("ticket:ask:")
 async def ask_a_person(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("ticket:ask:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
+    ticket = await ctx.uow.tickets.get(tid, for_update=True) if (tid := row_id(raw)) else None
     if ticket is None or ticket.asker_id != ctx.person.id:
         await ctx.reply(ctx._("Please type your question again."))
         return
@@ -131,7 +132,7 @@ def _t(lang: str, message: str, **params: Any) -> str:
 @router.button("ticket:take:", roles={"office"})
 async def take(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("ticket:take:")
-    ticket = await ctx.uow.tickets.get(int(raw), for_update=True) if raw.isdigit() else None
+    ticket = await ctx.uow.tickets.get(tid, for_update=True) if (tid := row_id(raw)) else None
     if ticket is None:
         await ctx.reply(ctx._("This question no longer exists."))
         return

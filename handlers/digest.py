@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from domain.bounds import DATE_MAX, DATE_MIN, date_in_range
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx, Services
 from handlers.i18n import gettext
@@ -209,5 +210,14 @@ async def digest_command(ctx: Ctx) -> None:
             day = date.fromisoformat(arg)
         except ValueError:
             await ctx.reply(ctx._("Give the day as YYYY-MM-DD, e.g. /digest 2026-10-12."))
+            return
+        if not date_in_range(day):
+            await ctx.reply(
+                ctx._(
+                    "Give a day between {first} and {last}, e.g. /digest 2026-10-12.",
+                    first=DATE_MIN.isoformat(),
+                    last=DATE_MAX.isoformat(),
+                )
+            )
             return
     await ctx.reply(await build_digest(ctx.uow, ctx.services, day, ctx.lang))

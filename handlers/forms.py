@@ -92,12 +92,16 @@ FORMS: dict[str, Form] = {}
 
 
 # -- parsers every form can use ----------------------------------------------------------
+KEEP = {"\n", "\u2060"}  # line breaks; the word joiner that neutralises typed markup
+
+
 def clean_text(text: str) -> str:
-    """Drop control and format characters (keeping line breaks) and surrounding space."""
+    """Drop control and format characters (keeping line breaks and the markup-breaking word
+    joiner of handlers/inbound_text.py) and surrounding space."""
     kept = [
         ch
         for ch in unicodedata.normalize("NFC", text)
-        if ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
+        if ch in KEEP or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
     ]
     return "".join(kept).strip()
 

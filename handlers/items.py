@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.bounds import row_id
 from domain.items import (
     TRANSITIONS,
     Action,
@@ -21,6 +22,7 @@ from domain.items import (
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.office import Speaks
 from handlers.plan import due_text, item_name
 from handlers.roles import ROLE_LABELS, STAFF
@@ -314,13 +316,17 @@ async def item_command(ctx: Ctx) -> None:
             )
         )
         return
-    await move_item(ctx, project, item, action, " ".join(words[2:]) or None)
+    reason = " ".join(words[2:])
+    if await too_long(ctx, reason, "reason"):
+        return
+    await move_item(ctx, project, item, action, reason or None)
 
 
 @router.button("it:")
 async def item_button(ctx: Ctx) -> None:
     parts = (ctx.incoming.payload or "").removeprefix("it:").split(":")
-    item = await ctx.uow.items.get(int(parts[0]), for_update=True) if parts[0].isdigit() else None
+    item_id = row_id(parts[0])
+    item = await ctx.uow.items.get(item_id, for_update=True) if item_id else None
     project = await ctx.uow.projects.get(item.project_id) if item else None
     if (
         item is None
@@ -346,11 +352,13 @@ async def log_note(ctx: Ctx) -> None:
     if not text.strip():
         await ctx.reply(ctx._("Write the note after the command: /log TEXT"))
         return
+    if await too_long(ctx, text.strip(), "log"):  # refused whole, never cut short
+        return
     await ctx.uow.events.append(
         "log.note",
         at=ctx.now,
         actor_id=ctx.person.id,
         project_id=project.id,
-        data={"text": text.strip()[:2000]},
+        data={"text": text.strip()},
     )
     await ctx.reply(ctx._("Noted in the work log of {code}.", code=project.code))

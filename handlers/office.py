@@ -21,6 +21,7 @@ from domain.application import (
     project_snapshot,
     service_card_number,
 )
+from domain.bounds import row_id
 from domain.identifiers import format_amount
 from domain.scheme import Label, Scheme
 from handlers.chat import Button, Outgoing
@@ -173,7 +174,7 @@ async def notify_office(ctx: Ctx, app: Application, *, resubmitted: bool = False
 async def _open_application(ctx: Ctx, prefix: str) -> Application | None:
     """The application named by the pressed button, if it is still undecided."""
     raw = (ctx.incoming.payload or "").removeprefix(prefix)
-    app = await ctx.uow.applications.get(int(raw), for_update=True) if raw.isdigit() else None
+    app = await ctx.uow.applications.get(aid, for_update=True) if (aid := row_id(raw)) else None
     if app is None:
         await ctx.reply(ctx._("This application no longer exists."))
         return None

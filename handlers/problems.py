@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from domain.bounds import row_id
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_, gettext
+from handlers.inbound_text import too_long
 from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import ChecklistItem, Person, Problem, Project
@@ -276,6 +278,8 @@ async def escalate(ctx: Ctx) -> None:
         level = int(found.group(1))
         words = words[:-1]
     reason = " ".join(words).strip()
+    if await too_long(ctx, reason, "reason"):
+        return
     if not reason:
         await ctx.reply(
             ctx._("Usage: /escalate [item code] REASON [level 1–{top}]", top=ladder[-1].level)
@@ -318,7 +322,8 @@ async def escalate(ctx: Ctx) -> None:
 
 async def _pick_problem(ctx: Ctx, words: list[str]) -> tuple[Problem | None, list[str]]:
     if words and (found := _ID.match(words[0])):
-        return await ctx.uow.problems.get(int(found.group(1))), words[1:]
+        problem_id = row_id(found.group(1))  # a typo of 20 digits names no problem
+        return (await ctx.uow.problems.get(problem_id) if problem_id else None), words[1:]
     project = await _project_of_chat(ctx)
     if project is not None:
         open_ones = await ctx.uow.problems.unresolved_for_project(project.id)
@@ -367,7 +372,8 @@ async def ack_command(ctx: Ctx) -> None:
 async def ack_button(ctx: Ctx) -> None:
     """The Acknowledge button under a problem notice."""
     raw = (ctx.incoming.payload or "").rsplit(":", 1)[-1]
-    await _ack(ctx, await ctx.uow.problems.get(int(raw)) if raw.isdigit() else None)
+    problem_id = row_id(raw)
+    await _ack(ctx, await ctx.uow.problems.get(problem_id) if problem_id else None)
 
 
 @router.command("resolve", roles=STAFF_DISPATCH)
@@ -383,6 +389,8 @@ async def resolve(ctx: Ctx) -> None:
         return
     if not minutes:
         await ctx.reply(ctx._("Write the meeting minutes after /resolve, e.g. /resolve #12 …"))
+        return
+    if await too_long(ctx, minutes, "minutes"):
         return
     await ctx.uow.problems.resolve(problem, ctx.person.id, minutes, ctx.now)
     await ctx.uow.events.append(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.bounds import row_id
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
 from handlers.i18n import N_, gettext
+from handlers.inbound_text import too_long
 from handlers.postman import Postman
 from handlers.router import Router
 from storage.models import Project, Rating
@@ -195,7 +197,10 @@ async def followup(ctx: Ctx) -> None:
             )
         await ctx.reply("\n".join(lines))
         return
-    rating = await ctx.uow.ratings.get(int(words[0].lstrip("#")))
+    if await too_long(ctx, words[1].strip(), "note"):
+        return
+    rating_id = row_id(words[0])
+    rating = await ctx.uow.ratings.get(rating_id) if rating_id else None
     if rating is None or rating.follow_up != "open":
         await ctx.reply(ctx._("There is no open follow-up #{id}.", id=words[0].lstrip("#")))
         return
