@@ -14,6 +14,7 @@ from domain.identifiers import validate_uscc
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.invites import issue_contact_code
 from handlers.office import Voice
 from handlers.router import Router
 from handlers.validation import message_for
@@ -220,7 +221,31 @@ async def contacts(ctx: Ctx) -> None:
                 Button(ctx._("✖ Refuse {name}", name=claimant.name), f"claim:refuse:{claim.id}"),
             ]
         )
+    buttons.append(
+        [Button(ctx._("Invite code for a new contact"), f"contact:invite:{enterprise.id}")]
+    )
     await ctx.reply(Outgoing("\n".join(lines), buttons=buttons))
+
+
+@router.button("contact:invite:", roles={"office"})
+async def invite_contact(ctx: Ctx) -> None:
+    """A one-time code (14 days) that makes whoever sends it a contact of the enterprise."""
+    enterprise_id = row_id((ctx.incoming.payload or "").removeprefix("contact:invite:"))
+    enterprise = await ctx.uow.enterprises.get(enterprise_id) if enterprise_id else None
+    if enterprise is None:
+        await ctx.reply(ctx._("This enterprise no longer exists."))
+        return
+    code = await issue_contact_code(
+        ctx.uow, enterprise.id, now=ctx.now, created_by_id=ctx.person.id
+    )
+    await ctx.reply(
+        ctx._(
+            "One-time code for a new contact of {enterprise}: {code}\nGive it to that person "
+            "only; they send /start {code} to me. It works once, for 14 days.",
+            enterprise=enterprise.name,
+            code=code,
+        )
+    )
 
 
 @router.button("contact:remove:", roles={"office"})

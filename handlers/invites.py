@@ -107,11 +107,16 @@ async def start_with_code(ctx: Ctx) -> bool:
     if len(code) == CODE_LENGTH and await guessing_blocked(ctx):
         return True
     invite = await ctx.uow.invites.by_code(code, for_update=True)
-    if (invite is None or invite.kind != "person") and len(code) != CODE_LENGTH:
+    kind = invite.kind if invite is not None and invite.kind == "contact" else "person"
+    if (invite is None or invite.kind != kind) and len(code) != CODE_LENGTH:
         return False
-    refusal = invite_refusal(ctx, invite, "person")
+    refusal = invite_refusal(ctx, invite, kind)
     if refusal:
         await refuse_code(ctx, refusal)
+        return True
+    if kind == "contact":
+        assert invite is not None
+        await _become_contact(ctx, invite)
         return True
     assert invite is not None and invite.person_id is not None
     person = await ctx.uow.people.get(invite.person_id)
@@ -149,6 +154,55 @@ async def start_with_code(ctx: Ctx) -> bool:
         )
     )
     return True
+
+
+async def _become_contact(ctx: Ctx, invite: Invite) -> None:
+    """`/start CODE` with a contact code the office issued: the sender acts for the
+    enterprise from now on (their open claim on it, if any, is approved)."""
+    enterprise = (
+        await ctx.uow.enterprises.get(invite.enterprise_id) if invite.enterprise_id else None
+    )
+    if enterprise is None:
+        await refuse_code(ctx, ctx._("That code is not valid. Check it, or ask for a new one."))
+        return
+    person = ctx.person
+    for claim in await ctx.uow.enterprises.pending_claims(enterprise.id):
+        if claim.person_id == person.id:
+            await ctx.uow.enterprises.decide(
+                claim, approved=True, by_id=invite.created_by_id, now=ctx.now
+            )
+    await ctx.uow.people.set_enterprise(person.id, enterprise.id)
+    await ctx.uow.invites.use(
+        invite, now=ctx.now, used_by=f"{ctx.incoming.platform}:{ctx.incoming.sender.external_id}"
+    )
+    await ctx.uow.events.append(
+        "enterprise.contact_invited",
+        at=ctx.now,
+        actor_id=person.id,
+        data={"enterprise_id": enterprise.id, "invite_by": invite.created_by_id},
+    )
+    await ctx.reply(
+        ctx._(
+            "You are now a contact of {enterprise}: /progress shows its projects and applications.",
+            enterprise=enterprise.name,
+        )
+    )
+
+
+async def issue_contact_code(
+    uow: UnitOfWork, enterprise_id: int, *, now: datetime, created_by_id: int, valid_days: int = 14
+) -> str:
+    """A new one-time code that makes whoever sends it a contact of the enterprise."""
+    code = await new_code(uow)
+    await uow.invites.add(
+        code=code,
+        kind="contact",
+        now=now,
+        enterprise_id=enterprise_id,
+        created_by_id=created_by_id,
+        expires_at=now + timedelta(days=valid_days),
+    )
+    return code
 
 
 async def _account(ctx: Ctx) -> Account | None:

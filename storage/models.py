@@ -403,7 +403,8 @@ class Invite(Base):
     """A one-time code (邀请码): binds a person's messenger account, or a group to a project.
 
     kind "person": sent as `/start CODE` by the person named; kind "group": sent as
-    `/bind CODE` in a group by the project's butler.
+    `/bind CODE` in a group by the project's butler; kind "contact": sent as `/start CODE` by
+    a new contact of an enterprise, issued by the office (`/contacts`).
     """
 
     __tablename__ = "invites"
@@ -413,6 +414,10 @@ class Invite(Base):
     kind: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(_person_fk("CASCADE"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # kind "contact": the person who sends it becomes a contact of this enterprise.
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE")
+    )
     created_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -21,15 +21,17 @@ class InviteRepo(Repo):
         now: datetime,
         person_id: int | None = None,
         project_id: int | None = None,
+        enterprise_id: int | None = None,
         created_by_id: int | None = None,
         expires_at: datetime | None = None,
     ) -> Invite:
-        """Store a new code of ``kind`` "person" or "group"."""
+        """Store a new code of ``kind`` "person", "group" or "contact"."""
         invite = Invite(
             code=code,
             kind=kind,
             person_id=person_id,
             project_id=project_id,
+            enterprise_id=enterprise_id,
             created_by_id=created_by_id,
             created_at=now,
             expires_at=expires_at,

@@ -1,8 +1,9 @@
-"""Enterprise claims (联络人认领) and wrong-code attempts (错误邀请码).
+"""Enterprise claims (联络人认领), contact invite codes and wrong-code attempts (错误邀请码).
 
 A person who gives an enterprise's credit code now files a claim that an existing contact
-or the office decides; wrong invite and bind codes are counted per messenger account, in
-the store so the limit holds across restarts and replicas.
+or the office decides, or sends an invite code the office issued for that enterprise
+(``invites.enterprise_id``); wrong invite and bind codes are counted per messenger account,
+in the store so the limit holds across restarts and replicas.
 
 Revision ID: 0007
 Revises: 0006
@@ -75,10 +76,22 @@ def upgrade() -> None:
     op.create_index(
         "ix_code_attempts_account_at", "code_attempts", ["platform", "external_id", "at"]
     )
+    with op.batch_alter_table("invites") as batch:
+        batch.add_column(sa.Column("enterprise_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_invites_enterprise_id_enterprises"),
+            "enterprises",
+            ["enterprise_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("invites") as batch:
+        batch.drop_constraint(op.f("fk_invites_enterprise_id_enterprises"), type_="foreignkey")
+        batch.drop_column("enterprise_id")
     op.drop_index("ix_code_attempts_account_at", table_name="code_attempts")
     op.drop_table("code_attempts")
     op.drop_index("ix_enterprise_claims_person_id", table_name="enterprise_claims")
