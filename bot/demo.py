@@ -22,7 +22,16 @@ from sqlalchemy import delete, select, update
 
 from bot.app import App
 from domain.scheme import Scheme
-from storage.models import Account, Chat, Conversation, InboundEvent, OutboxMessage, Person
+from storage.models import (
+    Account,
+    Chat,
+    CodeAttempt,
+    Conversation,
+    EnterpriseClaim,
+    InboundEvent,
+    OutboxMessage,
+    Person,
+)
 from storage.uow import UnitOfWork
 
 PLATFORM = "emulator"
@@ -105,7 +114,8 @@ async def reset_demo(app: App) -> dict[str, int]:
     """Forget what happened on the emulator platform; returns how many rows went, by table.
 
     Only rows whose platform is `emulator` are deleted, and only the cast's own persons
-    are reset (name, language, mobile, enterprise); people of other platforms are untouched.
+    are reset (name, language, mobile, enterprise, claims); people of other platforms are
+    untouched.
     """
     cast = {p.key: p for p in demo_cast(app.services.scheme)}
     removed: dict[str, int] = {}
@@ -126,7 +136,7 @@ async def reset_demo(app: App) -> dict[str, int]:
         accounts = await session.execute(
             select(Account.person_id, Account.external_id).where(Account.platform == PLATFORM)
         )
-        restored = 0
+        restored: list[int] = []
         for person_id, key in accounts.all():
             persona = cast.get(key)
             if persona is None:
@@ -136,7 +146,14 @@ async def reset_demo(app: App) -> dict[str, int]:
                 .where(Person.id == person_id)
                 .values(name=persona.name, lang=persona.lang, mobile=None, enterprise_id=None)
             )
-            restored += 1
-        removed["persons_restored"] = restored
+            restored.append(person_id)
+        removed["persons_restored"] = len(restored)
+        # Their claims on enterprises and their wrong codes go too: a clean slate to train on.
+        result = await session.execute(
+            delete(EnterpriseClaim).where(EnterpriseClaim.person_id.in_(restored))
+        )
+        removed["enterprise_claims"] = int(getattr(result, "rowcount", 0) or 0)
+        result = await session.execute(delete(CodeAttempt).where(CodeAttempt.platform == PLATFORM))
+        removed["code_attempts"] = int(getattr(result, "rowcount", 0) or 0)
         await uow.events.append("demo.reset", at=app.services.clock.now(), data=removed)
     return removed

@@ -286,8 +286,16 @@ async def test_reset_demo_forgets_only_emulator_rows(emulator):
     await emulator.bot_says("English")
     await emulator.say("/profile")
     await emulator.bot_says("name")
+    # A claim of the demo's enterprise contact is forgotten with the rest.
+    async with UnitOfWork(app.services.db) as uow:
+        contact = await uow.people.by_account("emulator", "enterprise")
+        assert contact is not None
+        company = await uow.enterprises.get_or_create(name="甲公司", uscc=None, now=now)
+        await uow.enterprises.claim(company.id, contact.id, "甲公司", now)
+        await uow.commit()
     status, body = await emulator.json("POST", "/emulator/api/reset", json={})
     assert status == 200 and body["removed"]["outbox"] >= 2
+    assert body["removed"]["enterprise_claims"] == 1
     await emulator.wait_for(lambda m: m["type"] == "reset", "the reset notice")
     async with UnitOfWork(app.services.db) as uow:
         assert await uow.conversations.load("telegram", "42", stranger.id) is not None
