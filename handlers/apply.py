@@ -289,7 +289,8 @@ APPLY = Form(
             "zone",
             label=N_("Location"),
             prompt=N_("Where is the project (district, zone or park, and the address)?"),
-            parse=_text(200),
+            # projects.zone holds 100 characters: a longer answer failed at acceptance.
+            parse=_text(100),
         ),
         Field(
             "stage",

@@ -109,13 +109,14 @@ def clean_text(text: str) -> str:
 def text_parser(max_length: int = 100, min_length: int = 1) -> Parser:
     def parse(ctx: Ctx, raw: str) -> FieldResult:
         text = clean_text(raw)
-        if len(text) < min_length:
+        length = len(text.replace("\u2060", ""))  # the invisible markup breakers do not count
+        if length < min_length:
             return Err(ctx._("This cannot be empty. Please type your answer."))
-        if len(text) > max_length:
+        if length > max_length:
             return Err(
                 ctx._(
                     "That is {length} characters; at most {limit} fit here. Please shorten it.",
-                    length=len(text),
+                    length=length,
                     limit=max_length,
                 )
             )

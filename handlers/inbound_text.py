@@ -28,6 +28,9 @@ from handlers.i18n import N_
 
 WORD_JOINER = "\u2060"
 MAX_MESSAGE = 8000  # characters; Telegram's own cap is 4096, WeCom's 2048 bytes
+# A messenger's display name or group title becomes a person's name or a chat's title
+# (200-character columns); the messenger, not the person, chose it, so it is cut, not refused.
+NAME_MAX = 100
 # Embedding and override controls (LRE…RLO, LRI…PDI) and the marks that reorder text.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 # `**`, `](` and `<tag`: the start of bold, of a markdown link, of an HTML-like tag.
@@ -74,11 +77,11 @@ def normalize_incoming(event: Incoming) -> Incoming:
         sender=Sender(
             sender.platform,
             _plain(sender.external_id),
-            normalize_text(sender.display_name),
+            normalize_text(sender.display_name)[:NAME_MAX],
             sender.language_code,
         ),
         chat_id=_plain(event.chat_id),
-        chat_title=normalize_text(event.chat_title),
+        chat_title=normalize_text(event.chat_title)[:NAME_MAX],
         text=normalize_text(event.text),
         args=normalize_text(event.args),
         payload=_plain(event.payload) if event.payload is not None else None,

@@ -14,11 +14,12 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.transports.telegram_render import split_text
+from handlers.chat import Incoming, Sender
 from handlers.inbound_text import MAX_MESSAGE, WORD_JOINER, normalize_text
 from storage.models import Event
 from storage.uow import UnitOfWork
 from tests.invariants.checks import all_problems
-from tests.invariants.world import PROJECT_NAMES, World, open_world
+from tests.invariants.world import PLATFORM, PROJECT_NAMES, World, open_world
 from tests.pg import pg_admin_url, scratch_pg_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -117,4 +118,21 @@ async def test_a_plan_date_out_of_range_is_refused(world: World, day: str) -> No
     assert replies == [
         f"The date must lie between 2000-01-01 and 2100-12-31; {day} cannot be meant."
     ]
+    await _no_crash(world)
+
+
+async def test_a_huge_display_name_is_cut_not_an_apology(world: World) -> None:
+    """A messenger's display name becomes the person's name (a 200-character column)."""
+    event = Incoming(
+        event_id="huge-name",
+        sender=Sender(PLATFORM, "newcomer", "名" * 10_000 + "\x00", "zh-hans"),
+        chat_id="newcomer",
+        text="/start",
+        command="start",
+    )
+    await world.app.handle(event)
+    await world.app.worker.drain()
+    async with UnitOfWork(world.app.services.db) as uow:
+        person = await uow.people.by_account(PLATFORM, "newcomer")
+    assert person is not None and person.name == "名" * 100
     await _no_crash(world)
