@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from bot.stories import run_story_file
 from bot.transports.memory import MemoryTransport
 from domain.clock import FakeClock
 from handlers.chat import Incoming, Sender
+from handlers.team import enterprise_contact
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 from tests.pg import pg_admin_url, scratch_pg_database
@@ -145,3 +147,41 @@ async def test_the_contacts_story_plays_on_postgresql() -> None:
     async with scratch_pg_database(pg_admin_url(), "daiban_story") as url:
         result = await run_story_file(STORY, database_url=url)
     assert result.ok, "\n".join(str(f) for f in result.failures)
+
+
+async def test_only_a_contact_speaks_for_the_enterprise_on_its_project(world: World) -> None:
+    """The applicant counts as the project's enterprise contact while they act for its
+    enterprise; a claimant's or a removed contact's project falls back to a contact."""
+    now = world.app.services.clock.now()
+    async with UnitOfWork(world.app.services.db) as uow:
+        claim = await uow.enterprises.get_claim(world.claim_id)
+        assert claim is not None
+        by = {}
+        for who in ("claimant", "contact"):
+            app, _ = await uow.applications.submit(
+                idempotency_key=f"k-{who}",
+                contact_person_id=world.ids[who],
+                enterprise_id=claim.enterprise_id,
+                project_name=f"{who} project",
+                category="building",
+                investment_wan=Decimal(120000),
+                data={},
+                now=now,
+            )
+            by[who] = await uow.projects.add(
+                code=f"P2026-{len(by) + 1:04d}",
+                name=f"{who} project",
+                enterprise_id=claim.enterprise_id,
+                application_id=app.id,
+                category="building",
+                stage="project_approval",
+                status="accepted",
+                created_at=now,
+                snapshot={},
+            )
+        contact_id = world.ids["contact"]
+        assert (await enterprise_contact(uow, by["contact"])).id == contact_id  # type: ignore[union-attr]
+        assert (await enterprise_contact(uow, by["claimant"])).id == contact_id  # type: ignore[union-attr]
+        await uow.people.set_enterprise(contact_id, None)  # the office removed them
+        assert await enterprise_contact(uow, by["contact"]) is None
+        await uow.commit()
