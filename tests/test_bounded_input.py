@@ -14,6 +14,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.transports.telegram_render import split_text
+from bot.transports.wecom_api import text_bodies
 from handlers.chat import Incoming, Sender
 from handlers.inbound_text import MAX_MESSAGE, WORD_JOINER, normalize_text
 from storage.models import Event
@@ -59,6 +60,12 @@ def test_the_door_drops_controls_and_neutralises_markup() -> None:
     # On Telegram the typed stars stay stars: no <b> comes out of them.
     html = split_text({"text": f"**Note:** {shown}"})[0]
     assert html.count("<b>") == 1 and "紧急" in html.split("</b>", 1)[1]
+    # On WeCom a message with only typed stars stays plain text; with our own bold it is
+    # markdown, where the typed link and stars stay inert.
+    assert text_bodies(f"备注：{shown}")[0]["msgtype"] == "text"
+    [body] = text_bodies(f"**备注**：{shown}")
+    content = body["markdown"]["content"]
+    assert body["msgtype"] == "markdown" and content.count("**") == 2 and "](" not in content
 
 
 async def test_a_nul_in_log_and_advance_is_dropped_not_an_apology(world: World) -> None:
