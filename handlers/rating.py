@@ -161,7 +161,7 @@ async def rate_button(ctx: Ctx) -> None:
     """The round's "Rate" button: open the form for this project, subject and period."""
     parts = (ctx.incoming.payload or "")[len(RATE_PREFIX) :].split(":")
     project = None
-    if len(parts) == 3 and parts[0].isdigit() and parts[1] in {TEAM, ENTERPRISE}:
+    if len(parts) == 3 and row_id(parts[0]) and parts[1] in {TEAM, ENTERPRISE}:
         project = await ctx.uow.projects.get(int(parts[0]))
     if project is None or not await may_rate(ctx.uow, project, ctx.person.id, parts[1]):
         await ctx.reply(ctx._("This rating is not yours to give."))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from domain.bounds import row_id
 from domain.calendar import WorkCalendar
 from domain.planning import Plan, build_plan, remaining_stages
 from domain.scheme import ChecklistItem as SchemeItem
@@ -381,7 +382,7 @@ async def assign(ctx: Ctx) -> None:
 @router.button("asg:p:", roles={"office"})
 async def assign_project_pressed(ctx: Ctx) -> None:
     raw = (ctx.incoming.payload or "").removeprefix("asg:p:")
-    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
+    project = await ctx.uow.projects.get(pid) if (pid := row_id(raw)) else None
     if project is None:
         await ctx.reply(ctx._("This project no longer exists."))
         return
@@ -419,9 +420,12 @@ async def _butler_buttons(ctx: Ctx, project: Project) -> None:
 @router.button("asg:b:", roles={"office"})
 async def butler_pressed(ctx: Ctx) -> None:
     parts = (ctx.incoming.payload or "").removeprefix("asg:b:").split(":")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2:
         return
-    project = await ctx.uow.projects.get(int(parts[0]))
+    project_id, butler_id = row_id(parts[0]), row_id(parts[1])
+    if project_id is None or butler_id is None:  # a forged or out-of-range id
+        return
+    project = await ctx.uow.projects.get(project_id)
     if project is None:
         await ctx.reply(ctx._("This project no longer exists."))
         return
@@ -435,7 +439,7 @@ async def butler_pressed(ctx: Ctx) -> None:
             )
         )
         return
-    team = await assign_team(ctx.uow, project, int(parts[1]), now=ctx.now, actor_id=ctx.person.id)
+    team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
     await ctx.send_to_person(
         team.butler.id,

@@ -143,3 +143,31 @@ async def test_a_huge_display_name_is_cut_not_an_apology(world: World) -> None:
         person = await uow.people.by_account(PLATFORM, "newcomer")
     assert person is not None and person.name == "名" * 100
     await _no_crash(world)
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("who", "payload"),
+    [
+        ("office", f"asg:p:{HUGE}"),
+        ("office", f"asg:b:{HUGE}:1"),
+        ("office", f"asg:b:1:{HUGE}"),
+        ("ent_a", f"rate:{HUGE}:team:2026Q4"),
+        ("spec_power_a", f"it:{HUGE}:submit"),
+        ("butler_a", f"problem:ack:{HUGE}"),
+        ("ent_a", f"fin:ok:{HUGE}"),
+        ("office", f"ticket:take:{HUGE}"),
+        ("office", f"app:accept:{HUGE}"),
+        ("ent_a", f"app:resubmit:{HUGE}"),
+        ("office", f"claim:approve:{HUGE}"),
+        ("office", f"contact:remove:{HUGE}"),
+        ("office", f"contact:invite:{HUGE}"),
+    ],
+)
+async def test_a_pressed_id_out_of_range_is_no_apology(
+    world: World, who: str, payload: str
+) -> None:
+    await world.event(who, None, payload=payload)
+    await _no_crash(world)
