@@ -202,7 +202,12 @@ async def contacts(ctx: Ctx) -> None:
             ctx._("Contact: {name} ({mobile})", name=person.name, mobile=person.mobile or "—")
         )
         buttons.append(
-            [Button(ctx._("Remove {name}", name=person.name), f"contact:remove:{person.id}")]
+            [
+                Button(
+                    ctx._("Remove {name}", name=person.name),
+                    f"contact:remove:{person.id}:{enterprise.id}",
+                )
+            ]
         )
     for claim in claims:
         claimant = await ctx.uow.people.get(claim.person_id)
@@ -250,12 +255,16 @@ async def invite_contact(ctx: Ctx) -> None:
 
 @router.button("contact:remove:", roles={"office"})
 async def remove(ctx: Ctx) -> None:
-    person_id = row_id((ctx.incoming.payload or "").removeprefix("contact:remove:"))
+    # person:enterprise, so an old button never removes them from an enterprise they joined since.
+    raw_person, _, raw_enterprise = (
+        (ctx.incoming.payload or "").removeprefix("contact:remove:").partition(":")
+    )
+    person_id = row_id(raw_person)
     person = await ctx.uow.people.get(person_id) if person_id else None
     enterprise_id = person.enterprise_id if person else None
     enterprise = await ctx.uow.enterprises.get(enterprise_id) if enterprise_id else None
-    if person is None or enterprise is None:
-        await ctx.reply(ctx._("This person is not a contact of any enterprise."))
+    if person is None or enterprise is None or row_id(raw_enterprise) != enterprise.id:
+        await ctx.reply(ctx._("This person is no longer a contact of that enterprise."))
         return
     await ctx.uow.people.set_enterprise(person.id, None)
     dropped = await ctx.uow.members.drop_enterprise_contact(person.id, enterprise.id)

@@ -129,14 +129,23 @@ async def test_made_up_claim_payloads_decide_nothing(world: World) -> None:
 
 async def test_only_the_office_removes_a_contact(world: World) -> None:
     contact = world.ids["contact"]
+    async with UnitOfWork(world.app.services.db) as uow:
+        claim = await uow.enterprises.get_claim(world.claim_id)
+        assert claim is not None
+        company = claim.enterprise_id
     for who in ("contact", "claimant", "butler"):
-        replies = await world.press(who, f"contact:remove:{contact}")
+        replies = await world.press(who, f"contact:remove:{contact}:{company}")
         assert replies and replies[0].startswith("Sorry, this is only for: "), who
     assert (await world.state())[1] == [contact]
-    for payload in ("contact:remove:99999999999999999999999", f"contact:remove:{contact + 99}"):
+    for payload in (
+        f"contact:remove:99999999999999999999999:{company}",
+        f"contact:remove:{contact + 99}:{company}",
+        f"contact:remove:{contact}:{company + 1}",  # an old button of another enterprise
+        f"contact:remove:{contact}",
+    ):
         replies = await world.press("office", payload)
-        assert replies == ["This person is not a contact of any enterprise."]
-    replies = await world.press("office", f"contact:remove:{contact}")
+        assert replies == ["This person is no longer a contact of that enterprise."], payload
+    replies = await world.press("office", f"contact:remove:{contact}:{company}")
     assert replies[0] == "contact is no longer a contact of Canal Build."
     assert (await world.state())[1] == []
     assert not any(APOLOGY in d.message.text for d in world.transport.delivered)
