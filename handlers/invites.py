@@ -3,6 +3,8 @@
 The office imports the roster and gives each person a one-time code
 (`daiban people invite NAME`); the person sends `/start CODE` to the bot from Telegram or
 WeCom. A person may bind several accounts; a used or expired code is refused clearly.
+A contact code (issued with `/contacts`) makes whoever sends it a contact of an enterprise.
+Wrong codes (these and the groups' `/bind CODE`) are limited per messenger account.
 """
 
 from __future__ import annotations
