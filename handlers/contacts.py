@@ -53,11 +53,7 @@ async def claim_enterprise(ctx: Ctx, stated_name: str, uscc: str) -> Enterprise:
         actor_id=person.id,
         data={"enterprise_id": enterprise.id, "claim_id": claim.id},
     )
-    deciders = {p.id: p for p in contacts}
-    deciders |= {p.id: p for p in await ctx.uow.people.with_role("office")}
-    for decider in deciders.values():
-        if decider.id != person.id:
-            await ctx.send_to_person(decider.id, _claim_notice(decider, person, enterprise, claim))
+    await _ask_deciders(ctx, enterprise, claim, person, contacts)
     await ctx.reply(
         ctx._(
             "{enterprise} already has a contact in this service. Your request to act for it was "
@@ -67,6 +63,40 @@ async def claim_enterprise(ctx: Ctx, stated_name: str, uscc: str) -> Enterprise:
         )
     )
     return enterprise
+
+
+async def _ask_deciders(
+    ctx: Ctx,
+    enterprise: Enterprise,
+    claim: EnterpriseClaim,
+    claimant: Person,
+    contacts: list[Person],
+) -> None:
+    """The notice with Approve / Refuse to the enterprise's contacts and the office."""
+    deciders = {p.id: p for p in contacts}
+    deciders |= {p.id: p for p in await ctx.uow.people.with_role("office")}
+    for decider in deciders.values():
+        if decider.id != claimant.id:
+            await ctx.send_to_person(
+                decider.id, _claim_notice(decider, claimant, enterprise, claim)
+            )
+
+
+async def seat_first_contact(ctx: Ctx, enterprise_id: int, person_id: int) -> None:
+    """The office accepted this person's application: they become the enterprise's first
+    contact if it has none, and claims filed before (silently, there was nobody to ask) now
+    go to them and the office to decide."""
+    seated = await ctx.uow.enterprises.seat_first_contact(
+        enterprise_id, person_id, by_id=ctx.person.id, now=ctx.now
+    )
+    enterprise = await ctx.uow.enterprises.get(enterprise_id)
+    if not seated or enterprise is None:
+        return
+    contacts = await ctx.uow.enterprises.contacts(enterprise_id)
+    for claim in await ctx.uow.enterprises.pending_claims(enterprise_id):
+        claimant = await ctx.uow.people.get(claim.person_id)
+        if claimant is not None:
+            await _ask_deciders(ctx, enterprise, claim, claimant, contacts)
 
 
 def _refused_text(say: Ctx | Voice, enterprise: Enterprise) -> str:
@@ -292,4 +322,4 @@ async def remove(ctx: Ctx) -> None:
     )
 
 
-__all__ = ["claim_enterprise", "router"]
+__all__ = ["claim_enterprise", "router", "seat_first_contact"]

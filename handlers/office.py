@@ -245,9 +245,9 @@ async def accept(ctx: Ctx) -> None:
     app.status, app.decided_at, app.decided_by_id = "accepted", ctx.now, ctx.person.id
     await ctx.uow.applications.save(app)
     if app.enterprise_id is not None:  # the office's acceptance seats the first contact
-        await ctx.uow.enterprises.seat_first_contact(
-            app.enterprise_id, app.contact_person_id, by_id=ctx.person.id, now=ctx.now
-        )
+        from handlers.contacts import seat_first_contact  # contacts builds on this module
+
+        await seat_first_contact(ctx, app.enterprise_id, app.contact_person_id)
     await ctx.uow.events.append(
         "application.accepted",
         at=ctx.now,

@@ -194,3 +194,46 @@ async def test_only_a_contact_speaks_for_the_enterprise_on_its_project(world: Wo
         await uow.people.set_enterprise(contact_id, None)  # the office removed them
         assert await enterprise_contact(uow, by["contact"]) is None
         await uow.commit()
+
+
+async def test_claims_filed_before_the_first_contact_go_to_them_once_seated(world: World) -> None:
+    """Two people give a new enterprise's code; the office accepts one's application. The
+    other's claim, filed when nobody could decide it, now reaches the new contact."""
+    now = world.app.services.clock.now()
+    async with UnitOfWork(world.app.services.db) as uow:
+        for who in ("applicant", "early"):
+            person = await uow.people.add(who, lang="en", roles=[("enterprise", None)], now=now)
+            await uow.people.add_account(person.id, PLATFORM, who, who, now=now)
+            world.ids[who] = person.id
+        company = await uow.enterprises.get_or_create(name="Second Co", uscc=None, now=now)
+        early, _ = await uow.enterprises.claim(company.id, world.ids["early"], "Second", now)
+        await uow.enterprises.claim(company.id, world.ids["applicant"], "Second Co", now)
+        app, _ = await uow.applications.submit(
+            idempotency_key="k-second",
+            contact_person_id=world.ids["applicant"],
+            enterprise_id=company.id,
+            project_name="Second plant",
+            category="building",
+            investment_wan=Decimal(120000),
+            data={},
+            now=now,
+        )
+        await uow.commit()
+    mark = len(world.transport.delivered)
+    await world.press("office", f"app:accept:{app.id}")
+    notices = [
+        d
+        for d in world.transport.delivered[mark:]
+        if d.chat_external_id == "applicant" and "early (mobile —) says they act" in d.message.text
+    ]
+    assert len(notices) == 1
+    payloads = [b.payload for row in notices[0].message.buttons for b in row]
+    assert payloads == [f"claim:approve:{early.id}", f"claim:refuse:{early.id}"]
+    replies = await world.press("applicant", f"claim:approve:{early.id}")
+    assert replies == [
+        "early is now a contact of Second Co.",  # to the applicant, then to early:
+        "You are now a contact of Second Co: /progress shows its projects and applications.",
+    ]
+    async with UnitOfWork(world.app.services.db) as uow:
+        seated = await uow.enterprises.contacts(company.id)
+    assert [p.id for p in seated] == [world.ids["applicant"], world.ids["early"]]
