@@ -164,6 +164,10 @@ HUGE = "99999999999999999999999"
         ("office", f"claim:approve:{HUGE}"),
         ("office", f"contact:remove:{HUGE}"),
         ("office", f"contact:invite:{HUGE}"),
+        ("office", f"st:{HUGE}:"),
+        ("ent_a", f"st:{HUGE}:"),
+        ("office", f"faq:1:{HUGE}"),
+        ("ent_a", f"ticket:ask:{HUGE}"),
     ],
 )
 async def test_a_pressed_id_out_of_range_is_no_apology(
