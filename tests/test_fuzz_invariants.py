@@ -178,6 +178,12 @@ FORGED = (
     "resume",
     "rate:1:5",
     "rate:",
+    "claim:approve:1",
+    "claim:refuse:1",
+    "contact:remove:1:1",
+    "contact:invite:1",
+    "asg:p:99999999999999999999999",
+    "it:99999999999999999999999:submit",
     "",
 )
 
