@@ -138,6 +138,10 @@ async def _run(settings: Settings, role: str | None) -> int:
     stoppers: list[Callable[[], Awaitable[None]]] = []
     runner: web.AppRunner | None = None
     try:
+        if emulator_on:
+            from bot.emulator.guard import check_placement
+
+            check_placement(settings)  # ConfigError: not on 0.0.0.0, not beside a messenger
         if not chat_only:
             web_app = build_web_app(app)
             stoppers = await _start_frontends(app, settings, web_app, emulator_on)

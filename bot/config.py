@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     # The browser emulator: None = on exactly when no messenger is configured.
     emulator: bool | None = None
+    # The emulator acts as anyone: only on a loopback address and without a real messenger,
+    # unless this says the operator means it (bot/emulator/guard.py).
+    emulator_unsafe: bool = False
     web_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("database_url")

@@ -101,18 +101,22 @@ async def reset_demo(app: App) -> dict[str, int]:
     """Forget what happened on the emulator platform; returns how many rows went, by table.
 
     Only rows whose platform is `emulator` are deleted, and only the cast's own persons
-    are reset (name, language, mobile, enterprise); people of other platforms are untouched.
+    are reset (name, language, mobile, enterprise, claims); people of other platforms are
+    untouched.
     """
     cast = {p.key: p for p in demo_cast(app.services.scheme)}
     async with UnitOfWork(app.services.db) as uow:
         removed = await uow.chats.forget_platform(PLATFORM)
-        restored = 0
+        restored: list[int] = []
         for person_id, key in await uow.people.accounts_on(PLATFORM):
             persona = cast.get(key)
             if persona is None:
                 continue
             await uow.people.restore(person_id, name=persona.name, lang=persona.lang)
-            restored += 1
-        removed["persons_restored"] = restored
+            restored.append(person_id)
+        removed["persons_restored"] = len(restored)
+        # Their claims on enterprises and their wrong codes go too: a clean slate to train on.
+        removed["enterprise_claims"] = await uow.enterprises.forget_claims_of(restored)
+        removed["code_attempts"] = await uow.invites.forget_attempts_on(PLATFORM)
         await uow.events.append("demo.reset", at=app.services.clock.now(), data=removed)
     return removed

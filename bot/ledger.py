@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.calendar import WorkCalendar
+from domain.cells import safe_row
 from domain.items import workdays_overdue
 from handlers.projects import item_state
 from handlers.render import counts
@@ -75,9 +76,9 @@ def render(rows: list[dict[str, Any]], fmt: str) -> bytes:
         return json.dumps(rows, ensure_ascii=False, indent=2).encode("utf-8")
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows(safe_row(row[c] for c in COLUMNS) for row in rows)
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     from openpyxl import Workbook
 
@@ -86,7 +87,7 @@ def render(rows: list[dict[str, Any]], fmt: str) -> bytes:
     sheet.title = "台账"
     sheet.append(list(COLUMNS))
     for row in rows:
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append(safe_row(row[c] for c in COLUMNS))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from domain.bounds import row_id
 from domain.rating_rounds import open_round
 from handlers import log_context
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.invites import invite_refusal
+from handlers.invites import guessing_blocked, invite_refusal, refuse_code
 from handlers.projects import enterprise_contact
 from handlers.refusals import (
     refuse_not_butler,
@@ -167,17 +168,6 @@ async def _chat_or_code(ctx: Ctx, scope: OnProject) -> Project | None:
     return None
 
 
-MAX_ROW_ID = 2**31 - 1  # the id columns' range: a bigger number names nothing
-
-
-def row_id(text: str) -> int | None:
-    """A row id typed or forged as text (ASCII digits, within the columns' range), or None."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ROW_ID else None
-
-
 def _payload_id(ctx: Ctx) -> int | None:
     """The number after the button's prefix (``it:12:submit`` → 12, ``fin:ok:3`` → 3)."""
     for part in (ctx.incoming.payload or "").split(":"):
@@ -262,10 +252,12 @@ async def _group_code(ctx: Ctx, _scope: OnProject) -> Project | None:
             ctx._("Send /bind in a direct chat with me to get a code, then /bind CODE here.")
         )
         return None
+    if await guessing_blocked(ctx):
+        return None
     invite = await ctx.uow.invites.by_code(code, for_update=True)
     refusal = invite_refusal(ctx, invite, "group")
     if refusal:
-        await ctx.reply(refusal)
+        await refuse_code(ctx, refusal)
         return None
     assert invite is not None and invite.project_id is not None
     project = await ctx.uow.projects.get(invite.project_id)

@@ -6,6 +6,7 @@ from handlers import (
     basics,
     completion,
     consult,
+    contacts,
     eligibility_check,
     items,
     office,
@@ -40,6 +41,7 @@ def build_router() -> Router:
     root.include(rating.router)
     root.include(activity.router)
     root.include(office.router)
+    root.include(contacts.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

@@ -111,6 +111,9 @@ def unprovided(app: Application) -> list[str]:
 async def notify_office(ctx: Ctx, app: Application, *, resubmitted: bool = False) -> int:
     """Send the application card to every office member; returns how many got it."""
     sent = 0
+    # A credit code proves nothing: say when the applicant is not one of its known contacts.
+    contacts = await ctx.uow.enterprises.contacts(app.enterprise_id) if app.enterprise_id else []
+    stranger = bool(contacts) and all(c.id != app.contact_person_id for c in contacts)
     for member in await ctx.uow.people.with_role("office"):
         say = Voice(member.lang)
         buttons = [
@@ -121,6 +124,12 @@ async def notify_office(ctx: Ctx, app: Application, *, resubmitted: bool = False
             [Button(say._("✖ Reject"), f"app:reject:{app.id}")],
         ]
         text = card_text(say, ctx.scheme, app, resubmitted=resubmitted)
-        if await ctx.send_to_person(member.id, Outgoing(text, buttons=buttons)):
+        if stranger:
+            text += "\n" + say._(
+                "⚠ The applicant is not a confirmed contact of this enterprise; its contacts: "
+                "{names}.",
+                names="、".join(c.name for c in contacts),
+            )
+        if await ctx.post.to_person(member.id, Outgoing(text, buttons=buttons)):
             sent += 1
     return sent

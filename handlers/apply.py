@@ -35,6 +35,7 @@ from domain.identifiers import (
 from handlers.access import Mine
 from handlers.application_cards import material_name, notify_office, number_of
 from handlers.context import Ctx
+from handlers.enterprise_claims import claim_enterprise
 from handlers.forms import Choice, Field, Form, Ok, resume_form, start_form, text_parser
 from handlers.i18n import N_
 from handlers.router import Router
@@ -199,11 +200,8 @@ async def _submit(ctx: Ctx, values: dict[str, Any]) -> None:
     if needs_written_authorization(scheme, values.get("kinds") or ()):
         answer = values.get("authorization")
         documents[AUTHORIZATION_KEY] = answer if isinstance(answer, dict) else None
-    enterprise = await ctx.uow.enterprises.get_or_create(
-        name=values["enterprise"], uscc=values["uscc"], now=ctx.now
-    )
-    if ctx.person.enterprise_id is None:
-        await ctx.uow.people.set_enterprise(ctx.person.id, enterprise.id)
+    # A claim, not membership: the office seats the first contact when it accepts.
+    enterprise = await claim_enterprise(ctx, values["enterprise"], values["uscc"])
     data = {k: v for k, v in values.items() if not k.startswith("_") and k != "have"}
     data = {k: v for k, v in data.items() if not k.startswith("doc") and k != "authorization"}
     data["materials"] = documents
@@ -310,7 +308,8 @@ APPLY = Form(
             "zone",
             label=N_("Location"),
             prompt=N_("Where is the project (district, zone or park, and the address)?"),
-            parse=_text(200),
+            # projects.zone holds 100 characters: a longer answer failed at acceptance.
+            parse=_text(100),
         ),
         Field(
             "stage",
@@ -365,6 +364,23 @@ def _idempotency_key(ctx: Ctx) -> str:
     return "apply:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
+async def _stated_enterprise(ctx: Ctx) -> tuple[str, str] | None:
+    """Name and credit code to pre-fill: the enterprise the person is a contact of, else the
+    one they last claimed in their own words (their profile)."""
+    person = ctx.person
+    if person.enterprise_id is not None:
+        enterprise = await ctx.uow.enterprises.get(person.enterprise_id)
+        if enterprise is not None and enterprise.uscc:
+            return enterprise.name, enterprise.uscc
+    claim = await ctx.uow.enterprises.latest_claim(person.id)
+    if claim is None:
+        return None
+    enterprise = await ctx.uow.enterprises.get(claim.enterprise_id)
+    if enterprise is None or not enterprise.uscc:
+        return None
+    return claim.stated_name, enterprise.uscc
+
+
 async def start_application(ctx: Ctx) -> None:
     """Begin a new application, pre-filled from the person's contact details."""
     values: dict[str, Any] = {
@@ -372,12 +388,11 @@ async def start_application(ctx: Ctx) -> None:
         "_auth_kinds": list(authorization_kinds(ctx.scheme)),
     }
     person = ctx.person
-    if person.enterprise_id is not None:
-        enterprise = await ctx.uow.enterprises.get(person.enterprise_id)
-        if enterprise is not None and enterprise.uscc:
-            values |= {"enterprise": enterprise.name, "uscc": enterprise.uscc}
-            if person.mobile:
-                values |= {"contact_name": person.name, "mobile": person.mobile}
+    stated = await _stated_enterprise(ctx)
+    if stated is not None:
+        values |= {"enterprise": stated[0], "uscc": stated[1]}
+        if person.mobile:
+            values |= {"contact_name": person.name, "mobile": person.mobile}
     first_open = next(f for f in APPLY.fields if f.name not in values)
     if first_open is APPLY.fields[0]:
         await start_form(ctx, APPLY, values)

@@ -16,6 +16,7 @@ from handlers.access import OnProject
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.project_file import build_archive
 from handlers.projects import enterprise_contact
 from handlers.render import (
@@ -79,6 +80,8 @@ async def advance(ctx: Ctx) -> None:
     items = await ctx.uow.items.of_project(project.id)
     open_items = [i for i in items if i.stage == project.stage and i.state not in CLOSED]
     reason = reason.strip()
+    if await too_long(ctx, reason, "reason"):
+        return
     if open_items and not reason:
         await ctx.reply(
             ctx._(

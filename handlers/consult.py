@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.bounds import row_id
 from domain.faq import FaqIndex
 from domain.scheme import FaqEntry, Scheme
-from handlers.access import Mine, row_id
+from handlers.access import Mine
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Field, Form, clean_text, start_form, text_parser

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.bounds import DATE_MAX, DATE_MIN, date_in_range
 from domain.scheme import Scheme
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx, Services
@@ -156,6 +157,15 @@ async def digest_command(ctx: Ctx) -> None:
             day = date.fromisoformat(arg)
         except ValueError:
             await ctx.reply(ctx._("Give the day as YYYY-MM-DD, e.g. /digest 2026-10-12."))
+            return
+        if not date_in_range(day):
+            await ctx.reply(
+                ctx._(
+                    "Give a day between {first} and {last}, e.g. /digest 2026-10-12.",
+                    first=DATE_MIN.isoformat(),
+                    last=DATE_MAX.isoformat(),
+                )
+            )
             return
     if day >= today:
         await ctx.reply(await build_digest(ctx.uow, ctx.services, day, ctx.lang))

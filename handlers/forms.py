@@ -97,12 +97,16 @@ FORMS: dict[str, Form] = {}
 
 
 # -- parsers every form can use ----------------------------------------------------------
+KEEP = {"\n", "\u2060"}  # line breaks; the word joiner that neutralises typed markup
+
+
 def clean_text(text: str) -> str:
-    """Drop control and format characters (keeping line breaks) and surrounding space."""
+    """Drop control and format characters (keeping line breaks and the markup-breaking word
+    joiner of handlers/inbound_text.py) and surrounding space."""
     kept = [
         ch
         for ch in unicodedata.normalize("NFC", text)
-        if ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
+        if ch in KEEP or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
     ]
     return "".join(kept).strip()
 
@@ -110,13 +114,14 @@ def clean_text(text: str) -> str:
 def text_parser(max_length: int = 100, min_length: int = 1) -> Parser:
     def parse(ctx: Ctx, raw: str) -> FieldResult:
         text = clean_text(raw)
-        if len(text) < min_length:
+        length = len(text.replace("\u2060", ""))  # the invisible markup breakers do not count
+        if length < min_length:
             return Err(ctx._("This cannot be empty. Please type your answer."))
-        if len(text) > max_length:
+        if length > max_length:
             return Err(
                 ctx._(
                     "That is {length} characters; at most {limit} fit here. Please shorten it.",
-                    length=len(text),
+                    length=length,
                     limit=max_length,
                 )
             )

@@ -3,10 +3,13 @@
 The office imports the roster and gives each person a one-time code
 (`daiban people invite NAME`); the person sends `/start CODE` to the bot from Telegram or
 WeCom. A person may bind several accounts; a used or expired code is refused clearly.
+A contact code (issued with `/contacts`) makes whoever sends it a contact of an enterprise.
+Wrong codes (these and the groups' `/bind CODE`) are limited per messenger account.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -17,6 +20,10 @@ from storage.uow import UnitOfWork
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 CODE_LENGTH = 8
+# 32^8 codes, but 300 guesses in 9 seconds adds up; an account gets 5 wrong codes per 10
+# minutes (counted in the store, so restarts and replicas share the count).
+GUESS_LIMIT = 5
+GUESS_WINDOW = timedelta(minutes=10)
 
 
 # -- codes -----------------------------------------------------------------------------
@@ -37,6 +44,41 @@ def invite_refusal(ctx: Ctx, invite: Invite | None, kind: str) -> str | None:
     if invite.expires_at is not None and invite.expires_at <= ctx.now:
         return ctx._("That code has expired. Ask for a new one.")
     return None
+
+
+async def guessing_blocked(ctx: Ctx) -> bool:
+    """True, and the person told how long to wait, once this account has typed
+    GUESS_LIMIT wrong codes within GUESS_WINDOW; the code is then not even looked up."""
+    event = ctx.incoming
+    recent = await ctx.uow.invites.wrong_attempts(
+        event.platform, event.sender.external_id, since=ctx.now - GUESS_WINDOW
+    )
+    if len(recent) < GUESS_LIMIT:
+        return False
+    free_at = recent[-GUESS_LIMIT] + GUESS_WINDOW
+    minutes = max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
+    await ctx.reply(
+        ctx.n_(
+            "Too many wrong codes from this account. Please wait {n} minute and try again; if "
+            "your code still does not work, ask for a new one.",
+            "Too many wrong codes from this account. Please wait {n} minutes and try again; if "
+            "your code still does not work, ask for a new one.",
+            minutes,
+        )
+    )
+    return True
+
+
+async def refuse_code(ctx: Ctx, refusal: str) -> None:
+    """Say why the code cannot be used, and count it against the account's guesses."""
+    event = ctx.incoming
+    await ctx.uow.invites.record_wrong(
+        event.platform,
+        event.sender.external_id,
+        now=ctx.now,
+        forget_before=ctx.now - GUESS_WINDOW,
+    )
+    await ctx.reply(refusal)
 
 
 async def issue_person_code(
@@ -64,17 +106,24 @@ async def start_with_code(ctx: Ctx) -> bool:
     """Handle `/start CODE`; False when the argument is not an invite code (the welcome
     then runs as usual, e.g. a Telegram deep-link parameter)."""
     code = ctx.incoming.args.strip()
+    if len(code) == CODE_LENGTH and await guessing_blocked(ctx):
+        return True
     invite = await ctx.uow.invites.by_code(code, for_update=True)
-    if (invite is None or invite.kind != "person") and len(code) != 8:
+    kind = invite.kind if invite is not None and invite.kind == "contact" else "person"
+    if (invite is None or invite.kind != kind) and len(code) != CODE_LENGTH:
         return False
-    refusal = invite_refusal(ctx, invite, "person")
+    refusal = invite_refusal(ctx, invite, kind)
     if refusal:
-        await ctx.reply(refusal)
+        await refuse_code(ctx, refusal)
+        return True
+    if kind == "contact":
+        assert invite is not None
+        await _become_contact(ctx, invite)
         return True
     assert invite is not None and invite.person_id is not None
     person = await ctx.uow.people.get(invite.person_id)
     if person is None:
-        await ctx.reply(ctx._("That code is not valid. Check it, or ask for a new one."))
+        await refuse_code(ctx, ctx._("That code is not valid. Check it, or ask for a new one."))
         return True
     account = await _account(ctx)
     stranger = ctx.person
@@ -107,6 +156,55 @@ async def start_with_code(ctx: Ctx) -> bool:
         )
     )
     return True
+
+
+async def _become_contact(ctx: Ctx, invite: Invite) -> None:
+    """`/start CODE` with a contact code the office issued: the sender acts for the
+    enterprise from now on (their open claim on it, if any, is approved)."""
+    enterprise = (
+        await ctx.uow.enterprises.get(invite.enterprise_id) if invite.enterprise_id else None
+    )
+    if enterprise is None:
+        await refuse_code(ctx, ctx._("That code is not valid. Check it, or ask for a new one."))
+        return
+    person = ctx.person
+    for claim in await ctx.uow.enterprises.pending_claims(enterprise.id):
+        if claim.person_id == person.id:
+            await ctx.uow.enterprises.decide(
+                claim, approved=True, by_id=invite.created_by_id, now=ctx.now
+            )
+    await ctx.uow.people.set_enterprise(person.id, enterprise.id)
+    await ctx.uow.invites.use(
+        invite, now=ctx.now, used_by=f"{ctx.incoming.platform}:{ctx.incoming.sender.external_id}"
+    )
+    await ctx.uow.events.append(
+        "enterprise.contact_invited",
+        at=ctx.now,
+        actor_id=person.id,
+        data={"enterprise_id": enterprise.id, "invite_by": invite.created_by_id},
+    )
+    await ctx.reply(
+        ctx._(
+            "You are now a contact of {enterprise}: /progress shows its projects and applications.",
+            enterprise=enterprise.name,
+        )
+    )
+
+
+async def issue_contact_code(
+    uow: UnitOfWork, enterprise_id: int, *, now: datetime, created_by_id: int, valid_days: int = 14
+) -> str:
+    """A new one-time code that makes whoever sends it a contact of the enterprise."""
+    code = await new_code(uow)
+    await uow.invites.add(
+        code=code,
+        kind="contact",
+        now=now,
+        enterprise_id=enterprise_id,
+        created_by_id=created_by_id,
+        expires_at=now + timedelta(days=valid_days),
+    )
+    return code
 
 
 async def _account(ctx: Ctx) -> Account | None:

@@ -14,6 +14,7 @@ from handlers.access import OnProject
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.projects import item_state, store_state
 from handlers.render import (
     STATE_LABELS,
@@ -260,7 +261,10 @@ async def item_command(ctx: Ctx) -> None:
             )
         )
         return
-    await move_item(ctx, project, item, action, " ".join(words[2:]) or None)
+    reason = " ".join(words[2:])
+    if await too_long(ctx, reason, "reason"):
+        return
+    await move_item(ctx, project, item, action, reason or None)
 
 
 @router.button("it:", chat=ChatKind.DM, roles=STAFF, scope=ON_ITEM)
@@ -292,11 +296,13 @@ async def log_note(ctx: Ctx) -> None:
     if not text.strip():
         await ctx.reply(ctx._("Write the note after the command: /log TEXT"))
         return
+    if await too_long(ctx, text.strip(), "log"):  # refused whole, never cut short
+        return
     await ctx.uow.events.append(
         "log.note",
         at=ctx.now,
         actor_id=ctx.person.id,
         project_id=project.id,
-        data={"text": text.strip()[:2000]},
+        data={"text": text.strip()},
     )
     await ctx.reply(ctx._("Noted in the work log of {code}.", code=project.code))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.application import project_code, project_snapshot, service_card_number
-from handlers.access import row_id
+from domain.bounds import row_id
 from handlers.application_cards import material_how, material_name, number_of, unprovided
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
@@ -103,6 +103,10 @@ async def accept(ctx: Ctx) -> None:
     )
     app.status, app.decided_at, app.decided_by_id = "accepted", ctx.now, ctx.person.id
     await ctx.uow.applications.save(app)
+    if app.enterprise_id is not None:  # the office's acceptance seats the first contact
+        from handlers.enterprise_claims import seat_first_contact
+
+        await seat_first_contact(ctx, app.enterprise_id, app.contact_person_id)
     await ctx.uow.events.append(
         "application.accepted",
         at=ctx.now,

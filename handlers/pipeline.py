@@ -16,6 +16,7 @@ from handlers.chat import ChatKind, Incoming
 from handlers.context import Ctx, Services
 from handlers.forms import handle_form_event
 from handlers.i18n import gettext, normalize_lang
+from handlers.inbound_text import message_too_long, normalize_incoming
 from handlers.postman import Postman
 from storage.db import StorageError
 from storage.models import Person
@@ -51,6 +52,7 @@ async def _process(
     now = services.clock.now()
     if not recorded and not await uow.inbound.record(event.platform, event.event_id, now):
         return False
+    event = normalize_incoming(event)  # the one normalisation of what people type
     # Sender, roles, chat and form state in one query; the rest only when new.
     sender = event.sender.external_id
     arrival = await uow.arrivals.find(event.platform, sender, event.chat_id)
@@ -118,6 +120,8 @@ async def dispatch(ctx: Ctx) -> None:
 
     The router checks each route's chat, roles and scope and refuses itself."""
     event = ctx.incoming
+    if await message_too_long(ctx):
+        return
     if await handle_form_event(ctx):
         return
     if await ctx.services.router.dispatch(ctx):

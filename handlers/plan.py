@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.planning import AddItem, DropItem, PlanChange, PlanError, Redate, replan
+from domain.bounds import DATE_MAX, DATE_MIN, date_in_range
+from domain.planning import (
+    AddItem,
+    DropItem,
+    PlanChange,
+    PlanError,
+    Redate,
+    replan,
+)
 from handlers.access import OnProject
 from handlers.context import Ctx
 from handlers.handbook import handbook_text
@@ -78,10 +86,21 @@ async def plan_command(ctx: Ctx) -> None:
         change = DropItem(code)
     else:
         try:
-            change = Redate(code, date.fromisoformat(words[2]))
+            day = date.fromisoformat(words[2])
         except ValueError:
             await ctx.reply(ctx._("Write the date as YYYY-MM-DD, e.g. 2026-12-31."))
             return
+        if not date_in_range(day):
+            await ctx.reply(
+                ctx._(
+                    "The date must lie between {first} and {last}; {day} cannot be meant.",
+                    first=DATE_MIN.isoformat(),
+                    last=DATE_MAX.isoformat(),
+                    day=day.isoformat(),
+                )
+            )
+            return
+        change = Redate(code, day)
     try:
         new_plan = replan(plan, [change], ctx.services.calendar)
     except PlanError as err:

@@ -15,6 +15,7 @@ from handlers.access import OnProject
 from handlers.chat import ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.problem_notices import (
     GROUP_LANG,
     concerned_departments,
@@ -68,6 +69,8 @@ async def escalate(ctx: Ctx) -> None:
         level = int(found.group(1))
         words = words[:-1]
     reason = " ".join(words).strip()
+    if await too_long(ctx, reason, "reason"):
+        return
     if not reason:
         await ctx.reply(
             ctx._("Usage: /escalate [item code] REASON [level 1–{top}]", top=ladder.top.level)
@@ -161,6 +164,8 @@ async def resolve(ctx: Ctx) -> None:
     minutes = ctx.args.strip()
     if not minutes:
         await ctx.reply(ctx._("Write the meeting minutes after /resolve, e.g. /resolve #12 …"))
+        return
+    if await too_long(ctx, minutes, "minutes"):
         return
     await ctx.uow.problems.resolve(problem, ctx.person.id, minutes, ctx.now)
     await ctx.uow.events.append(

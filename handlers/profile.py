@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.identifiers import validate_mobile, validate_uscc
 from handlers.context import Ctx
+from handlers.enterprise_claims import claim_enterprise
 from handlers.forms import Field, Form, start_form, text_parser
 from handlers.i18n import N_
 from handlers.router import Router
@@ -21,17 +22,15 @@ async def _save_profile(ctx: Ctx, values: dict[str, Any]) -> None:
     person = ctx.person
     person.name = values["name"]
     person.mobile = values["mobile"]
-    enterprise = await ctx.uow.enterprises.get_or_create(
-        name=values["enterprise"], uscc=values["uscc"], now=ctx.now
-    )
-    await ctx.uow.people.set_enterprise(person.id, enterprise.id)
+    await ctx.reply(ctx._("Thank you, {name}. Your contact details are saved.", name=person.name))
+    # A claim, not membership: the credit code is public (see handlers/contacts.py).
+    enterprise = await claim_enterprise(ctx, values["enterprise"], values["uscc"])
     await ctx.uow.events.append(
         "profile.updated",
         at=ctx.now,
         actor_id=person.id,
         data={"enterprise_id": enterprise.id, "uscc": values["uscc"]},
     )
-    await ctx.reply(ctx._("Thank you, {name}. Your contact details are saved.", name=person.name))
 
 
 PROFILE = Form(

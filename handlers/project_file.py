@@ -13,6 +13,7 @@ import json
 import zipfile
 from typing import Any
 
+from domain.cells import safe_row
 from domain.scheme import Scheme
 from handlers.application_cards import material_name
 from handlers.i18n import N_
@@ -28,7 +29,7 @@ STYLE = (
 
 def _csv(rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    csv.writer(out).writerows(safe_row(row) for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
 
 

@@ -111,15 +111,23 @@ async def assign_team(
 
 
 async def enterprise_contact(uow: UnitOfWork, project: Project) -> Person | None:
-    """The enterprise contact of a project: a team member, else who filed the application."""
+    """The enterprise contact of a project: a team member, else who filed the application
+    while they act for the project's enterprise, else its first contact."""
     for member in await uow.members.of_project(project.id):
         if member.role == "enterprise":
             return await uow.people.get(member.person_id)
+    applicant = None
     if project.application_id is not None:
         app = await uow.applications.get(project.application_id)
         if app is not None:
-            return await uow.people.get(app.contact_person_id)
-    return None
+            applicant = await uow.people.get(app.contact_person_id)
+    if project.enterprise_id is None:
+        return applicant
+    # A claimant, or a contact the office removed, does not speak for the enterprise.
+    if applicant is not None and applicant.enterprise_id == project.enterprise_id:
+        return applicant
+    contacts = await uow.enterprises.contacts(project.enterprise_id)
+    return contacts[0] if contacts else None
 
 
 # -- the plan ------------------------------------------------------------------------

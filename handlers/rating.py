@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.access import RatingAsk, RatingRound, row_id
+from domain.bounds import row_id
+from handlers.access import RatingAsk, RatingRound
 from handlers.chat import Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, start_form, text_parser
 from handlers.i18n import N_
+from handlers.inbound_text import too_long
 from handlers.postman import Postman
 from handlers.render import Voice
 from handlers.router import Router
@@ -187,6 +189,8 @@ async def followup(ctx: Ctx) -> None:
                 )
             )
         await ctx.reply("\n".join(lines))
+        return
+    if await too_long(ctx, words[1].strip(), "note"):
         return
     number = row_id(raw)
     rating = await ctx.uow.ratings.get(number) if number else None

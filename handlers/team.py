@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.bounds import row_id
 from domain.scheme import Scheme
-from handlers.access import OnProject, row_id
+from handlers.access import OnProject
 from handlers.chat import Button, ChatKind, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.handbook import handbook_text

@@ -1,7 +1,7 @@
 """Reports as XLSX files (报表文件): one sheet per section, header row first.
 
-Text cells are always written as text: a name typed as ``=HYPERLINK(…)`` stays a name in
-the office's spreadsheet, never a formula.
+Text that a spreadsheet would run as a formula is written as text (`domain/cells.py`): a
+name typed as ``=HYPERLINK(…)`` stays a name in the office's spreadsheet.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import io
 
 from openpyxl import Workbook
 
+from domain.cells import safe_row
 from reminders.reports import Report
 
 SHEET_TITLE_MAX = 31  # Excel's limit on sheet names
@@ -17,7 +18,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_xlsx(report: Report) -> bytes:
-    """The report as an XLSX workbook: numbers as numbers, everything else as text."""
+    """The report as an XLSX workbook: numbers as numbers, formula-looking text as text."""
     book = Workbook()
     book.remove(book.active)
     for index, section in enumerate(report.sections, start=1):
@@ -26,10 +27,7 @@ def report_xlsx(report: Report) -> bytes:
             title = title.replace(bad, " ")
         sheet = book.create_sheet(title)
         for row in [section.header, *section.rows]:
-            sheet.append(list(row))
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
+            sheet.append(safe_row(row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -148,6 +148,50 @@ class Enterprise(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+CLAIM_STATUSES = ("pending", "approved", "refused")
+
+
+class EnterpriseClaim(Base):
+    """A person's statement that they act for an enterprise (联络人认领), by its credit code.
+
+    A claim is not membership: ``Person.enterprise_id`` is set only when the office accepts
+    the person's application (the enterprise's first contact) or an existing contact or the
+    office approves the claim. ``stated_name`` is what the person typed; it never renames the
+    enterprise.
+    """
+
+    __tablename__ = "enterprise_claims"
+    __table_args__ = (
+        Index("ix_enterprise_claims_enterprise_id_status", "enterprise_id", "status"),
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), index=True)
+    stated_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
+
+
+class CodeAttempt(Base):
+    """A wrong invite or bind code (错误邀请码) typed from one messenger account.
+
+    Kept in the store, not in memory, so the limit on guessing holds across restarts and
+    replicas; rows older than the window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_account_at", "platform", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Application(Base):
     """An application for agency service (代办申请), accepted or rejected by the office."""
 
@@ -414,7 +458,8 @@ class Invite(Base):
     """A one-time code (邀请码): binds a person's messenger account, or a group to a project.
 
     kind "person": sent as `/start CODE` by the person named; kind "group": sent as
-    `/bind CODE` in a group by the project's butler.
+    `/bind CODE` in a group by the project's butler; kind "contact": sent as `/start CODE` by
+    a new contact of an enterprise, issued by the office (`/contacts`).
     """
 
     __tablename__ = "invites"
@@ -424,6 +469,10 @@ class Invite(Base):
     kind: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(_person_fk("CASCADE"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # kind "contact": the person who sends it becomes a contact of this enterprise.
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE")
+    )
     created_by_id: Mapped[int | None] = mapped_column(_person_fk("SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -508,6 +557,7 @@ def _refuse_bulk_change(state: ORMExecuteState) -> None:
 
 __all__ = [
     "CHAT_KINDS",
+    "CLAIM_STATUSES",
     "NAMING_CONVENTION",
     "OUTBOX_STATUSES",
     "TICKET_STATUSES",
@@ -518,11 +568,13 @@ __all__ = [
     "Base",
     "Chat",
     "ChecklistItem",
+    "CodeAttempt",
     "CodeSequence",
     "Conversation",
     "Department",
     "DigestRecord",
     "Enterprise",
+    "EnterpriseClaim",
     "Event",
     "InboundEvent",
     "JobRun",

@@ -276,6 +276,16 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             ),
         ),
     },
+    "contacts": {  # an enterprise's contacts and their mobiles: the office, in a DM only
+        "dm": (
+            "/contacts 91350100M000100Y43",
+            only(
+                {"office": ok(r"^No enterprise with credit code 91350100M000100Y43 is known\.$")},
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": ("/contacts 91350100M000100Y43", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
     "digest": {
         "dm": (
             "/digest",
@@ -677,6 +687,25 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
         "dm": only(
             {"butler": ok(r"How well did the enterprise cooperate on project PA-0001")},
             no(NOT_YOURS),
+        )
+    },
+}
+# An enterprise claim is decided by its contacts or the office (the handler checks whom
+# the claim concerns); made-up and huge ids name no claim, for anyone.
+BUTTONS |= {
+    **{
+        f"claim:{verb}:{number}": {"dm": everyone(no(r"^This request no longer exists\.$"))}
+        for verb in ("approve", "refuse")
+        for number in (MADE_UP, HUGE)
+    },
+    **{
+        payload: {"dm": only({"office": no(gone)}, no(ONLY_FOR)), "ga": everyone(silent())}
+        for payload, gone in (
+            (f"contact:invite:{MADE_UP}", r"^This enterprise no longer exists\.$"),
+            (
+                f"contact:remove:{MADE_UP}:{HUGE}",
+                r"^This person is no longer a contact of that enterprise\.$",
+            ),
         )
     },
 }

@@ -23,6 +23,11 @@ After every step (tests/invariants/checks.py):
 - no nudge twice: one per (chat, item, day), one ladder notice per (chat, problem,
   level), each outbox row delivered exactly once.
 
+Typed text includes control characters (NUL, escape, bidi overrides), pasted markup,
+ids past every column (``99999999999999999999999``) and dates past 2000–2100. The same
+machine runs on a scratch PostgreSQL database too (`test_the_fuzz_holds_on_postgresql`),
+where NUL bytes and 32-bit ids fail that SQLite lets through.
+
 CI runs a small derandomized sample (a fixed seed, no shrinking: < 60 s). A real fuzz run,
 random, with shrinking and the example database::
 
@@ -41,9 +46,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from domain.items import Action
 from handlers.app_router import build_router
@@ -51,6 +63,7 @@ from handlers.commands import command_infos
 from handlers.i18n import gettext
 from tests.invariants.checks import all_problems
 from tests.invariants.world import PROJECT_CODES, PROJECT_NAMES, World, open_world
+from tests.pg import admin_execute, pg_admin_url, scratch_name, url_of
 
 COMMANDS = command_infos(build_router())
 
@@ -108,6 +121,21 @@ WORDS = (
     "材料不全",
     "waiting for the grid company",
     "",
+    # Out of every range (issue 20): ids past the columns, dates past 2000–2100, controls.
+    "99999999999999999999999",
+    "#99999999999999999999999",
+    "2147483648",
+    "-1",
+    "0001-01-01",
+    "9999-12-31",
+    "１２３",
+    "²",
+    "\x00",
+    "记录\x00内容",
+    "\x1b[31m",
+    "\u202e反向",
+    "**加粗**",
+    "[链接](http://evil.example)",
 )
 COMMAND_NAMES = [c.name for c in COMMANDS] + ["bogus", "START", "item@daiban_bot"]
 FORGED = (
@@ -153,6 +181,12 @@ FORGED = (
     "resume",
     "rate:1:5",
     "rate:",
+    "claim:approve:1",
+    "claim:refuse:1",
+    "contact:remove:1:1",
+    "contact:invite:1",
+    "asg:p:99999999999999999999999",
+    "it:99999999999999999999999:submit",
     "",
 )
 
@@ -166,9 +200,37 @@ command_texts = st.builds(
     st.sampled_from(COMMAND_NAMES),
     st.lists(st.sampled_from(WORDS), max_size=4),
 )
+# Control characters (NUL, escape, bidi overrides), markup and digits, as people paste them.
+HOSTILE = st.text(
+    alphabet=st.sampled_from("\x00\x07\x1b\x7f\u200b\u202e\u2066\ufeff*[]()<>/#9０１²代办 \n\t"),
+    max_size=40,
+)
+OUT_OF_RANGE = (
+    "99999999999999999999999",
+    "#99999999999999999999999",
+    "2147483648",
+    "0001-01-01",
+    "9999-12-31",
+    "记录\x00内容",
+    "**加粗**",
+)
+# (who, where, command): people allowed to run the command there, so it gets past the checks.
+HOSTILE_COMMANDS = (
+    ("butler_a", "ga", "/log"),
+    ("butler_a", "ga", "/advance"),
+    ("butler_a", "ga", "/escalate power_connection"),
+    ("butler_a", "ga", "/resolve"),
+    ("butler_a", "ga", "/ack"),
+    ("butler_a", "ga", "/plan redate power_connection"),
+    ("spec_power_a", "ga", "/item power_connection submit"),
+    ("office", None, "/followup"),
+    ("office", None, "/digest"),
+)
 free_texts = st.one_of(
     st.sampled_from(("你好", "怎么申请代办？", "hello", "1", "是", "跳过", "/", "  ")),
     st.text(max_size=24),
+    HOSTILE,
+    st.builds(lambda text: "/log " + text, HOSTILE),
 )
 
 CI = settings(
@@ -215,6 +277,16 @@ class DaibanWorld(RuleBasedStateMachine):
     def command(self, person: str, chat: str | None, text: str) -> None:
         self.run(self.world.said(person, chat, text))
 
+    @rule(
+        who=st.sampled_from(HOSTILE_COMMANDS),
+        args=st.lists(st.one_of(st.sampled_from(OUT_OF_RANGE), HOSTILE), min_size=1, max_size=3),
+    )
+    def hostile_command(self, who: tuple[str, str | None, str], args: list[str]) -> None:
+        """Staff commands that store or parse what follows them, fed controls and numbers
+        and dates out of range, by someone allowed to run them."""
+        person, chat, command = who
+        self.run(self.world.said(person, chat, " ".join([command, *args])))
+
     @rule(person=st.sampled_from(PEOPLE), chat=st.sampled_from(CHATS), text=free_texts)
     def says(self, person: str, chat: str | None, text: str) -> None:
         self.run(self.world.said(person, chat, text))
@@ -259,6 +331,49 @@ DaibanWorld.TestCase.settings = (
     settings.get_profile("fuzz") if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else CI
 )
 TestDaibanWorld = DaibanWorld.TestCase
+
+
+class PostgresWorld(DaibanWorld):
+    """The same world and steps on a scratch PostgreSQL database: NUL bytes, 32-bit ids and
+    dates fail there where SQLite lets them through."""
+
+    admin_url = ""
+
+    def __init__(self) -> None:
+        RuleBasedStateMachine.__init__(self)
+        self.loop = asyncio.new_event_loop()
+        self.folder = Path(tempfile.mkdtemp(prefix="daiban-fuzz-pg-"))
+        self.database = self.loop.run_until_complete(self._scratch())
+        self.world = self.loop.run_until_complete(
+            open_world(
+                self.folder,
+                tick=timedelta(hours=1),
+                database_url=url_of(self.admin_url, self.database),
+            )
+        )
+
+    async def _scratch(self) -> str:
+        name = scratch_name("daiban_fuzz")
+        await admin_execute(self.admin_url, f'CREATE DATABASE "{name}"')
+        return name
+
+    def teardown(self) -> None:
+        try:
+            self.loop.run_until_complete(self.world.close())
+            drop = f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
+            self.loop.run_until_complete(admin_execute(self.admin_url, drop))
+        finally:
+            self.loop.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_the_fuzz_holds_on_postgresql() -> None:
+    PostgresWorld.admin_url = pg_admin_url()  # skips locally, fails under CI, when unset
+    pg_settings = settings(CI, max_examples=4)  # each example seeds a fresh database
+    if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz":
+        pg_settings = settings.get_profile("fuzz")
+    run_state_machine_as_test(PostgresWorld, settings=pg_settings)
 
 
 async def test_status_pages_stay_out_of_groups(tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ FLOWS = {
     "basics",
     "completion",
     "consult",
+    "contacts",
     "digest",
     "eligibility_check",
     "items",

@@ -8,6 +8,7 @@ its JSON endpoints and its WebSocket to the web server. See docs/emulator.md.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -50,7 +51,8 @@ async def attach_emulator(
     app.transports[PLATFORM] = EmulatorTransport(hub)
     cast = await ensure_demo_cast(app)
     session = EmulatorSession(app, settings, hub, clock, cast, folder / "uploads")
-    add_routes(web_app, session)
+    # One token per start, handed to the page in its HTML: only that page drives the API.
+    add_routes(web_app, session, secrets.token_urlsafe(32), any_host=settings.emulator_unsafe)
 
     async def stop() -> None:
         await hub.close_sockets()

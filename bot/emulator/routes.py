@@ -15,8 +15,11 @@ POST /emulator/api/restart          {"persona", "chat"}: clear that conversation
 POST /emulator/api/reset            reset demo
 POST /emulator/api/upload           multipart: persona, chat, file
 GET  /emulator/api/export?chat=     the chat (no chat: the session) as a story (YAML)
-GET  /emulator/uploads/{name}       an uploaded file
-WS   /emulator/ws                   {"type": "say"|"press", …} in; entries, clock, chats out
+GET  /emulator/uploads/{name}       an uploaded file (always as a download)
+WS   /emulator/ws?token=            {"type": "say"|"press", …} in; entries, clock, chats out
+
+Every API call and the WebSocket carry this start's token (header or ``token=``), come from
+a loopback Host and, from a browser, from the page's own Origin (bot/emulator/guard.py).
 """
 
 from __future__ import annotations
@@ -25,18 +28,21 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from aiohttp import WSMsgType, web
 
 from bot.emulator.clock import ClockError
+from bot.emulator.guard import TOKEN_PLACEHOLDER, emulator_guard, page_headers
 from bot.emulator.session import EmulatorError, EmulatorSession
 from bot.emulator.ui_text import ui_text
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+PAGE = (STATIC / "index.html").read_text(encoding="utf-8")
 SESSION_KEY = web.AppKey("emulator_session", EmulatorSession)
+TOKEN_KEY = web.AppKey("emulator_token", str)
 
 
 def _session(request: web.Request) -> EmulatorSession:
@@ -62,8 +68,11 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return _bad(str(exc))
 
 
-async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+async def page(request: web.Request) -> web.Response:
+    html = PAGE.replace(TOKEN_PLACEHOLDER, request.app[TOKEN_KEY])
+    return web.Response(
+        text=html, content_type="text/html", charset="utf-8", headers=page_headers(request.host)
+    )
 
 
 async def ui(request: web.Request) -> web.Response:
@@ -158,7 +167,15 @@ async def uploaded(request: web.Request) -> web.StreamResponse:
     path = (folder / name).resolve()
     if path.parent != folder or not path.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(path)
+    # Whatever was uploaded (an HTML file too) is downloaded, never rendered on our origin.
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -204,8 +221,12 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def add_routes(web_app: web.Application, session: EmulatorSession) -> None:
+def add_routes(
+    web_app: web.Application, session: EmulatorSession, token: str, *, any_host: bool = False
+) -> None:
     web_app[SESSION_KEY] = session
+    web_app[TOKEN_KEY] = token
+    web_app.middlewares.append(emulator_guard(token, any_host=any_host))
     web_app.middlewares.append(_errors)
     r = web_app.router
     r.add_get("/", page)

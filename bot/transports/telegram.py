@@ -32,6 +32,7 @@ from bot.config import ConfigError, Settings
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.host import TransportHost
+from bot.transports.http_body import read_body
 from bot.transports.telegram_render import (
     CAPTION_LIMIT,
     PLATFORM,
@@ -51,6 +52,8 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few KB (a message, never its files); 1 MB leaves room and refuses absurd bodies.
+MAX_UPDATE_BYTES = 1024 * 1024
 POLL_TIMEOUT = 25  # seconds a getUpdates call may wait for news
 BATCH_EVENTS = 50  # events of a polling batch handled in one transaction
 # Bot API calls at once. Telegram takes about 30 messages/s, which 8 calls in flight keep
@@ -326,8 +329,9 @@ def webhook_handler(
         if not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("telegram webhook: wrong secret token from %s", request.remote)
             return web.Response(status=403, text="forbidden")
+        body = await read_body(request, MAX_UPDATE_BYTES)
         try:
-            update = client.parse_update(await request.json())
+            update = client.parse_update(json.loads(body))
         except Exception:
             log.warning("telegram webhook: unreadable update", exc_info=True)
             return web.Response(status=400, text="bad update")

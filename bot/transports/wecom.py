@@ -38,6 +38,7 @@ from sqlalchemy import make_url
 from bot.config import ROOT, ConfigError, Settings
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.host import TransportHost
+from bot.transports.http_body import read_body
 from bot.transports.wecom_api import (
     PLATFORM,
     WeComApi,
@@ -45,6 +46,7 @@ from bot.transports.wecom_api import (
     parse_robot_keys,
 )
 from bot.transports.wecom_crypto import (
+    MAX_BODY,
     BadMessage,
     WeComCryptoError,
     WXBizMsgCrypt,
@@ -279,7 +281,7 @@ class WeComCallback:
 
     async def receive(self, request: web.Request) -> web.Response:
         q = request.query
-        body = await request.read()
+        body = await read_body(request, MAX_BODY)
         try:
             plain = self.crypt.decrypt_message(
                 q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from storage.models import Invite
+from storage.models import CodeAttempt, Invite
 from storage.repos._base import Repo
 
 
@@ -21,15 +21,17 @@ class InviteRepo(Repo):
         now: datetime,
         person_id: int | None = None,
         project_id: int | None = None,
+        enterprise_id: int | None = None,
         created_by_id: int | None = None,
         expires_at: datetime | None = None,
     ) -> Invite:
-        """Store a new code of ``kind`` "person" or "group"."""
+        """Store a new code of ``kind`` "person", "group" or "contact"."""
         invite = Invite(
             code=code,
             kind=kind,
             person_id=person_id,
             project_id=project_id,
+            enterprise_id=enterprise_id,
             created_by_id=created_by_id,
             created_at=now,
             expires_at=expires_at,
@@ -55,6 +57,43 @@ class InviteRepo(Repo):
         invite.used_at = now
         invite.used_by = used_by[:200]
         await self.session.flush()
+
+    async def wrong_attempts(
+        self, platform: str, external_id: str, *, since: datetime
+    ) -> list[datetime]:
+        """When this account typed a wrong code after ``since``, oldest first."""
+        result = await self.session.execute(
+            select(CodeAttempt.at)
+            .where(
+                CodeAttempt.platform == platform,
+                CodeAttempt.external_id == external_id,
+                CodeAttempt.at > since,
+            )
+            .order_by(CodeAttempt.at)
+        )
+        return list(result.scalars())
+
+    async def record_wrong(
+        self, platform: str, external_id: str, *, now: datetime, forget_before: datetime
+    ) -> None:
+        """Count one wrong code for the account; its attempts before ``forget_before`` go."""
+        await self.session.execute(
+            delete(CodeAttempt).where(
+                CodeAttempt.platform == platform,
+                CodeAttempt.external_id == external_id,
+                CodeAttempt.at < forget_before,
+            )
+        )
+        self.session.add(CodeAttempt(platform=platform, external_id=external_id[:128], at=now))
+        await self.session.flush()
+
+    async def forget_attempts_on(self, platform: str) -> int:
+        """Delete the wrong-code counts of every account on ``platform`` (emulator reset)."""
+        result = await self.session.execute(
+            delete(CodeAttempt).where(CodeAttempt.platform == platform)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
 
 
 __all__ = ["InviteRepo"]

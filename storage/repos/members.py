@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from storage.models import Project, ProjectMember
 from storage.repos._base import Repo
@@ -24,6 +24,18 @@ class MemberRepo(Repo):
                 "department_id": department_id,
             },
         )
+
+    async def drop_enterprise_contact(self, person_id: int, enterprise_id: int) -> int:
+        """Take a removed contact off the teams of the enterprise's projects; how many."""
+        projects = select(Project.id).where(Project.enterprise_id == enterprise_id)
+        result = await self.session.execute(
+            delete(ProjectMember).where(
+                ProjectMember.person_id == person_id,
+                ProjectMember.role == "enterprise",
+                ProjectMember.project_id.in_(projects),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def of_project(self, project_id: int) -> list[ProjectMember]:
         """The team of a project, in the order they joined."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from storage.models import Application, ChecklistItem, Project
 from storage.repos._base import Repo
@@ -65,9 +65,13 @@ class ProjectRepo(Repo):
         return result.scalar_one_or_none()
 
     async def of_contact(self, person_id: int, enterprise_id: int | None) -> list[Project]:
-        """Projects of the person's enterprise or of applications they filed, oldest first."""
+        """Projects of the person's enterprise, or of applications they filed for no
+        enterprise, oldest first. A project of an enterprise is shown to its contacts only:
+        a claimant or a removed contact who once filed its application does not see it."""
         filed = select(Application.id).where(Application.contact_person_id == person_id)
-        who: ColumnElement[bool] = Project.application_id.in_(filed)
+        who: ColumnElement[bool] = and_(
+            Project.application_id.in_(filed), Project.enterprise_id.is_(None)
+        )
         if enterprise_id is not None:
             who = or_(who, Project.enterprise_id == enterprise_id)
         result = await self.session.execute(select(Project).where(who).order_by(Project.id))

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.config import Settings
 from bot.emulator import attach_emulator
+from bot.emulator.guard import TOKEN_HEADER
+from bot.emulator.routes import TOKEN_KEY
 from bot.stories import run_story_file
 from bot.web import build_web_app
 from domain.clock import FakeClock, OffsetClock
@@ -105,8 +107,9 @@ async def emulator(tmp_path):
     app = await build_app(settings, clock=FakeClock(FRIDAY_4PM))
     web_app = build_web_app(app)
     stop = await attach_emulator(app, settings, web_app, data_dir=tmp_path / "var")
-    async with TestClient(TestServer(web_app)) as client:
-        ws = await client.ws_connect("/emulator/ws")
+    token = web_app[TOKEN_KEY]  # what the page receives in its HTML
+    async with TestClient(TestServer(web_app), headers={TOKEN_HEADER: token}) as client:
+        ws = await client.ws_connect(f"/emulator/ws?token={token}")
         emu = Emulator(client, ws, app, tmp_path / "var")
         await emu.wait_for(lambda m: m["type"] == "clock", "the clock on connect")
         yield emu
@@ -283,8 +286,16 @@ async def test_reset_demo_forgets_only_emulator_rows(emulator):
     await emulator.bot_says("English")
     await emulator.say("/profile")
     await emulator.bot_says("name")
-    status, body = await emulator.json("POST", "/emulator/api/reset")
+    # A claim of the demo's enterprise contact is forgotten with the rest.
+    async with UnitOfWork(app.services.db) as uow:
+        contact = await uow.people.by_account("emulator", "enterprise")
+        assert contact is not None
+        company = await uow.enterprises.get_or_create(name="甲公司", uscc=None, now=now)
+        await uow.enterprises.claim(company.id, contact.id, "甲公司", now)
+        await uow.commit()
+    status, body = await emulator.json("POST", "/emulator/api/reset", json={})
     assert status == 200 and body["removed"]["outbox"] >= 2
+    assert body["removed"]["enterprise_claims"] == 1
     await emulator.wait_for(lambda m: m["type"] == "reset", "the reset notice")
     async with UnitOfWork(app.services.db) as uow:
         assert await uow.conversations.load("telegram", "42", stranger.id) is not None

@@ -193,16 +193,21 @@ async def _template() -> Path:
     if "db" not in _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="daiban-world-"))
         path = folder / "template.sqlite3"
-        runner = StoryRunner(parse_story(SEED), _url(path), folder)
-        await upgrade(runner.database_url)
-        runner.app = await runner._start()
-        try:
-            await runner._register_people(runner.app)
-            await _add_enterprises(runner)
-        finally:
-            await runner.app.close()
+        await _seed(_url(path), folder)
         _TEMPLATE["db"] = path
     return _TEMPLATE["db"]
+
+
+async def _seed(database_url: str, folder: Path) -> None:
+    """Migrate and seed the world into an empty database."""
+    runner = StoryRunner(parse_story(SEED), database_url, folder)
+    await upgrade(runner.database_url)
+    runner.app = await runner._start()
+    try:
+        await runner._register_people(runner.app)
+        await _add_enterprises(runner)
+    finally:
+        await runner.app.close()
 
 
 async def _add_enterprises(runner: StoryRunner) -> None:
@@ -241,12 +246,19 @@ def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def open_world(workdir: Path, *, tick: timedelta = timedelta(minutes=15)) -> World:
-    """A fresh copy of the seeded world in `workdir`."""
-    template = await _template()
-    target = workdir / "world.sqlite3"
-    _copy(template, target)
-    runner = StoryRunner(parse_story(SEED), _url(target), workdir)
+async def open_world(
+    workdir: Path, *, tick: timedelta = timedelta(minutes=15), database_url: str | None = None
+) -> World:
+    """A fresh copy of the seeded world in `workdir`; or, given the URL of an empty database
+    (a scratch PostgreSQL one), the world seeded there."""
+    if database_url is None:
+        template = await _template()
+        target = workdir / "world.sqlite3"
+        _copy(template, target)
+        database_url = _url(target)
+    else:
+        await _seed(database_url, workdir)
+    runner = StoryRunner(parse_story(SEED), database_url, workdir)
     world = World(runner)
     runner.app = await _start(runner, world, tick)
     logging.getLogger().addHandler(world.errors)

@@ -207,18 +207,21 @@ async def test_job_run_claimed_only_once(db: Database, now: datetime) -> None:
         assert await uow.jobs.claim("daily_digest", "2026-03-02", now) is False
 
 
-async def test_enterprise_found_by_credit_code_and_renamed(db: Database, now: datetime) -> None:
+async def test_enterprise_found_by_credit_code_and_never_renamed(
+    db: Database, now: datetime
+) -> None:
+    """A credit code is public: whoever types it later must not rename the company."""
     uscc = "91110000600037341L"
     async with UnitOfWork(db) as uow:
         first = await uow.enterprises.get_or_create(name="甲建设公司", uscc=uscc, now=now)
         same = await uow.enterprises.get_or_create(name="甲建设集团", uscc=uscc, now=now)
-        assert same.id == first.id and same.name == "甲建设集团"
+        assert same.id == first.id and same.name == "甲建设公司"
         no_code = await uow.enterprises.get_or_create(name="乙公司", uscc=None, now=now)
         again = await uow.enterprises.get_or_create(name="乙公司", uscc=None, now=now)
         assert again.id == no_code.id != first.id
     async with UnitOfWork(db) as uow:
         found = await uow.enterprises.by_uscc(uscc)
-        assert found is not None and found.name == "甲建设集团"
+        assert found is not None and found.name == "甲建设公司"
 
 
 async def test_unfinished_forms_untouched_since(db: Database, make_person, now: datetime) -> None:

@@ -35,8 +35,13 @@ function toast(message) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
 }
 
+// This start's token, handed to the page in its HTML; every API call and the WebSocket carry it.
+const TOKEN = document.querySelector('meta[name="daiban-emulator-token"]').content;
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const opts = { ...(options || {}) };
+  opts.headers = { ...(opts.headers || {}), "X-Daiban-Emulator-Token": TOKEN };
+  const response = await fetch(path, opts);
   const isJson = (response.headers.get("content-type") || "").includes("json");
   const body = isJson ? await response.json() : await response.text();
   if (!response.ok) throw new Error(isJson && body.error ? body.error : String(body));
@@ -347,7 +352,7 @@ async function pollClock() {
 
 // -- socket --------------------------------------------------------------------------------
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/emulator/ws`);
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/emulator/ws?token=${encodeURIComponent(TOKEN)}`);
   state.ws = ws;
   ws.addEventListener("open", () => {
     $("banner").hidden = true;
