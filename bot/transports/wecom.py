@@ -23,32 +23,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 
-from bot.config import ROOT, ConfigError, Settings
-from bot.transports.base import PermanentError, TransientError
+from bot.config import ConfigError, Settings
 from bot.transports.host import TransportHost
-from bot.transports.wecom_api import (
-    PLATFORM,
-    WeComApi,
-    WeComTransport,
-    parse_robot_keys,
-)
+from bot.transports.wecom_client import PLATFORM, WeComApi
 from bot.transports.wecom_crypto import (
     BadMessage,
     WeComCryptoError,
     WXBizMsgCrypt,
     parse_xml,
+)
+from bot.transports.wecom_media import MediaInbox, media_folder
+from bot.transports.wecom_transport import (
+    WeComTransport,
+    parse_robot_keys,
 )
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
 from storage.db import StorageError
@@ -207,50 +204,6 @@ def to_incoming(root: Element) -> Incoming | None:
         )
         return Incoming(**base, attachment=Attachment(name, mime, 0, media_id))
     return None
-
-
-# -- media people send -------------------------------------------------------------------
-def media_folder(settings: Settings) -> Path:
-    """``wecom-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "wecom-media"
-    return ROOT / "var" / "wecom-media"
-
-
-class MediaInbox:
-    """Downloads the media of incoming messages before WeCom forgets them (3 days)."""
-
-    def __init__(self, api: WeComApi, folder: Path) -> None:
-        self.api = api
-        self.folder = folder
-
-    async def keep(self, event: Incoming) -> Incoming:
-        """The event with its attachment downloaded and referring to the local file."""
-        attachment = event.attachment
-        if attachment is None or not attachment.ref:
-            return event
-        try:
-            _, mime, data = await self.api.download_media(attachment.ref)
-        except (TransientError, PermanentError) as exc:
-            log.warning("WeCom media of event %s not downloaded: %s", event.event_id, exc)
-            return event
-        safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{safe}"
-        await asyncio.to_thread(_write, path, data)
-        if mime in {"", "application/octet-stream"}:
-            mime = attachment.mime_type
-        kept = dataclasses.replace(attachment, mime_type=mime, size=len(data), ref=str(path))
-        return dataclasses.replace(event, attachment=kept)
-
-
-def _write(path: Path, data: bytes) -> None:
-    if path.exists():  # the same content again (or a redelivery): already kept
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)  # never a half-written file under the final name
 
 
 # -- the callback endpoint ---------------------------------------------------------------

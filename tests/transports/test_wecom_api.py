@@ -5,14 +5,10 @@ import pytest
 from bot.config import ConfigError, Settings
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.wecom import check_settings, to_incoming
-from bot.transports.wecom_api import (
-    SlidingWindow,
-    WeComApi,
-    WeComTransport,
-    parse_robot_keys,
-    split_bytes,
-)
+from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_crypto import parse_xml
+from bot.transports.wecom_render import split_bytes
+from bot.transports.wecom_transport import SlidingWindow, WeComTransport, parse_robot_keys
 from handlers.chat import ChatKind, Outgoing
 from handlers.i18n import gettext
 from tests.fakes.fake_wecom import (

@@ -1,0 +1,248 @@
+"""The WeCom server API client (企业微信接口客户端): the access_token, sends, uploads, errors.
+
+Every call goes through `WeComApi`; a WeCom errcode becomes our `TransientError` /
+`PermanentError` in `check`, so the delivery worker knows whether to wait or give up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from bot.transports.base import PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wecom"
+APPCHAT_PREFIX = "appchat:"
+
+# 全局错误码 (developer.work.weixin.qq.com, "全局错误码"):
+TOKEN_ERRORS = {40014, 42001}  # access_token invalid / expired: fetch a new one, retry once
+RATE_ERRORS = {45009, 45033}  # API frequency limit / concurrency limit: back off
+BUSY = {-1}  # 系统繁忙: "建议稍候重试"
+# The deployment is wrong, not the message: secret, corp id, agent id, IP allow-list (60020).
+# Messages wait (they are not failed) while an operator fixes it.
+CONFIG_ERRORS = {40001, 40013, 40056, 41001, 48002, 60020}
+CONFIG_RETRY = 300.0
+MEDIA_GONE = 40007  # invalid media_id: expired (3 days) or never uploaded by this sender
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
+TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
+
+
+class MediaGone(PermanentError):
+    """WeCom no longer knows a media_id (40007): upload the file again."""
+
+
+class WeComApi:
+    """A small client of the WeCom server API: the access_token and the send calls."""
+
+    def __init__(
+        self,
+        base_url: str,
+        corp_id: str,
+        secret: str,
+        agent_id: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.corp_id = corp_id
+        self.agent_id = agent_id
+        self._secret = secret
+        self._clock = clock
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        body: dict[str, Any] | None,
+        *,
+        form: aiohttp.FormData | None = None,
+    ) -> dict[str, Any]:
+        """One HTTP call (a JSON body, or a multipart `form`); network trouble and 5xx are
+        transient. URLs are never logged: they carry the access_token or a robot key."""
+        try:
+            async with self._http().request(
+                method,
+                f"{self.base_url}{path}",
+                params=params,
+                json=body if form is None else None,
+                data=form,
+                timeout=HTTP_TIMEOUT if form is None else TRANSFER_TIMEOUT,
+            ) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise TransientError(f"WeCom {path}: HTTP {response.status}")
+                if response.status != 200:
+                    raise PermanentError(f"WeCom {path}: HTTP {response.status}")
+                data = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"WeCom {path}: {type(exc).__name__}") from None
+        if not isinstance(data, dict):
+            raise TransientError(f"WeCom {path}: unexpected answer")
+        return data
+
+    async def access_token(self, *, refresh: bool = False) -> str:
+        """The cached access_token (gettoken), fetched again when expired or on request."""
+        async with self._token_lock:
+            if refresh or self._token is None or self._clock() >= self._token_expires:
+                data = await self._request(
+                    "GET",
+                    "/cgi-bin/gettoken",
+                    {"corpid": self.corp_id, "corpsecret": self._secret},
+                    None,
+                )
+                check(data, "gettoken")
+                self._token = str(data["access_token"])
+                # Renew a little early so a token never expires between check and use.
+                lifetime = float(data.get("expires_in", 7200))
+                self._token_expires = self._clock() + max(1.0, lifetime - min(300.0, lifetime / 10))
+            return self._token
+
+    async def _with_token(
+        self, path: str, attempt: Callable[[str], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """`attempt(token)`; a rejected token is renewed and the attempt made once more."""
+        data = await attempt(await self.access_token())
+        if data.get("errcode") in TOKEN_ERRORS:
+            data = await attempt(await self.access_token(refresh=True))
+        check(data, path)
+        return data
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to an access_token API; a rejected token is renewed and tried once more."""
+        return await self._with_token(
+            path, lambda token: self._request("POST", path, {"access_token": token}, body)
+        )
+
+    async def upload_media(self, filename: str, data: bytes, kind: str = "file") -> str:
+        """Upload temporary media for app messages (media/upload); its media_id (3 days)."""
+        path = "/cgi-bin/media/upload"
+
+        async def attempt(token: str) -> dict[str, Any]:
+            params = {"access_token": token, "type": kind}
+            return await self._request("POST", path, params, None, form=_media_form(filename, data))
+
+        return _media_id(await self._with_token(path, attempt), path)
+
+    async def upload_robot_media(self, key: str, filename: str, data: bytes) -> str:
+        """Upload a file for a group robot (webhook/upload_media); its media_id (3 days)."""
+        path = "/cgi-bin/webhook/upload_media"
+        params = {"key": key, "type": "file"}
+        data_ = await self._request("POST", path, params, None, form=_media_form(filename, data))
+        check(data_, "webhook/upload_media")
+        return _media_id(data_, path)
+
+    async def download_media(self, media_id: str) -> tuple[str, str, bytes]:
+        """A file people sent the app (media/get): (file name, MIME type, content)."""
+        path = "/cgi-bin/media/get"
+        got: dict[str, tuple[str, str, bytes]] = {}
+
+        async def attempt(token: str) -> dict[str, Any]:
+            params = {"access_token": token, "media_id": media_id}
+            try:
+                async with self._http().get(
+                    f"{self.base_url}{path}", params=params, timeout=TRANSFER_TIMEOUT
+                ) as response:
+                    if response.status >= 500 or response.status == 429:
+                        raise TransientError(f"WeCom {path}: HTTP {response.status}")
+                    if response.status not in (200, 206):
+                        raise PermanentError(f"WeCom {path}: HTTP {response.status}")
+                    body = await response.read()
+                    mime = response.content_type or "application/octet-stream"
+                    name = response.content_disposition and response.content_disposition.filename
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientError(f"WeCom {path}: {type(exc).__name__}") from None
+            if mime in {"application/json", "text/plain"} and body.lstrip().startswith(b"{"):
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict) and "errcode" in answer:
+                    return answer  # an error comes back as JSON instead of the file
+            got["file"] = (name or "", mime, body)
+            return {"errcode": 0}
+
+        await self._with_token(path, attempt)
+        return got["file"]
+
+    async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An app message (message/send) to `body["touser"]`; unknown members are permanent."""
+        data = await self.call("/cgi-bin/message/send", {**body, "agentid": self.agent_id})
+        if data.get("invaliduser"):
+            raise PermanentError(f"WeCom: not a member the app can reach: {data['invaliduser']}")
+        return data
+
+    async def create_appchat(
+        self, name: str, owner: str, members: list[str], chatid: str | None = None
+    ) -> str:
+        """Create a group chat (appchat/create); returns its outbox chat id `appchat:<chatid>`."""
+        body: dict[str, Any] = {"name": name, "owner": owner, "userlist": members}
+        if chatid:
+            body["chatid"] = chatid
+        data = await self.call("/cgi-bin/appchat/create", body)
+        return APPCHAT_PREFIX + str(data["chatid"])
+
+    async def send_appchat(self, body: dict[str, Any]) -> None:
+        await self.call("/cgi-bin/appchat/send", body)
+
+    async def send_robot(self, key: str, body: dict[str, Any]) -> None:
+        """A group robot message (webhook/send?key=…); no access_token involved."""
+        check(await self._request("POST", "/cgi-bin/webhook/send", {"key": key}, body), "webhook")
+
+
+def _media_form(filename: str, data: bytes) -> aiohttp.FormData:
+    # The part is named "media"; its filename is what people see (上传临时素材). Unquoted,
+    # so a Chinese name travels as UTF-8 the way browsers and curl send it.
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("media", data, filename=filename, content_type="application/octet-stream")
+    return form
+
+
+def _media_id(data: dict[str, Any], what: str) -> str:
+    media_id = data.get("media_id")
+    if not media_id:
+        raise TransientError(f"WeCom {what}: no media_id in the answer")
+    return str(media_id)
+
+
+def check(data: dict[str, Any], what: str) -> None:
+    """Turn a WeCom errcode into our TransientError / PermanentError (0 passes)."""
+    code = data.get("errcode", 0)
+    if code == 0:
+        return
+    reason = f"WeCom {what}: errcode {code} ({str(data.get('errmsg', ''))[:120]})"
+    if code == MEDIA_GONE:
+        raise MediaGone(reason)
+    if code in RATE_ERRORS:
+        raise TransientError(reason)  # the transport adds its per-target backoff
+    if code in BUSY or code in TOKEN_ERRORS:
+        raise TransientError(reason, retry_after=5.0)
+    if code in CONFIG_ERRORS:
+        log.error("%s: check the WeCom settings of this deployment", reason)
+        raise TransientError(reason, retry_after=CONFIG_RETRY)
+    raise PermanentError(reason)
+
+
+__all__ = ["APPCHAT_PREFIX", "PLATFORM", "MediaGone", "WeComApi", "check"]
