@@ -1,10 +1,11 @@
 """WeCom (企业微信): the callback endpoint and the wiring of the sending transport.
 
 `/wecom/callback` answers WeCom's URL verification (GET with echostr) and receives
-encrypted messages (POST). A POST is verified and decrypted, answered "success" at once
-(WeCom waits 5 seconds, then delivers again), and handled in the background through the
-same pipeline as every platform. A redelivered MsgId is recorded already and ignored
-there. Replies leave through the outbox and `WeComTransport`.
+encrypted messages (POST). A POST is verified, decrypted and handled through the same
+pipeline as every platform (its record, state and replies commit together) before WeCom
+gets its "success"; when the store is down the answer is 503 and WeCom delivers the event
+again. A redelivered MsgId is recorded already and ignored there. Replies leave through
+the outbox and `WeComTransport`.
 
 Media people send (an image, voice or video message; WeCom's app messages have no
 document type) carry a MediaId that lives 3 days. `MediaInbox` downloads it at once
@@ -22,7 +23,6 @@ From/UserId, From/Name, MsgId, MsgType and Text/Content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import re
@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/wecom/callback"
 CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
 EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
-STORE_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # store unreachable: seconds between tries
 MEDIA = {
     "image": ("image/jpeg", "jpg"),
     "voice": ("audio/amr", "amr"),
@@ -252,10 +251,17 @@ class WeComCallback:
         except WeComCryptoError as exc:
             return self._refuse(request, exc)
         if event is not None:
-            self._schedule(event)
+            # Store, then answer: WeCom hears "success" only once the event is committed,
+            # so a store that is down makes WeCom deliver it again (it retries 3 times).
+            task = self._schedule(event)
+            try:
+                await asyncio.shield(task)
+            except StorageError as exc:
+                log.warning("WeCom event %s not stored, answered 503: %s", event.event_id, exc)
+                return web.Response(status=503, text="store unavailable")
         return web.Response(text="success")
 
-    def _schedule(self, event: Incoming) -> None:
+    def _schedule(self, event: Incoming) -> asyncio.Task[None]:
         previous = self._last.get(event.chat_id)
         task = asyncio.create_task(self._process(event, previous))
         self.tasks.add(task)
@@ -265,29 +271,24 @@ class WeComCallback:
             self.tasks.discard(finished)
             if self._last.get(event.chat_id) is finished:
                 del self._last[event.chat_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here; the request reports it
 
         task.add_done_callback(done)
+        return task
 
     async def _process(self, event: Incoming, previous: asyncio.Task[None] | None) -> None:
+        """Handle one event after the previous one of its chat; `StorageError` passes up."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         if self.inbox is not None and event.attachment is not None:
             event = await self.inbox.keep(event)
-        for delay in (*STORE_RETRY, None):
-            try:
-                await self.app.handle(await self._resolve_choice(event))
-                return
-            except StorageError as exc:
-                # Already acknowledged to WeCom, so keep trying while the process lives.
-                if delay is None or self.stopping.is_set():
-                    log.error("WeCom event %s not handled: %s", event.event_id, exc)
-                    return
-                log.warning("store unavailable for WeCom event %s; retrying", event.event_id)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-            except Exception:
-                log.exception("WeCom event %s failed", event.event_id)
-                return
+        try:
+            await self.app.handle(await self._resolve_choice(event))
+        except StorageError:
+            raise
+        except Exception:  # a handler bug: the pipeline already apologised where it could
+            log.exception("WeCom event %s failed", event.event_id)
 
     async def _resolve_choice(self, event: Incoming) -> Incoming:
         """`#2` after a message with buttons presses its second button."""

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 MEDIA_MIN_BYTES = 6
 FILE_MAX_BYTES = 20 * 1024 * 1024
 MEDIA_REUSE_SECONDS = 2 * 24 * 3600.0
+# WeCom waits 5 s for the callback's answer, which now follows the store's commit: a
+# download that takes longer keeps the MediaId instead (logged), and the event goes on.
+DOWNLOAD_WAIT = 3.0
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,10 @@ def media_folder(settings: Settings) -> Path:
 class MediaInbox:
     """Downloads the media of incoming messages before WeCom forgets them (3 days)."""
 
-    def __init__(self, api: WeComApi, folder: Path) -> None:
+    def __init__(self, api: WeComApi, folder: Path, wait: float = DOWNLOAD_WAIT) -> None:
         self.api = api
         self.folder = folder
+        self.wait = wait
 
     async def keep(self, event: Incoming) -> Incoming:
         """The event with its attachment downloaded and referring to the local file."""
@@ -122,8 +126,10 @@ class MediaInbox:
         if attachment is None or not attachment.ref:
             return event
         try:
-            _, mime, data = await self.api.download_media(attachment.ref)
-        except (TransientError, PermanentError) as exc:
+            _, mime, data = await asyncio.wait_for(
+                self.api.download_media(attachment.ref), timeout=self.wait
+            )
+        except (TransientError, PermanentError, TimeoutError) as exc:
             log.warning("WeCom media of event %s not downloaded: %s", event.event_id, exc)
             return event
         safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
