@@ -326,6 +326,49 @@ class JobRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Card(Base):
+    """An interactive card a transport sent (交互卡片), answered at most once (issue 16).
+
+    ``task_id`` is the platform's card id (WeCom's TaskId); ``buttons`` the labels and
+    payloads it showed; ``closed_at`` is set by the first press, with who pressed what.
+    """
+
+    __tablename__ = "cards"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    chat_external_id: Mapped[str] = mapped_column(String(128))
+    buttons: Mapped[list[Any]] = mapped_column(JSONList())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pressed_by: Mapped[str | None] = mapped_column(String(128))
+    pressed_payload: Mapped[str | None] = mapped_column(Text)
+    response_code: Mapped[str | None] = mapped_column(String(255))
+
+
+class RateSlot(Base):
+    """One send counted against a platform limit (限流槽), shared by every replica."""
+
+    __tablename__ = "rate_slots"
+    __table_args__ = (Index("ix_rate_slots_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TransportValue(Base):
+    """A small value a transport keeps for all replicas (通道状态): an access token, the
+    progress of a message sent in parts; gone after ``expires_at``."""
+
+    __tablename__ = "transport_values"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 TICKET_STATUSES = ("faq", "open", "taken", "answered")
 
 
@@ -460,6 +503,7 @@ __all__ = [
     "AppendOnlyError",
     "Application",
     "Base",
+    "Card",
     "Chat",
     "ChecklistItem",
     "Conversation",
@@ -473,5 +517,7 @@ __all__ = [
     "PersonRole",
     "Project",
     "ProjectMember",
+    "RateSlot",
     "Ticket",
+    "TransportValue",
 ]
