@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from bot.metrics import Metrics
-from bot.transports.base import PermanentError, TransientError, Transport
+from bot.transports.base import KeyedTransport, PermanentError, TransientError, Transport
 from domain.clock import Clock
 from handlers import log_context
 from handlers.chat import Outgoing
@@ -175,7 +175,10 @@ class DeliveryWorker:
             try:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
-                await transport.send(row.chat_external_id, row.payload)
+                if isinstance(transport, KeyedTransport):  # the row id keys its progress
+                    await transport.send_row(row.id, row.chat_external_id, row.payload)
+                else:
+                    await transport.send(row.chat_external_id, row.payload)
             except TransientError as exc:
                 self.metrics.delivered(row.platform, "transient", row.dedupe_key)
                 failures = self._failures[chat] = self._failures.get(chat, 0) + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class TransientError(Exception):
@@ -23,3 +23,13 @@ class Transport(Protocol):
     async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
         """Deliver one outbox payload (text, buttons, mentions, attachment) or raise."""
         ...
+
+
+@runtime_checkable
+class KeyedTransport(Transport, Protocol):
+    """A transport that wants the outbox row's id: to resume a message sent in parts, or to
+    name a card after the row, whichever replica sends it."""
+
+    async def send_row(
+        self, row_id: int | None, chat_external_id: str, payload: dict[str, Any]
+    ) -> None: ...

@@ -43,6 +43,7 @@ from bot.transports.wecom_crypto import (
     parse_xml,
 )
 from bot.transports.wecom_media import MediaInbox, media_folder
+from bot.transports.wecom_state import StoreState
 from bot.transports.wecom_transport import (
     WeComTransport,
     parse_robot_keys,
@@ -321,14 +322,18 @@ async def start_wecom(
     if not settings.wecom_corp_id:
         raise ConfigError("DAIBAN_WECOM_CORP_ID must be set to use WeCom.")
     agent_id, secret, token, aes_key, robots = check_settings(settings)
-    api = WeComApi(settings.wecom_api_url, settings.wecom_corp_id, secret, agent_id)
+    # Limits, token and progress live in the shared store: replicas stay inside WeCom's limits.
+    state = StoreState(app.services.db)
+    api = WeComApi(settings.wecom_api_url, settings.wecom_corp_id, secret, agent_id, tokens=state)
     app.transports[PLATFORM] = WeComTransport(
         api,
         robot_keys=robots,
         lang_of=lang_reader(app),
         default_lang=settings.default_lang,
         member_per_minute=settings.wecom_member_per_minute,
+        member_per_hour=settings.wecom_member_per_hour,
         robot_per_minute=settings.wecom_robot_per_minute,
+        state=state,
     )
     callback = WeComCallback(
         app,

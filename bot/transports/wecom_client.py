@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -28,12 +28,48 @@ RATE_ERRORS = {45009, 45033}  # API frequency limit / concurrency limit: back of
 BUSY = {-1}  # 系统繁忙: "建议稍候重试"
 # The deployment is wrong, not the message: secret, corp id, agent id, IP allow-list (60020).
 # Messages wait (they are not failed) while an operator fixes it.
-CONFIG_ERRORS = {40001, 40013, 40056, 41001, 48002, 60020}
+CONFIG_ERRORS = {40001, 40013, 40056, 40091, 41001, 48002, 60020}  # 40091: secret 不合法
 CONFIG_RETRY = 300.0
+UNREACHABLE_ERRORS = {60111, 81013}  # userid not found / user invalid (全局错误码)
+# 发送应用消息: duplicate_check_interval "默认1800s，最大不超过4小时"; ten minutes covers a
+# retry after a lost answer without hiding a reminder repeated on purpose.
+DUPLICATE_WINDOW = 600
+CARD_REPLACE_CHARS = 20  # the replaced button shows a short label
+APPCHAT_NAME_CHARS = 50  # appchat/create: "群聊名，最多50个utf8字符，超过将截断"
 MEDIA_GONE = 40007  # invalid media_id: expired (3 days) or never uploaded by this sender
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
+
+
+class TokenCache(Protocol):
+    """Where the access_token is kept (the store, so that replicas share one)."""
+
+    async def token(self) -> str | None: ...
+
+    async def keep_token(self, token: str, lifetime: float) -> None: ...
+
+
+class _MemoryTokens:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._token: tuple[str, float] | None = None
+
+    async def token(self) -> str | None:
+        if self._token is None or self._token[1] <= self.clock():
+            return None
+        return self._token[0]
+
+    async def keep_token(self, token: str, lifetime: float) -> None:
+        self._token = (token, self.clock() + lifetime)
+
+
+class ConfigProblem(TransientError):
+    """The deployment is wrong (secret, corp id, agent id, IP allow-list): wait, not fail."""
+
+
+class Unreachable(PermanentError):
+    """The member is not one the app can reach (invaliduser, 60111): left, or not visible."""
 
 
 class MediaGone(PermanentError):
@@ -50,6 +86,7 @@ class WeComApi:
         secret: str,
         agent_id: int,
         *,
+        tokens: TokenCache | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -57,10 +94,13 @@ class WeComApi:
         self.agent_id = agent_id
         self._secret = secret
         self._clock = clock
-        self._token: str | None = None
-        self._token_expires = 0.0
+        self.tokens: TokenCache = tokens if tokens is not None else _MemoryTokens(clock)
         self._token_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        # A configuration error (40091 …) holds every app call until an operator fixes it;
+        # /healthz shows `problem` meanwhile.
+        self.problem: str | None = None
+        self._held_until = 0.0
 
     async def close(self) -> None:
         if self._session is not None:
@@ -103,31 +143,55 @@ class WeComApi:
             raise TransientError(f"WeCom {path}: unexpected answer")
         return data
 
-    async def access_token(self, *, refresh: bool = False) -> str:
-        """The cached access_token (gettoken), fetched again when expired or on request."""
+    async def access_token(self, *, rejected: str | None = None) -> str:
+        """The cached access_token (gettoken), shared by replicas through `tokens`.
+
+        A token WeCom `rejected` is replaced only while it is still the cached one: when
+        another replica has renewed it already, its token is used.
+        """
         async with self._token_lock:
-            if refresh or self._token is None or self._clock() >= self._token_expires:
-                data = await self._request(
-                    "GET",
-                    "/cgi-bin/gettoken",
-                    {"corpid": self.corp_id, "corpsecret": self._secret},
-                    None,
-                )
-                check(data, "gettoken")
-                self._token = str(data["access_token"])
-                # Renew a little early so a token never expires between check and use.
-                lifetime = float(data.get("expires_in", 7200))
-                self._token_expires = self._clock() + max(1.0, lifetime - min(300.0, lifetime / 10))
-            return self._token
+            cached = await self.tokens.token()
+            if cached is not None and cached != rejected:
+                return cached
+            data = await self._request(
+                "GET",
+                "/cgi-bin/gettoken",
+                {"corpid": self.corp_id, "corpsecret": self._secret},
+                None,
+            )
+            self._check(data, "gettoken")
+            token = str(data["access_token"])
+            # Renew a little early so a token never expires between check and use.
+            lifetime = float(data.get("expires_in", 7200))
+            await self.tokens.keep_token(token, max(1.0, lifetime - min(300.0, lifetime / 10)))
+            return token
+
+    def _check(self, data: dict[str, Any], what: str) -> None:
+        """`check`, and hold the app's calls after a configuration error."""
+        try:
+            check(data, what)
+        except ConfigProblem as exc:
+            self.problem = str(exc)
+            self._held_until = self._clock() + CONFIG_RETRY
+            raise
+        self.problem = None
+
+    def _hold(self) -> None:
+        """While held, an app call waits without asking WeCom (the outbox keeps the rows)."""
+        left = self._held_until - self._clock()
+        if self.problem is not None and left > 0:
+            raise ConfigProblem(self.problem, retry_after=left)
 
     async def _with_token(
         self, path: str, attempt: Callable[[str], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
         """`attempt(token)`; a rejected token is renewed and the attempt made once more."""
-        data = await attempt(await self.access_token())
+        self._hold()
+        token = await self.access_token()
+        data = await attempt(token)
         if data.get("errcode") in TOKEN_ERRORS:
-            data = await attempt(await self.access_token(refresh=True))
-        check(data, path)
+            data = await attempt(await self.access_token(rejected=token))
+        self._check(data, path)
         return data
 
     async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -188,17 +252,56 @@ class WeComApi:
         return got["file"]
 
     async def send_message(self, body: dict[str, Any]) -> dict[str, Any]:
-        """An app message (message/send) to `body["touser"]`; unknown members are permanent."""
-        data = await self.call("/cgi-bin/message/send", {**body, "agentid": self.agent_id})
+        """An app message (message/send) to `body["touser"]`; unknown members are permanent.
+
+        WeCom's duplicate check is on: a part sent again after a lost answer (a timeout
+        after WeCom accepted it) is not shown twice. It compares content, so the same
+        text to the same member within `DUPLICATE_WINDOW` seconds is shown once.
+        """
+        body = {
+            **body,
+            "agentid": self.agent_id,
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": DUPLICATE_WINDOW,
+        }
+        data = await self.call("/cgi-bin/message/send", body)
         if data.get("invaliduser"):
-            raise PermanentError(f"WeCom: not a member the app can reach: {data['invaliduser']}")
+            raise Unreachable(f"WeCom: not a member the app can reach: {data['invaliduser']}")
         return data
+
+    async def update_card(self, userid: str, response_code: str, replace_name: str) -> None:
+        """Turn a pressed card's buttons into one unpressable label (update_template_card);
+        a response_code is good for one update within 72 hours."""
+        body = {
+            "userids": [userid],
+            "agentid": self.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": replace_name[:CARD_REPLACE_CHARS]},
+        }
+        await self.call("/cgi-bin/message/update_template_card", body)
+
+    async def update_appchat(
+        self, chatid: str, *, add: list[str], remove: list[str], name: str | None = None
+    ) -> None:
+        """Members in and out of a group chat the app created (appchat/update)."""
+        body: dict[str, Any] = {"chatid": chatid}
+        if add:
+            body["add_user_list"] = add
+        if remove:
+            body["del_user_list"] = remove
+        if name:
+            body["name"] = name[:APPCHAT_NAME_CHARS]
+        await self.call("/cgi-bin/appchat/update", body)
 
     async def create_appchat(
         self, name: str, owner: str, members: list[str], chatid: str | None = None
     ) -> str:
         """Create a group chat (appchat/create); returns its outbox chat id `appchat:<chatid>`."""
-        body: dict[str, Any] = {"name": name, "owner": owner, "userlist": members}
+        body: dict[str, Any] = {
+            "name": name[:APPCHAT_NAME_CHARS],
+            "owner": owner,
+            "userlist": members,
+        }
         if chatid:
             body["chatid"] = chatid
         data = await self.call("/cgi-bin/appchat/create", body)
@@ -235,14 +338,25 @@ def check(data: dict[str, Any], what: str) -> None:
     reason = f"WeCom {what}: errcode {code} ({str(data.get('errmsg', ''))[:120]})"
     if code == MEDIA_GONE:
         raise MediaGone(reason)
+    if code in UNREACHABLE_ERRORS:
+        raise Unreachable(reason)
     if code in RATE_ERRORS:
         raise TransientError(reason)  # the transport adds its per-target backoff
     if code in BUSY or code in TOKEN_ERRORS:
         raise TransientError(reason, retry_after=5.0)
     if code in CONFIG_ERRORS:
         log.error("%s: check the WeCom settings of this deployment", reason)
-        raise TransientError(reason, retry_after=CONFIG_RETRY)
+        raise ConfigProblem(reason, retry_after=CONFIG_RETRY)
     raise PermanentError(reason)
 
 
-__all__ = ["APPCHAT_PREFIX", "PLATFORM", "MediaGone", "WeComApi", "check"]
+__all__ = [
+    "APPCHAT_PREFIX",
+    "PLATFORM",
+    "ConfigProblem",
+    "MediaGone",
+    "TokenCache",
+    "Unreachable",
+    "WeComApi",
+    "check",
+]

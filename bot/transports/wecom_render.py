@@ -72,13 +72,16 @@ def card_fits(text: str, buttons: list[dict[str, str]]) -> bool:
     return 0 < len(title) <= CARD_TITLE_CHARS and len(rest) <= CARD_SUBTITLE_CHARS
 
 
-def button_card(text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
+def button_card(
+    text: str, buttons: list[dict[str, str]], task_id: str | None = None
+) -> dict[str, Any]:
+    """A button_interaction card; `task_id` (from the outbox row) names it for its press."""
     title, _, rest = plain(text).partition("\n")
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title},
         # Unique per app, [0-9A-Za-z_-@], ≤ 128 bytes.
-        "task_id": f"daiban-{uuid.uuid4().hex}",
+        "task_id": task_id or f"daiban-{uuid.uuid4().hex}",
         "button_list": [{"text": b["label"], "style": 1, "key": b["payload"]} for b in buttons],
     }
     if rest.strip():

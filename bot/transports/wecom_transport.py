@@ -34,11 +34,10 @@ import hashlib
 import json
 import re
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.transports.base import PermanentError, TransientError
+from bot.transports.base import TransientError
 from bot.transports.wecom_client import APPCHAT_PREFIX, PLATFORM, MediaGone, WeComApi
 from bot.transports.wecom_media import FileStep, LocalFile, MediaCache, local_file
 from bot.transports.wecom_render import (
@@ -54,39 +53,10 @@ from bot.transports.wecom_render import (
     with_attachment,
     with_names,
 )
+from bot.transports.wecom_state import Limit, MemoryState, SendState
 from handlers.chat import Outgoing
 
-
-class SlidingWindow:
-    """At most `limit` sends per `period` seconds per key; tells how long to wait."""
-
-    def __init__(
-        self, limit: int, period: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit, self.period, self.clock = limit, period, clock
-        self._sent: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
-        sent = self._sent.get(key, deque())
-        while sent and sent[0] <= now - self.period:
-            sent.popleft()
-        if not sent:
-            self._sent.pop(key, None)  # keeps memory bounded by recently active chats
-        return sent
-
-    def wait(self, key: str, count: int = 1) -> float:
-        """Seconds until `count` more sends are allowed for `key` (0 when allowed now)."""
-        sent = self._recent(key)
-        excess = len(sent) + count - self.limit
-        if excess <= 0:
-            return 0.0
-        if count > self.limit:
-            raise PermanentError(f"one message needs {count} sends, over the limit {self.limit}")
-        return max(0.001, sent[excess - 1] + self.period - self.clock())
-
-    def note(self, key: str) -> None:
-        self._sent.setdefault(key, deque()).append(self.clock())
+WINDOW_MARGIN = 0.025
 
 
 class RateBackoff:
@@ -117,39 +87,59 @@ class WeComTransport:
         lang_of: Callable[[str], Awaitable[str]],
         default_lang: str,
         member_per_minute: int = 30,
+        member_per_hour: int = 1000,
         robot_per_minute: int = 20,
+        state: SendState | None = None,
+        minute: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
         self.robot_keys = robot_keys
         self.lang_of = lang_of
         self.default_lang = default_lang
-        self.member_window = SlidingWindow(member_per_minute, 60.0, clock)
-        self.robot_window = SlidingWindow(robot_per_minute, 60.0, clock)
+        # `minute` is shorter only in tests and benchmarks, with the fake's limits alike.
+        # Windows a little longer than WeCom's (2.5 %): a send admitted as the window ends
+        # must not reach WeCom before its own window has moved on (network latency).
+        period = minute * (1 + WINDOW_MARGIN)
+        self.member_limits = [(member_per_minute, period), (member_per_hour, 60 * period)]
+        self.robot_limits = [(robot_per_minute, period)]
+        self.state: SendState = state if state is not None else MemoryState(clock)
         self.backoff = RateBackoff()
         self.media = MediaCache(clock)
-        # Parts of a message already delivered, so a retry does not send them again.
-        self._progress: OrderedDict[str, int] = OrderedDict()
+
+    @property
+    def problems(self) -> list[str]:
+        """What /healthz reports: a configuration error holding the app's messages."""
+        return [f"WeCom: {self.api.problem}"] if self.api.problem else []
 
     async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
         """Deliver one outbox payload, or raise TransientError / PermanentError."""
+        await self.send_row(None, chat_external_id, payload)
+
+    async def send_row(
+        self, row_id: int | None, chat_external_id: str, payload: dict[str, Any]
+    ) -> None:
+        """Deliver outbox row `row_id`: its id names the message's progress and its card."""
         message = Outgoing.from_payload(payload)
         buttons = [b for row in payload.get("buttons", []) for b in row]
         mentions = payload.get("mentions", [])
         file = await asyncio.to_thread(local_file, message.attachment)
-        progress = hashlib.sha1(
+        digest = hashlib.sha1(
             (chat_external_id + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
         ).hexdigest()
+        progress = f"outbox-{row_id}" if row_id is not None else digest
         if chat_external_id in self.robot_keys:
             await self._robot(chat_external_id, message, buttons, mentions, file, progress)
         elif chat_external_id.startswith(APPCHAT_PREFIX):
             await self._appchat(chat_external_id, message, buttons, mentions, file, progress)
         else:
-            await self._member(chat_external_id, message, buttons, file, progress)
+            # A card's task_id is the row's, so a press names the message it answers.
+            task_id = f"daiban-{row_id}-{digest[:8]}" if row_id is not None else None
+            await self._member(chat_external_id, message, buttons, file, progress, task_id)
 
     async def _deliver(
         self,
-        window: SlidingWindow,
+        limits: list[Limit],
         key: str,
         bodies: list[dict[str, Any]],
         post: Callable[[dict[str, Any]], Awaitable[Any]],
@@ -160,24 +150,24 @@ class WeComTransport:
         steps: list[Callable[[], Awaitable[Any]]] = [_bound(post, body) for body in bodies]
         if file is not None:
             steps.append(lambda: self._post_file(file, post))
-        done = self._progress.get(progress, 0) if progress else 0
-        # All parts of a message are admitted together, so a limit never cuts one in half.
-        wait = window.wait(key, len(steps) - done)
+        several = len(steps) > 1
+        done = await self.state.progress(progress) if several else 0
+        # All parts of a message are admitted together, so a limit never cuts one in half;
+        # the slots are taken in the shared store before the first part leaves.
+        wait = await self.state.admit(key, limits, len(steps) - done)
         if wait > 0:
             raise TransientError("WeCom rate limit reached (kept by Daiban)", retry_after=wait)
         for index in range(done, len(steps)):
-            window.note(key)
             try:
                 await steps[index]()
             except TransientError as exc:
                 if exc.retry_after is None:  # WeCom's own 45009/45033
                     exc.retry_after = self.backoff.next(key)
                 raise
-            if progress and len(steps) > 1:
-                self._progress[progress] = index + 1
-                while len(self._progress) > 1000:
-                    self._progress.popitem(last=False)
-        self._progress.pop(progress, None)
+            if several and index + 1 < len(steps):
+                await self.state.advance(progress, index + 1)
+        if several and (done > 0 or done + 1 < len(steps)):  # progress was recorded
+            await self.state.advance(progress, None)
         self.backoff.reset(key)
 
     async def _media_id(self, step: FileStep, *, fresh: bool = False) -> str:
@@ -210,9 +200,13 @@ class WeComTransport:
         buttons: list[dict[str, str]],
         file: LocalFile | None,
         progress: str,
+        task_id: str | None = None,
     ) -> None:
         if buttons and card_fits(message.text, buttons):
-            bodies = [button_card(message.text, buttons)]
+            card = button_card(message.text, buttons, task_id)
+            task = card["template_card"]["task_id"]
+            await self.state.card_sent(task, userid, buttons)  # before: a press may be quick
+            bodies = [card]
         else:
             text = message.text
             if buttons:
@@ -223,7 +217,7 @@ class WeComTransport:
             await self.api.send_message({"touser": userid, **body})
 
         await self._deliver(
-            self.member_window,
+            self.member_limits,
             f"member:{userid}",
             bodies,
             post,
@@ -251,7 +245,7 @@ class WeComTransport:
             await self.api.send_appchat({"chatid": chatid, **body, "safe": 0})
 
         await self._deliver(
-            self.robot_window,
+            self.robot_limits,
             chat,
             text_part(text, message, file),
             post,
@@ -297,7 +291,7 @@ class WeComTransport:
 
         step = None if file is None else FileStep(file, f"robot:{name}", upload)
         await self._deliver(
-            self.robot_window, f"robot:{name}", bodies, post, file=step, progress=progress
+            self.robot_limits, f"robot:{name}", bodies, post, file=step, progress=progress
         )
 
 
@@ -330,7 +324,6 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
 
 __all__ = [
     "RateBackoff",
-    "SlidingWindow",
     "WeComTransport",
     "parse_robot_keys",
 ]

@@ -1,10 +1,16 @@
 """A fake WeCom server for tests, and WeCom's side of the callback.
 
-`FakeWeCom` serves gettoken, message/send, appchat/create, appchat/send and webhook/send on
-127.0.0.1 (a free port), records what was sent, enforces WeCom's limits (30 app messages a
-minute per member, 20 a minute per robot: a breach is answered 45009 and counted in
-`violations`), and can expire every token (then 42001), or answer the next sends with
-45009 or a 5xx.
+`FakeWeCom` serves gettoken, message/send, message/update_template_card, appchat/create,
+appchat/update, appchat/send and webhook/send on 127.0.0.1 (a free port), records what was
+sent, and enforces WeCom's limits the way WeCom does: a message over 30 a minute or 1,000
+an hour per member, or 20 a minute per robot, is answered errcode 0 and silently dropped
+(counted in `violations`, kept in `dropped`). `minute` shortens the windows for tests. It
+can expire every token (then 42001), or answer the next calls with an errcode or a 5xx.
+
+Cards: a template_card message answers a `response_code` like WeCom; `press` plays a
+person pressing a button and returns the callback XML with a fresh ResponseCode;
+update_template_card takes each code once (else 40000-something: we answer 40058) and
+records the replaced label in `card_updates`.
 
 Media (素材) as the docs describe it: `media/upload?access_token=…&type=file` and a robot's
 `webhook/upload_media?key=…&type=file` take a multipart body whose file part is named
@@ -81,7 +87,13 @@ class FakeWeCom:
     corp_id: str = CORP_ID
     secret: str = SECRET
     member_per_minute: int = 30
+    member_per_hour: int = 1000
     robot_per_minute: int = 20
+    minute: float = 60.0
+    dropped: list[Sent] = field(default_factory=list)
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_id -> card
+    card_updates: list[dict[str, Any]] = field(default_factory=list)
+    _codes: dict[str, str] = field(default_factory=dict)  # live response_code -> task_id
     robot_keys: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     token_requests: int = 0
@@ -132,7 +144,9 @@ class FakeWeCom:
         app = web.Application()
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
+        app.router.add_post("/cgi-bin/appchat/update", self._appchat_update)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
@@ -185,14 +199,17 @@ class FakeWeCom:
             return self._err(code, "injected")
         return None
 
-    def _over_limit(self, key: str, limit: int) -> bool:
+    def _over_limit(self, key: str, *limits: tuple[int, float]) -> bool:
+        """Whether one more send breaks a limit (counted as a violation), else count it."""
         now = time.monotonic()
         window = self._windows[key]
-        while window and window[0] <= now - 60:
+        longest = max(period for _, period in limits)
+        while window and window[0] <= now - longest:
             window.popleft()
-        if len(window) >= limit:
-            self.violations += 1
-            return True
+        for limit, period in limits:
+            if sum(1 for t in window if t > now - period) >= limit:
+                self.violations += 1
+                return True
         window.append(now)
         return False
 
@@ -208,21 +225,78 @@ class FakeWeCom:
             return web.json_response({"errcode": 81013, "errmsg": "user invalid"})
         if (error := self._file_error(body, "app")) is not None:
             return error
-        if self._over_limit(f"member:{touser}", self.member_per_minute):
-            return self._err(45009, "api freq out of limit")
+        answer: dict[str, Any] = {
+            "errcode": 0,
+            "errmsg": "ok",
+            "invaliduser": "",
+            "msgid": f"m{next(self._ids)}",
+        }
+        limits = (self.member_per_minute, self.minute), (self.member_per_hour, 60 * self.minute)
+        if self._over_limit(f"member:{touser}", *limits):
+            # WeCom's documented behaviour: over the limit, the message is dropped silently.
+            self.dropped.append(Sent("message", touser, body))
+            return web.json_response(answer)
         self.sent.append(Sent("message", touser, body))
-        return web.json_response(
-            {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"m{next(self._ids)}"}
+        if body.get("msgtype") == "template_card":
+            card = body["template_card"]
+            if card.get("task_id") in self.cards:
+                return self._err(40058, "task_id exists")
+            self.cards[card["task_id"]] = {**card, "touser": touser}
+            answer["response_code"] = self._code(card["task_id"])
+        return web.json_response(answer)
+
+    def _code(self, task_id: str) -> str:
+        code = f"rc{secrets.token_hex(8)}"
+        self._codes[code] = task_id
+        return code
+
+    def press(self, userid: str, task_id: str, key: str, *, create_time: int | None = None) -> str:
+        """The callback XML of `userid` pressing button `key` on card `task_id`."""
+        code = self._code(task_id)
+        return card_event_xml(
+            userid, key, create_time or int(time.time()), task_id=task_id, response_code=code
         )
+
+    async def _update_card(self, request: web.Request) -> web.Response:
+        self.calls.append("update_template_card")
+        if (error := self._token_error(request) or self._injected("update_card")) is not None:
+            return error
+        body = await request.json()
+        task_id = self._codes.pop(str(body.get("response_code", "")), None)
+        if task_id is None:
+            return self._err(40058, "invalid response_code")
+        self.card_updates.append({"task_id": task_id, **body})
+        return self._err(0, "ok")
 
     async def _appchat_create(self, request: web.Request) -> web.Response:
         self.calls.append("appchat/create")
         if (error := self._token_error(request)) is not None:
             return error
         body = await request.json()
+        members = body.get("userlist") or []
+        if not 2 <= len(members) <= 500:
+            return self._err(40050, "chatid member count invalid")  # "至少2人，至多500人"
         chatid = body.get("chatid") or f"wr{next(self._ids):08d}"
-        self.appchats[chatid] = body
+        if chatid in self.appchats:
+            return self._err(86215, "chat exists")
+        self.appchats[chatid] = {**body, "userlist": list(members)}
         return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    async def _appchat_update(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat/update")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        chat = self.appchats.get(str(body.get("chatid", "")))
+        if chat is None:
+            return self._err(86003, "chat not exist")
+        gone = set(body.get("del_user_list") or [])
+        members = [m for m in chat["userlist"] if m not in gone]
+        members += [m for m in body.get("add_user_list") or [] if m not in members]
+        chat["userlist"] = members
+        if body.get("name"):
+            chat["name"] = body["name"]
+        return self._err(0, "ok")
 
     async def _appchat_send(self, request: web.Request) -> web.Response:
         self.calls.append("appchat")
@@ -246,8 +320,9 @@ class FakeWeCom:
         body = await request.json()
         if (error := self._file_error(body, f"robot:{key}")) is not None:
             return error
-        if self._over_limit(f"robot:{key}", self.robot_per_minute):
-            return self._err(45009, "api freq out of limit")
+        if self._over_limit(f"robot:{key}", (self.robot_per_minute, self.minute)):
+            self.dropped.append(Sent("webhook", key, body))
+            return self._err(0, "ok")
         self.sent.append(Sent("webhook", key, body))
         return self._err(0, "ok")
 
@@ -354,15 +429,23 @@ def media_xml(userid: str, kind: str, media_id: str, msg_id: str, *, corp_id: st
     )
 
 
-def card_event_xml(userid: str, key: str, create_time: int, *, corp_id: str = CORP_ID) -> str:
+def card_event_xml(
+    userid: str,
+    key: str,
+    create_time: int,
+    *,
+    corp_id: str = CORP_ID,
+    task_id: str = "daiban-t1",
+    response_code: str = "rc1",
+) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[template_card_event]]></Event>"
-        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[daiban-t1]]></TaskId>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
         f"<CardType><![CDATA[button_interaction]]></CardType>"
-        f"<ResponseCode><![CDATA[rc1]]></ResponseCode><AgentID>{AGENT_ID}</AgentID></xml>"
+        f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>{AGENT_ID}</AgentID></xml>"
     )
 
 

@@ -69,4 +69,3 @@ async def test_a_store_that_is_down_answers_503_so_wecom_delivers_again(served):
     status, body = await served.side.post(text_xml("lisi", "/help", "7002"))  # once more
     assert (status, body) == (200, "success")
     assert served.host.handled == ["m:7002"]
-
