@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from bot.config import ConfigError, Settings
 from bot.transports.host import TransportHost
+from bot.transports.wecom_cards import CardPress, card_press, close_card
 from bot.transports.wecom_client import PLATFORM, WeComApi
 from bot.transports.wecom_crypto import (
     BadMessage,
@@ -157,6 +158,8 @@ def _event_id(root: Element, sender: str) -> str:
         event_id = f"m:{msg_id}"
     else:  # events have no MsgId: sender + create time + event (+ key) identify them
         parts = [sender, _text(root, "CreateTime"), _text(root, "Event"), _text(root, "EventKey")]
+        if _text(root, "TaskId"):  # a card press: which card it answers
+            parts.append(_text(root, "TaskId"))
         event_id = "e:" + ":".join(parts)
     if len(event_id) > EVENT_ID_MAX:
         event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
@@ -245,7 +248,8 @@ class WeComCallback:
             plain = self.crypt.decrypt_message(
                 q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body
             )
-            event = to_incoming(parse_xml(plain))
+            root = parse_xml(plain)
+            event = to_incoming(root)
         except BadMessage as exc:
             log.warning("WeCom callback: unreadable body from %s: %s", request.remote, exc)
             return web.Response(status=400, text="bad request")
@@ -254,7 +258,7 @@ class WeComCallback:
         if event is not None:
             # Store, then answer: WeCom hears "success" only once the event is committed,
             # so a store that is down makes WeCom deliver it again (it retries 3 times).
-            task = self._schedule(event)
+            task = self._schedule(event, card_press(root))
             try:
                 await asyncio.shield(task)
             except StorageError as exc:
@@ -262,9 +266,9 @@ class WeComCallback:
                 return web.Response(status=503, text="store unavailable")
         return web.Response(text="success")
 
-    def _schedule(self, event: Incoming) -> asyncio.Task[None]:
+    def _schedule(self, event: Incoming, press: CardPress | None = None) -> asyncio.Task[None]:
         previous = self._last.get(event.chat_id)
-        task = asyncio.create_task(self._process(event, previous))
+        task = asyncio.create_task(self._process(event, previous, press))
         self.tasks.add(task)
         self._last[event.chat_id] = task
 
@@ -278,10 +282,17 @@ class WeComCallback:
         task.add_done_callback(done)
         return task
 
-    async def _process(self, event: Incoming, previous: asyncio.Task[None] | None) -> None:
+    async def _process(
+        self, event: Incoming, previous: asyncio.Task[None] | None, press: CardPress | None
+    ) -> None:
         """Handle one event after the previous one of its chat; `StorageError` passes up."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        if press is not None and not await close_card(
+            self.app.services.db, press, self.app.services.clock.now()
+        ):
+            self.app.worker.wake()  # a card answered before: only the notice goes out
+            return
         if self.inbox is not None and event.attachment is not None:
             event = await self.inbox.keep(event)
         try:

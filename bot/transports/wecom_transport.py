@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.transports.base import TransientError
+from bot.transports.wecom_cards import CARD_UPDATE
 from bot.transports.wecom_client import APPCHAT_PREFIX, PLATFORM, MediaGone, WeComApi
 from bot.transports.wecom_media import FileStep, LocalFile, MediaCache, local_file
 from bot.transports.wecom_render import (
@@ -120,6 +121,12 @@ class WeComTransport:
         self, row_id: int | None, chat_external_id: str, payload: dict[str, Any]
     ) -> None:
         """Deliver outbox row `row_id`: its id names the message's progress and its card."""
+        if CARD_UPDATE in payload:  # a pressed card shows the choice and who made it
+            update = payload[CARD_UPDATE]
+            await self.api.update_card(
+                chat_external_id, str(update["response_code"]), str(update["replace_name"])
+            )
+            return
         message = Outgoing.from_payload(payload)
         buttons = [b for row in payload.get("buttons", []) for b in row]
         mentions = payload.get("mentions", [])

@@ -281,10 +281,12 @@ def test_a_text_message_becomes_an_incoming_command():
     assert event.sender.language_code is None and event.chat_kind is ChatKind.DM
 
 
-def test_a_card_press_becomes_a_payload_with_an_event_id_from_sender_time_and_key():
+def test_a_card_press_becomes_a_payload_with_an_event_id_from_sender_time_key_and_card():
     event = to_incoming(parse_xml(card_event_xml("zhangwei", "lang:en", 1700000000)))
     assert event.payload == "lang:en"
-    assert event.event_id == "e:zhangwei:1700000000:template_card_event:lang:en"
+    assert event.event_id == "e:zhangwei:1700000000:template_card_event:lang:en:daiban-t1"
+    other_card = card_event_xml("zhangwei", "lang:en", 1700000000, task_id="daiban-t2")
+    assert to_incoming(parse_xml(other_card)).event_id != event.event_id
     long = to_incoming(parse_xml(card_event_xml("zhangwei", "k" * 1000, 1700000000)))
     assert len(long.event_id) <= 128
 
