@@ -6,6 +6,7 @@ from handlers import (
     completion,
     consult,
     eligibility_check,
+    groups,
     items,
     office,
     plan,
@@ -29,6 +30,7 @@ def build_router() -> Router:
     root.include(office.router)
     root.include(progress.router)
     root.include(team.router)
+    root.include(groups.router)
     root.include(plan.router)
     root.include(items.router)
     root.include(status.router)

@@ -31,6 +31,7 @@ COMMANDS: list[CommandInfo] = [
     CommandInfo("log", N_("Add a note to the project's work log"), _TEAM),
     CommandInfo("assign", N_("Assign a butler and team to an accepted project"), _OFFICE),
     CommandInfo("bind", N_("Bind the project's group chat (one-time code)"), _BUTLER),
+    CommandInfo("group", N_("Create the team's group chat, or update its members"), _BUTLER),
     CommandInfo("plan", N_("The project handbook; add, drop or re-date items"), _BUTLER),
     CommandInfo("advance", N_("Move the project to its next stage"), _BUTLER),
     CommandInfo("complete", N_("Start completion (办结) for the enterprise to confirm"), _BUTLER),

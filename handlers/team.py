@@ -429,15 +429,20 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     team = await assign_team(ctx.uow, project, int(parts[1]), now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
-    await ctx.send_to_person(
-        team.butler.id,
-        Voice(team.butler.lang)._(
-            "You are the butler of project {code} {name}. Create a group chat with the team, "
-            "then send /bind {code} here to get the code that binds it.",
-            code=project.code,
-            name=project.name,
-        ),
+    say = Voice(team.butler.lang)
+    notice = say._(
+        "You are the butler of project {code} {name}. Create a group chat with the team, "
+        "then send /bind {code} here to get the code that binds it.",
+        code=project.code,
+        name=project.name,
     )
+    account = await ctx.uow.people.dm_account(team.butler.id, prefer_platform=ctx.incoming.platform)
+    if account is not None and account.platform in ctx.services.group_platforms:
+        # Where the messenger lets the bot make the group, one press does it (/group).
+        button = Button(say._("Create the team's group chat"), f"grp:{project.id}")
+        await ctx.send_to_person(team.butler.id, Outgoing(notice, buttons=[[button]]))
+    else:
+        await ctx.send_to_person(team.butler.id, notice)
 
 
 def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> str:

@@ -212,6 +212,22 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             ),
         ),
     },
+    "group": {
+        "dm": (
+            "/group PA-0001",  # the stories' messenger cannot make groups: the way by hand
+            only(
+                {
+                    "butler": ok(r"^Here I cannot create group chats\. .*/bind PA-0001"),
+                    "butler_other": no(NOT_TEAM_DM),
+                },
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": (
+            "/group",
+            only({"butler": no(DM_ONLY), "butler_other": no(DM_ONLY)}, no(ONLY_FOR)),
+        ),
+    },
     "advance": {
         "dm": (
             "/advance PA-0001",

@@ -147,6 +147,27 @@ def lang_reader(app: TransportHost) -> Callable[[str], Awaitable[str]]:
     return lang_of
 
 
+def group_binder(app: TransportHost) -> Callable[[str, str, str, str], Awaitable[None]]:
+    """Bind a group chat the app just created: as if its owner, the butler, sent
+    `/bind CODE` in it (the plan, the greeting and the handbook follow from the flow)."""
+
+    async def bind(chat: str, owner: str, invite: str, title: str) -> None:
+        event = Incoming(
+            event_id=_short(f"g:{chat}:{invite}"),
+            sender=Sender(PLATFORM, owner, "", None),
+            chat_id=chat,
+            chat_kind=ChatKind.GROUP,
+            chat_title=title,
+            text=f"/bind {invite}",
+            command="bind",
+            args=invite,
+        )
+        await app.handle(event)
+        app.worker.wake()
+
+    return bind
+
+
 # -- parsing ---------------------------------------------------------------------------
 def _text(root: Element, path: str) -> str:
     return (root.findtext(path) or "").strip()
@@ -161,8 +182,13 @@ def _event_id(root: Element, sender: str) -> str:
         if _text(root, "TaskId"):  # a card press: which card it answers
             parts.append(_text(root, "TaskId"))
         event_id = "e:" + ":".join(parts)
+    return _short(event_id)
+
+
+def _short(event_id: str) -> str:
+    """The event id as stored (inbound_events.event_id holds 128 characters)."""
     if len(event_id) > EVENT_ID_MAX:
-        event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
+        return event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
     return event_id
 
 
@@ -345,7 +371,9 @@ async def start_wecom(
         member_per_hour=settings.wecom_member_per_hour,
         robot_per_minute=settings.wecom_robot_per_minute,
         state=state,
+        bind_group=group_binder(app),
     )
+    app.services.group_platforms.add(PLATFORM)  # /group may ask this transport for groups
     callback = WeComCallback(
         app,
         WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id),

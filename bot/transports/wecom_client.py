@@ -307,6 +307,16 @@ class WeComApi:
         data = await self.call("/cgi-bin/appchat/create", body)
         return APPCHAT_PREFIX + str(data["chatid"])
 
+    async def get_appchat(self, chatid: str) -> dict[str, Any]:
+        """A group chat the app created (appchat/get): its chat_info (owner, userlist)."""
+        path = "/cgi-bin/appchat/get"
+
+        async def attempt(token: str) -> dict[str, Any]:
+            return await self._request("GET", path, {"access_token": token, "chatid": chatid}, None)
+
+        info = (await self._with_token(path, attempt)).get("chat_info")
+        return info if isinstance(info, dict) else {}
+
     async def send_appchat(self, body: dict[str, Any]) -> None:
         await self.call("/cgi-bin/appchat/send", body)
 

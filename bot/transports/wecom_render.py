@@ -68,15 +68,24 @@ def card_fits(text: str, buttons: list[dict[str, str]]) -> bool:
     keys = [b["payload"] for b in buttons]
     if len(set(keys)) != len(keys) or any(len(k.encode()) > CARD_KEY_BYTES for k in keys):
         return False
-    title, _, rest = plain(text).partition("\n")
-    return 0 < len(title) <= CARD_TITLE_CHARS and len(rest) <= CARD_SUBTITLE_CHARS
+    title, rest = _card_parts(text)
+    return len(title) > 0 and len(rest) <= CARD_SUBTITLE_CHARS
+
+
+def _card_parts(text: str) -> tuple[str, str]:
+    """(main title, sub title) of a card: the first line and the rest; a first line too
+    long for a title is shortened there and given whole in the sub title."""
+    first, _, rest = plain(text).strip().partition("\n")
+    if len(first) <= CARD_TITLE_CHARS:
+        return first, rest.strip()
+    return first[: CARD_TITLE_CHARS - 1] + "…", f"{first}\n{rest.strip()}".strip()
 
 
 def button_card(
     text: str, buttons: list[dict[str, str]], task_id: str | None = None
 ) -> dict[str, Any]:
     """A button_interaction card; `task_id` (from the outbox row) names it for its press."""
-    title, _, rest = plain(text).partition("\n")
+    title, rest = _card_parts(text)
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title},
@@ -84,8 +93,8 @@ def button_card(
         "task_id": task_id or f"daiban-{uuid.uuid4().hex}",
         "button_list": [{"text": b["label"], "style": 1, "key": b["payload"]} for b in buttons],
     }
-    if rest.strip():
-        card["sub_title_text"] = rest.strip()
+    if rest:
+        card["sub_title_text"] = rest
     return {"msgtype": "template_card", "template_card": card}
 
 

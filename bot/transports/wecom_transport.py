@@ -40,6 +40,7 @@ from typing import Any
 from bot.transports.base import TransientError
 from bot.transports.wecom_cards import CARD_UPDATE
 from bot.transports.wecom_client import APPCHAT_PREFIX, PLATFORM, MediaGone, WeComApi
+from bot.transports.wecom_groups import BindGroup, GroupMaker
 from bot.transports.wecom_media import FileStep, LocalFile, MediaCache, local_file
 from bot.transports.wecom_render import (
     ROBOT_MARKDOWN_BYTES,
@@ -56,6 +57,7 @@ from bot.transports.wecom_render import (
 )
 from bot.transports.wecom_state import Limit, MemoryState, SendState
 from handlers.chat import Outgoing
+from handlers.groups import GROUP_INTENT
 
 WINDOW_MARGIN = 0.025
 
@@ -92,9 +94,11 @@ class WeComTransport:
         robot_per_minute: int = 20,
         state: SendState | None = None,
         minute: float = 60.0,
+        bind_group: BindGroup | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
+        self.groups = GroupMaker(api, bind_group)
         self.robot_keys = robot_keys
         self.lang_of = lang_of
         self.default_lang = default_lang
@@ -121,6 +125,9 @@ class WeComTransport:
         self, row_id: int | None, chat_external_id: str, payload: dict[str, Any]
     ) -> None:
         """Deliver outbox row `row_id`: its id names the message's progress and its card."""
+        if GROUP_INTENT in payload:  # the team's group chat, made or brought up to date
+            await self.groups.run(payload[GROUP_INTENT])
+            return
         if CARD_UPDATE in payload:  # a pressed card shows the choice and who made it
             update = payload[CARD_UPDATE]
             await self.api.update_card(

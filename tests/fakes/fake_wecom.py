@@ -147,6 +147,7 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
         app.router.add_post("/cgi-bin/appchat/update", self._appchat_update)
+        app.router.add_get("/cgi-bin/appchat/get", self._appchat_get)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
@@ -275,12 +276,25 @@ class FakeWeCom:
         body = await request.json()
         members = body.get("userlist") or []
         if not 2 <= len(members) <= 500:
-            return self._err(40050, "chatid member count invalid")  # "至少2人，至多500人"
+            return self._err(40058, "userlist size invalid")  # "至少2人，至多500人"
         chatid = body.get("chatid") or f"wr{next(self._ids):08d}"
         if chatid in self.appchats:
             return self._err(86215, "chat exists")
         self.appchats[chatid] = {**body, "userlist": list(members)}
         return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    async def _appchat_get(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat/get")
+        if (error := self._token_error(request)) is not None:
+            return error
+        chatid = request.query.get("chatid", "")
+        chat = self.appchats.get(chatid)
+        if chat is None:
+            return self._err(86003, "chat not exist")
+        info = {"chatid": chatid, "name": chat.get("name", ""), "owner": chat.get("owner", "")}
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "chat_info": {**info, "userlist": chat["userlist"]}}
+        )
 
     async def _appchat_update(self, request: web.Request) -> web.Response:
         self.calls.append("appchat/update")

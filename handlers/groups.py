@@ -1,0 +1,142 @@
+"""The team's group chat made by the bot (建群): `/group`, where the messenger allows it.
+
+On a messenger whose transport can create group chats (WeCom's appchat), the butler asks
+for the project's group with `/group [PROJECT]` in a DM, or with the button on the notice
+that made them butler. This flow only writes an intent to the outbox — "make a group of
+these members" — with a one-time group code; the transport creates the chat and then
+binds it exactly as a butler's `/bind CODE` in the new group would (handlers/team.py), so
+the plan is generated and the handbook posted there. Asked again once the group exists,
+`/group` brings its members in line with the team.
+
+Enterprise contacts are not members of the organisation's messenger: the group is the
+team's (butler, specialists, backups); the enterprise follows in its own chat.
+"""
+
+from __future__ import annotations
+
+from handlers.chat import ChatKind
+from handlers.context import Ctx
+from handlers.invites import new_code
+from handlers.router import Router
+from handlers.team import GROUP_CODE_VALID, my_project
+from storage.models import Project
+
+router = Router("groups")
+
+GROUP_INTENT = "group_intent"  # the outbox payload key a group-making transport executes
+BUTTON = "grp:"
+TEAM_ROLES = ("butler", "specialist", "backup")
+
+
+async def team_accounts(ctx: Ctx, project: Project, platform: str) -> list[str]:
+    """The team's account ids on `platform`, butler first, each once."""
+    members = sorted(
+        (m for m in await ctx.uow.members.of_project(project.id) if m.role in TEAM_ROLES),
+        key=lambda m: (m.role != "butler", m.person_id),
+    )
+    found: list[str] = []
+    for member in members:
+        account = await ctx.uow.people.dm_account(member.person_id, prefer_platform=platform)
+        if (
+            account is not None
+            and account.platform == platform
+            and account.external_id not in found
+        ):
+            found.append(account.external_id)
+    return found
+
+
+@router.command("group", roles={"butler"})
+async def group(ctx: Ctx) -> None:
+    """`/group [PROJECT]`: create the team's group chat, or bring its members up to date."""
+    if ctx.in_group:
+        await ctx.reply(ctx._("Send /group in a direct chat with me."))
+        return
+    project, _ = await my_project(ctx, ctx.incoming.args, "butler")
+    if project is not None:
+        await _make_group(ctx, project)
+
+
+@router.button(BUTTON, roles={"butler"}, chat=ChatKind.DM)
+async def group_pressed(ctx: Ctx) -> None:
+    raw = (ctx.incoming.payload or "").removeprefix(BUTTON)
+    project = await ctx.uow.projects.get(int(raw)) if raw.isdigit() else None
+    if project is None:
+        await ctx.reply(ctx._("This project no longer exists."))
+        return
+    await _make_group(ctx, project)
+
+
+async def _make_group(ctx: Ctx, project: Project) -> None:
+    platform = ctx.incoming.platform
+    if project.butler_id != ctx.person.id:
+        await ctx.reply(
+            ctx._("Only the butler of project {code} can create its group.", code=project.code)
+        )
+        return
+    if platform not in ctx.services.group_platforms:
+        await ctx.reply(
+            ctx._(
+                "Here I cannot create group chats. Create the team's group yourself, add me, "
+                "then send /bind {code} here for the code that binds it.",
+                code=project.code,
+            )
+        )
+        return
+    members = await team_accounts(ctx, project, platform)
+    bound = [c for c in await ctx.uow.chats.for_project(project.id) if c.platform == platform]
+    intent: dict[str, object]
+    if bound:
+        intent = {"action": "update", "chat": bound[0].external_id, "members": members}
+        text = ctx._(
+            "The group of project {code} exists; I am bringing its members in line with the "
+            "team ({count} people).",
+            code=project.code,
+            count=len(members),
+        )
+    elif len(members) < 2:
+        await ctx.reply(
+            ctx._(
+                "A group needs at least two team members who use this messenger; project "
+                "{code} has {count}. Assign the team first (/assign), then try again.",
+                code=project.code,
+                count=len(members),
+            )
+        )
+        return
+    else:
+        code = await new_code(ctx.uow)
+        await ctx.uow.invites.add(
+            code=code,
+            kind="group",
+            now=ctx.now,
+            project_id=project.id,
+            created_by_id=ctx.person.id,
+            expires_at=ctx.now + GROUP_CODE_VALID,
+        )
+        intent = {
+            "action": "create",
+            "name": f"{project.code} {project.name}",
+            "owner": ctx.incoming.sender.external_id,
+            "members": members,
+            "invite": code,
+        }
+        text = ctx._(
+            "Creating the group chat of project {code} with {count} team members; the "
+            "handbook follows there.",
+            code=project.code,
+            count=len(members),
+        )
+    await ctx.reply(text)
+    ctx.uow.outbox.enqueue_later(
+        platform=platform,
+        chat_external_id=ctx.incoming.chat_id,  # after the reply, in the butler's lane
+        payload={GROUP_INTENT: intent},
+        dedupe_key=f"in:{platform}:{ctx.incoming.event_id}:group",
+        now=ctx.now,
+        person_id=ctx.person.id,
+        source_event_id=ctx.incoming.event_id,
+    )
+
+
+__all__ = ["BUTTON", "GROUP_INTENT", "group", "team_accounts"]
