@@ -489,14 +489,19 @@ class WeComSide:
         self.token = token
         self.crypt = WXBizMsgCrypt(token, aes_key, corp_id)
 
-    def _query(self, encrypted: str, *, bad_signature: bool) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    def _query(
+        self, encrypted: str, *, bad_signature: bool, timestamp: int | None = None
+    ) -> dict[str, str]:
+        timestamp_ = str(int(time.time()) if timestamp is None else timestamp)
+        timestamp, nonce = timestamp_, secrets.token_hex(5)
         sig = self.crypt.sign(timestamp, nonce, encrypted)
         if bad_signature:
             sig = ("0" if sig[0] != "0" else "1") + sig[1:]
         return {"msg_signature": sig, "timestamp": timestamp, "nonce": nonce}
 
-    async def post(self, xml: str, *, bad_signature: bool = False) -> tuple[int, str]:
+    async def post(
+        self, xml: str, *, bad_signature: bool = False, timestamp: int | None = None
+    ) -> tuple[int, str]:
         """POST one message as WeCom would; returns (status, body)."""
         encrypted = self.crypt.encrypt(xml)
         envelope = (
@@ -507,7 +512,7 @@ class WeComSide:
             aiohttp.ClientSession() as http,
             http.post(
                 self.callback_url,
-                params=self._query(encrypted, bad_signature=bad_signature),
+                params=self._query(encrypted, bad_signature=bad_signature, timestamp=timestamp),
                 data=envelope.encode(),
             ) as response,
         ):

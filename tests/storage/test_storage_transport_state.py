@@ -83,3 +83,20 @@ async def test_a_value_is_kept_until_it_expires(db: Database, now: datetime) -> 
         assert await uow.transport_values.get("wecom", "token", now + timedelta(hours=3)) is None
         await uow.transport_values.forget("wecom", "token")
         assert await uow.transport_values.get("wecom", "token", now) is None
+
+
+async def test_inbound_ids_older_than_30_days_are_pruned_by_the_nightly_job(
+    db: Database, now: datetime
+) -> None:
+    from types import SimpleNamespace
+
+    from reminders.jobs import prune_job
+
+    async with UnitOfWork(db) as uow:
+        await uow.inbound.record("wecom", "m:old", now - timedelta(days=31))
+        await uow.inbound.record("wecom", "m:recent", now - timedelta(days=29))
+    await prune_job(SimpleNamespace(db=db), now)  # type: ignore[arg-type]
+    async with UnitOfWork(db) as uow:
+        # The old id is forgotten (recorded anew), the recent one is still known.
+        assert await uow.inbound.record("wecom", "m:old", now) is True
+        assert await uow.inbound.record("wecom", "m:recent", now) is False

@@ -1,15 +1,17 @@
-"""The WeCom callback in process: store, then answer (issue 16 point 4)."""
+"""The WeCom callback in process: store, then answer (issue 16 point 4); hardening (6)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.transports.wecom import CALLBACK_PATH, WeComCallback
-from bot.transports.wecom_crypto import WXBizMsgCrypt
+from bot.transports.wecom_crypto import BadMessage, WXBizMsgCrypt, parse_xml
 from handlers.chat import Incoming
 from storage.db import StorageError
 from tests.fakes.fake_wecom import AES_KEY, CORP_ID, TOKEN, WeComSide, text_xml
@@ -69,3 +71,59 @@ async def test_a_store_that_is_down_answers_503_so_wecom_delivers_again(served):
     status, body = await served.side.post(text_xml("lisi", "/help", "7002"))  # once more
     assert (status, body) == (200, "success")
     assert served.host.handled == ["m:7002"]
+
+
+async def test_a_message_callback_older_or_newer_than_5_minutes_is_refused(served):
+    now = int(time.time())
+    for stamp in (now - 301, now + 301, "yesterday"):
+        xml = text_xml("lisi", "/help", f"73{len(str(stamp))}")
+        status, _ = await served.side.post(xml, timestamp=stamp)  # type: ignore[arg-type]
+        assert status == 403
+    status, _ = await served.side.post(text_xml("lisi", "/help", "7399"), timestamp=now - 290)
+    assert status == 200
+    assert served.host.handled == ["m:7399"]
+
+
+async def test_url_verification_still_answers_wecoms_published_vector():
+    # The official sample's vector (Sample.py), whose timestamp is from 2016.
+    crypt = WXBizMsgCrypt(
+        "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+        "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+        "ww1436e0e65a779aee",
+    )
+    callback = WeComCallback(Host(), crypt)  # type: ignore[arg-type]
+    app = web.Application()
+    app.router.add_get(CALLBACK_PATH, callback.verify_url)
+    query = {
+        "msg_signature": "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb",
+        "timestamp": "1476416373",
+        "nonce": "47744683",
+        "echostr": (
+            "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA=="
+        ),
+    }
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get(CALLBACK_PATH, params=query)
+        assert (response.status, await response.text()) == (200, "1288432023552776189")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><xml><Encrypt>x</Encrypt></xml>',  # a declaration
+        b'<!DOCTYPE xml [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
+        b"<xml><Encrypt>\xd6\xd0\xce\xc4</Encrypt></xml>",  # GB18030, not UTF-8
+        b'{"encrypt": "x"}',
+        b"<xml><Encrypt>x</Encrypt>",  # unclosed
+    ],
+)
+def test_only_utf8_documents_beginning_with_xml_and_without_dtd_are_parsed(body):
+    with pytest.raises(BadMessage):
+        parse_xml(body)
+
+
+def test_entities_inside_an_xml_document_are_refused_by_defusedxml():
+    # Starts as WeCom's do, then smuggles a DTD inside: not XML, never expanded.
+    with pytest.raises(BadMessage):
+        parse_xml(b'<xml><!DOCTYPE x [<!ENTITY a "b">]><Encrypt>&a;</Encrypt></xml>')
+    assert parse_xml("<xml><Encrypt><![CDATA[ab]]></Encrypt></xml>").findtext("Encrypt") == "ab"
