@@ -39,6 +39,9 @@ APPCHAT_NAME_CHARS = 50  # appchat/create: "群聊名，最多50个utf8字符，
 MEDIA_GONE = 40007  # invalid media_id: expired (3 days) or never uploaded by this sender
 
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
+# The store's token is read again after this long (or at once when WeCom rejects it), so
+# a replica picks up another's renewal without a store read per send.
+LOCAL_TOKEN_SECONDS = 60.0
 TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
 
 
@@ -96,6 +99,7 @@ class WeComApi:
         self._clock = clock
         self.tokens: TokenCache = tokens if tokens is not None else _MemoryTokens(clock)
         self._token_lock = asyncio.Lock()
+        self._local_token: tuple[str, float] | None = None  # (token, until), read from `tokens`
         self._session: aiohttp.ClientSession | None = None
         # A configuration error (40091 …) holds every app call until an operator fixes it;
         # /healthz shows `problem` meanwhile.
@@ -149,9 +153,13 @@ class WeComApi:
         A token WeCom `rejected` is replaced only while it is still the cached one: when
         another replica has renewed it already, its token is used.
         """
+        local = self._local_token
+        if rejected is None and local is not None and local[1] > self._clock():
+            return local[0]  # no store round trip per send (and no queue at the lock)
         async with self._token_lock:
             cached = await self.tokens.token()
             if cached is not None and cached != rejected:
+                self._local_token = (cached, self._clock() + LOCAL_TOKEN_SECONDS)
                 return cached
             data = await self._request(
                 "GET",
@@ -164,6 +172,7 @@ class WeComApi:
             # Renew a little early so a token never expires between check and use.
             lifetime = float(data.get("expires_in", 7200))
             await self.tokens.keep_token(token, max(1.0, lifetime - min(300.0, lifetime / 10)))
+            self._local_token = (token, self._clock() + min(LOCAL_TOKEN_SECONDS, lifetime / 2))
             return token
 
     def _check(self, data: dict[str, Any], what: str) -> None:

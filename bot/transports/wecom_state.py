@@ -141,6 +141,7 @@ class StoreState:
     async def admit(self, key: str, limits: Sequence[Limit], count: int) -> float:
         try:
             async with UnitOfWork(self.db) as uow:
+                await uow.rate_slots.lock(key)  # then read the clock: slots dated truly
                 return await uow.rate_slots.admit(key, limits, count, self.now())
         except ValueError as exc:  # more parts than a whole window: can never be sent
             raise PermanentError(str(exc)) from None

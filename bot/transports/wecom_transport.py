@@ -60,6 +60,7 @@ from handlers.chat import Outgoing
 from handlers.groups import GROUP_INTENT
 
 WINDOW_MARGIN = 0.025
+MIN_MARGIN = 0.5  # seconds
 
 
 class RateBackoff:
@@ -103,9 +104,10 @@ class WeComTransport:
         self.lang_of = lang_of
         self.default_lang = default_lang
         # `minute` is shorter only in tests and benchmarks, with the fake's limits alike.
-        # Windows a little longer than WeCom's (2.5 %): a send admitted as the window ends
-        # must not reach WeCom before its own window has moved on (network latency).
-        period = minute * (1 + WINDOW_MARGIN)
+        # Windows a little longer than WeCom's (2.5 %, at least half a second): a send
+        # admitted as the window ends must not reach WeCom before WeCom's window has moved
+        # on (network and scheduling delays between admission and arrival).
+        period = minute + max(minute * WINDOW_MARGIN, MIN_MARGIN)
         self.member_limits = [(member_per_minute, period), (member_per_hour, 60 * period)]
         self.robot_limits = [(robot_per_minute, period)]
         self.state: SendState = state if state is not None else MemoryState(clock)
@@ -166,6 +168,10 @@ class WeComTransport:
             steps.append(lambda: self._post_file(file, post))
         several = len(steps) > 1
         done = await self.state.progress(progress) if several else 0
+        if not key.startswith("robot:"):
+            # The token first: a gettoken between admission and send would let the send
+            # reach WeCom later than its slot says, and the window close early for WeCom.
+            await self.api.access_token()
         # All parts of a message are admitted together, so a limit never cuts one in half;
         # the slots are taken in the shared store before the first part leaves.
         wait = await self.state.admit(key, limits, len(steps) - done)

@@ -25,10 +25,9 @@ class RateSlotRepo(Repo):
 
     async def admit(self, key: str, limits: Sequence[Limit], count: int, now: datetime) -> float:
         """Take `count` slots for `key` and return 0, or return the seconds to wait (and
-        take nothing) when a limit has no room for all of them."""
-        if self.dialect == "postgresql":
-            lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
+        take nothing) when a limit has no room for all of them. Take `now` after `lock`:
+        a time read before waiting for another replica would date the slots too early."""
+        await self.lock(key)
         longest = max(period for _, period in limits)
         await self.session.execute(
             delete(RateSlot).where(
@@ -55,6 +54,13 @@ class RateSlotRepo(Repo):
         self.session.add_all(RateSlot(key=key, at=now) for _ in range(count))
         await self.session.flush()
         return 0.0
+
+    async def lock(self, key: str) -> None:
+        """Wait for the key's other admissions to commit (PostgreSQL: an advisory lock
+        held until this transaction ends; taking it twice is harmless)."""
+        if self.dialect == "postgresql":
+            lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
 
     async def used(self, key: str, period: float, now: datetime) -> int:
         """Slots of `key` taken within the last `period` seconds (tests, benchmarks)."""

@@ -69,6 +69,7 @@ class Sent:
     api: str  # "message", "appchat", "webhook"
     target: str  # touser, chatid or robot key
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
 
     @property
     def content(self) -> str:
