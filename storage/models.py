@@ -116,6 +116,9 @@ class Account(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the platform says the account cannot be reached (WeCom's invaliduser /
+    # 60111: left the organisation); the office is told once (migration 0008).
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Chat(Base):

@@ -17,6 +17,11 @@ class PermanentError(Exception):
     """Will never succeed (chat not found, bot blocked): the row is marked failed."""
 
 
+class Unreachable(PermanentError):
+    """The recipient's account cannot be reached at all (left the organisation): the row is
+    marked failed, the account unreachable, and the office told once per account."""
+
+
 class Transport(Protocol):
     platform: str
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from bot.transports.base import PermanentError, TransientError
+from bot.transports.base import PermanentError, TransientError, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,6 @@ class _MemoryTokens:
 
 class ConfigProblem(TransientError):
     """The deployment is wrong (secret, corp id, agent id, IP allow-list): wait, not fail."""
-
-
-class Unreachable(PermanentError):
-    """The member is not one the app can reach (invaliduser, 60111): left, or not visible."""
 
 
 class MediaGone(PermanentError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from storage.models import Account, Department, Person, PersonRole
 from storage.repos._base import Repo
@@ -87,6 +87,24 @@ class PeopleRepo(Repo):
         if department_id is None:
             raise ValueError(f"unknown department code {code!r}")
         return department_id
+
+    async def mark_unreachable(
+        self, platform: str, external_id: str, now: datetime
+    ) -> Person | None:
+        """Mark the account unreachable; its person when this is news (not marked before)."""
+        marked = await self.session.execute(
+            update(Account)
+            .where(
+                Account.platform == platform,
+                Account.external_id == external_id,
+                Account.unreachable_since.is_(None),
+            )
+            .values(unreachable_since=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(marked, "rowcount", 0) != 1:
+            return None
+        return await self.by_account(platform, external_id)
 
     async def add_account(
         self,

@@ -6,7 +6,9 @@
   and 1,000 an hour per member, 20 a minute per robot), read by every replica under a
   lock, so that N replicas together stay inside the limit (point 3);
 - ``transport_values``: the access token and the progress of messages sent in parts,
-  with their expiry.
+  with their expiry;
+- ``accounts.unreachable_since``: the platform said the account cannot be reached (WeCom's
+  invaliduser / 60111), so the office is told once, not at every failed message.
 
 Revision ID: 0008
 Revises: 0006
@@ -62,10 +64,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_transport_values_expires_at"), "transport_values", ["expires_at"], unique=False
     )
+    op.add_column("accounts", sa.Column("unreachable_since", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("unreachable_since")
     op.drop_index(op.f("ix_transport_values_expires_at"), table_name="transport_values")
     op.drop_table("transport_values")
     op.drop_index("ix_rate_slots_key_at", table_name="rate_slots")
