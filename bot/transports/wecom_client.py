@@ -205,6 +205,14 @@ class WeComApi:
             path, lambda token: self._request("POST", path, {"access_token": token}, body)
         )
 
+    async def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """GET an access_token API (the directory's reads)."""
+
+        async def attempt(token: str) -> dict[str, Any]:
+            return await self._request("GET", path, {"access_token": token, **params}, None)
+
+        return await self._with_token(path, attempt)
+
     async def upload_media(self, filename: str, data: bytes, kind: str = "file") -> str:
         """Upload temporary media for app messages (media/upload); its media_id (3 days)."""
         path = "/cgi-bin/media/upload"

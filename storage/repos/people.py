@@ -106,6 +106,23 @@ class PeopleRepo(Repo):
             return None
         return await self.by_account(platform, external_id)
 
+    async def by_mobile(self, mobile: str) -> Person | None:
+        """The (first) person with this mobile number."""
+        result = await self.session.execute(
+            select(Person).where(Person.mobile == mobile).order_by(Person.id).limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def accounts_on(self, platform: str) -> list[tuple[Account, Person]]:
+        """Every account on `platform` with its person, by account id."""
+        result = await self.session.execute(
+            select(Account, Person)
+            .join(Person, Person.id == Account.person_id)
+            .where(Account.platform == platform)
+            .order_by(Account.id)
+        )
+        return [(account, person) for account, person in result.all()]
+
     async def add_account(
         self,
         person_id: int,

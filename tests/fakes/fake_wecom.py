@@ -95,6 +95,10 @@ class FakeWeCom:
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_id -> card
     card_updates: list[dict[str, Any]] = field(default_factory=list)
     _codes: dict[str, str] = field(default_factory=dict)  # live response_code -> task_id
+    # The directory (通讯录): department id -> name; userid -> user/get's fields.
+    departments: dict[int, str] = field(default_factory=lambda: {1: "总部"})
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    page_size: int = 2  # user/list_id pages this small, so that paging is exercised
     robot_keys: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     token_requests: int = 0
@@ -149,6 +153,9 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
         app.router.add_post("/cgi-bin/appchat/update", self._appchat_update)
         app.router.add_get("/cgi-bin/appchat/get", self._appchat_get)
+        app.router.add_get("/cgi-bin/department/list", self._department_list)
+        app.router.add_post("/cgi-bin/user/list_id", self._user_list_id)
+        app.router.add_get("/cgi-bin/user/get", self._user_get)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
@@ -283,6 +290,57 @@ class FakeWeCom:
             return self._err(86215, "chat exists")
         self.appchats[chatid] = {**body, "userlist": list(members)}
         return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    def member(
+        self,
+        userid: str,
+        name: str,
+        *,
+        mobile: str = "",
+        departments: tuple[int, ...] = (1,),
+        status: int = 1,
+    ) -> None:
+        """A member of the directory (status 1 active, 2 disabled, 4 inactive, 5 resigned)."""
+        self.users[userid] = {
+            "userid": userid,
+            "name": name,
+            "mobile": mobile,
+            "department": list(departments),
+            "status": status,
+        }
+
+    async def _department_list(self, request: web.Request) -> web.Response:
+        self.calls.append("department/list")
+        if (error := self._token_error(request)) is not None:
+            return error
+        rows = [
+            {"id": i, "name": n, "parentid": 0 if i == 1 else 1}
+            for i, n in self.departments.items()
+        ]
+        return web.json_response({"errcode": 0, "errmsg": "ok", "department": rows})
+
+    async def _user_list_id(self, request: web.Request) -> web.Response:
+        self.calls.append("user/list_id")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        start = int(body.get("cursor") or 0)
+        ids = sorted(self.users)
+        page = ids[start : start + self.page_size]
+        rows = [{"userid": u, "department": self.users[u]["department"][0]} for u in page]
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "dept_user": rows}
+        if start + self.page_size < len(ids):
+            answer["next_cursor"] = str(start + self.page_size)
+        return web.json_response(answer)
+
+    async def _user_get(self, request: web.Request) -> web.Response:
+        self.calls.append("user/get")
+        if (error := self._token_error(request)) is not None:
+            return error
+        user = self.users.get(request.query.get("userid", ""))
+        if user is None:
+            return self._err(60111, "userid not found")
+        return web.json_response({"errcode": 0, "errmsg": "ok", **user})
 
     async def _appchat_get(self, request: web.Request) -> web.Response:
         self.calls.append("appchat/get")
