@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # WeCom for the staff (issue 16): the hourly member limit (1,000; kept in the store, so
     # replicas share it).
     wecom_member_per_hour: int = Field(default=1000, ge=1, le=1000)
+    # Group robots that receive messages: name=TOKEN:ENCODINGAESKEY (their own, per robot);
+    # each calls /wecom/robot/<name> and answers through its DAIBAN_WECOM_ROBOT_KEYS key.
+    wecom_robot_callbacks: SecretStr | None = None
 
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)

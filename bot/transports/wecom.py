@@ -27,7 +27,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -232,6 +232,14 @@ class WeComCallback:
             return self._refuse(request, exc)
         return web.Response(text=echo, content_type="text/plain")
 
+    def _read(self, query: Mapping[str, str], body: bytes) -> tuple[Incoming | None, Any]:
+        """The event of a POSTed body and its card press (an app's XML callback)."""
+        plain = self.crypt.decrypt_message(
+            query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", ""), body
+        )
+        root = parse_xml(plain)
+        return to_incoming(root), card_press(root)
+
     async def receive(self, request: web.Request) -> web.Response:
         q = request.query
         if not self._fresh(q.get("timestamp", "")):
@@ -240,11 +248,7 @@ class WeComCallback:
             return self._refuse(request, WeComCryptoError("timestamp more than 5 minutes off"))
         body = await request.read()
         try:
-            plain = self.crypt.decrypt_message(
-                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body
-            )
-            root = parse_xml(plain)
-            event = to_incoming(root)
+            event, press = self._read(q, body)
         except BadMessage as exc:
             log.warning("WeCom callback: unreadable body from %s: %s", request.remote, exc)
             return web.Response(status=400, text="bad request")
@@ -253,7 +257,7 @@ class WeComCallback:
         if event is not None:
             # Store, then answer: WeCom hears "success" only once the event is committed,
             # so a store that is down makes WeCom deliver it again (it retries 3 times).
-            task = self._schedule(event, card_press(root))
+            task = self._schedule(event, press)
             try:
                 await asyncio.shield(task)
             except StorageError as exc:
@@ -350,10 +354,14 @@ async def start_wecom(
     )
     web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
     web_app.router.add_post(CALLBACK_PATH, callback.receive)
+    from bot.transports.wecom_robots import add_robot_callbacks  # it builds on this module
+
+    callbacks = [callback, *add_robot_callbacks(app, settings, robots, web_app)]
     log.info("WeCom: callback at %s, %d robot group(s)", CALLBACK_PATH, len(robots))
 
     async def stop() -> None:
-        await callback.drain()
+        for each in callbacks:
+            await each.drain()
         await api.close()
 
     return stop

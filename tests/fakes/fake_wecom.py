@@ -27,6 +27,7 @@ and POSTs it to `/wecom/callback` with a correct (or deliberately wrong) signatu
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import time
 import urllib.parse
@@ -573,6 +574,19 @@ class WeComSide:
                 self.callback_url,
                 params=self._query(encrypted, bad_signature=bad_signature, timestamp=timestamp),
                 data=envelope.encode(),
+            ) as response,
+        ):
+            return response.status, await response.text()
+
+    async def post_json(self, message: dict[str, Any]) -> tuple[int, str]:
+        """POST a group robot's message in today's JSON format (`{"encrypt": …}`)."""
+        encrypted = self.crypt.encrypt(json.dumps(message, ensure_ascii=False))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.callback_url,
+                params=self._query(encrypted, bad_signature=False),
+                json={"encrypt": encrypted},
             ) as response,
         ):
             return response.status, await response.text()

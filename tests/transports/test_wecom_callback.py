@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.transports.wecom import CALLBACK_PATH, WeComCallback
 from bot.transports.wecom_crypto import BadMessage, WXBizMsgCrypt, parse_xml
-from handlers.chat import Incoming
+from bot.transports.wecom_robots import ROBOT_PATH, RobotCallback, parse_robot_callbacks
+from handlers.chat import ChatKind, Incoming
 from storage.db import StorageError
 from tests.fakes.fake_wecom import AES_KEY, CORP_ID, TOKEN, WeComSide, text_xml
 
@@ -127,3 +128,52 @@ def test_entities_inside_an_xml_document_are_refused_by_defusedxml():
     with pytest.raises(BadMessage):
         parse_xml(b'<xml><!DOCTYPE x [<!ENTITY a "b">]><Encrypt>&a;</Encrypt></xml>')
     assert parse_xml("<xml><Encrypt><![CDATA[ab]]></Encrypt></xml>").findtext("Encrypt") == "ab"
+
+
+ROBOT_TOKEN, ROBOT_KEY = "robotToken1", "kWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2D"
+
+
+async def test_a_group_robot_callback_in_json_with_an_empty_receive_id_is_a_group_event():
+    host = Host()
+    callback = RobotCallback(host, WXBizMsgCrypt(ROBOT_TOKEN, ROBOT_KEY, ""))  # type: ignore[arg-type]
+    callback.name = "teamA"
+    app = web.Application()
+    path = ROBOT_PATH.format(name="teamA")
+    app.router.add_get(path, callback.verify_url)
+    app.router.add_post(path, callback.receive)
+    received: list[Incoming] = []
+
+    async def handle(event: Incoming) -> bool:
+        received.append(event)
+        return True
+
+    host.handle = handle  # type: ignore[method-assign]
+    async with TestClient(TestServer(app)) as client:
+        url = str(client.make_url(path))
+        side = WeComSide(url, token=ROBOT_TOKEN, aes_key=ROBOT_KEY, corp_id="")
+        message = {
+            "msgid": "CAIQ16HMjQYY",
+            "aibotid": "AIBOTID",
+            "chatid": "wrkSFfCgAAxxxx",
+            "chattype": "group",
+            "from": {"userid": "lina"},
+            "msgtype": "text",
+            "text": {"content": "@代办 /help"},
+        }
+        assert await side.post_json(message) == (200, "success")
+        assert await side.verify_url("echo-robot") == (200, "echo-robot")
+        wrong = WeComSide(url, token="another", aes_key=ROBOT_KEY, corp_id="")
+        assert (await wrong.post_json(message))[0] == 403
+        await callback.drain()
+    [event] = received
+    assert (event.chat_id, event.chat_kind, event.command) == ("teamA", ChatKind.GROUP, "help")
+    assert event.sender.external_id == "lina" and event.event_id == "r:teamA:CAIQ16HMjQYY"
+
+
+def test_robot_callback_settings_refuse_without_echoing_the_secrets():
+    assert parse_robot_callbacks(f"teamA={ROBOT_TOKEN}:{ROBOT_KEY}") == {
+        "teamA": (ROBOT_TOKEN, ROBOT_KEY)
+    }
+    with pytest.raises(ValueError) as bad:
+        parse_robot_callbacks(f"teamA={ROBOT_TOKEN}:{ROBOT_KEY[:-1]}")
+    assert ROBOT_TOKEN not in str(bad.value) and ROBOT_KEY[:-1] not in str(bad.value)
