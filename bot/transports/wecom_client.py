@@ -149,6 +149,7 @@ class WeComApi:
         A token WeCom `rejected` is replaced only while it is still the cached one: when
         another replica has renewed it already, its token is used.
         """
+        self._hold()  # a wrong secret is not tried again every send
         local = self._local_token
         if rejected is None and local is not None and local[1] > self._clock():
             return local[0]  # no store round trip per send (and no queue at the lock)

@@ -100,6 +100,7 @@ class FakeWeCom:
     departments: dict[int, str] = field(default_factory=lambda: {1: "总部"})
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     page_size: int = 2  # user/list_id pages this small, so that paging is exercised
+    bad_secret_errcode: int = 40001  # or 40091 ("secret不合法")
     robot_keys: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     token_requests: int = 0
@@ -183,7 +184,7 @@ class FakeWeCom:
         if request.query.get("corpid") != self.corp_id:
             return self._err(40013, "invalid corpid")
         if request.query.get("corpsecret") != self.secret:
-            return self._err(40001, "invalid credential")
+            return self._err(self.bad_secret_errcode, "invalid credential")
         self.token_requests += 1
         token = secrets.token_hex(16)
         self._tokens[token] = time.monotonic() + 7200

@@ -317,3 +317,40 @@ def test_entering_the_app_is_not_an_event_we_handle():
         "<EventKey></EventKey></xml>"
     )
     assert to_incoming(parse_xml(xml)) is None
+
+
+@pytest.mark.parametrize("errcode", [40001, 40091])
+async def test_a_configuration_error_holds_the_app_and_healthz_says_so(fake, errcode, tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import build_app
+    from bot.web import build_web_app
+    from storage.migrate import upgrade
+
+    fake.bad_secret_errcode = errcode
+    api = WeComApi(fake.url, CORP_ID, "a-wrong-secret", AGENT_ID)
+
+    async def lang_of(_userid: str) -> str:
+        return "zh_CN"
+
+    t = WeComTransport(api, robot_keys={}, lang_of=lang_of, default_lang="zh_CN")
+    with pytest.raises(TransientError) as held:
+        await t.send("zhangwei", payload("请查收"))
+    assert held.value.retry_after == 300  # waits in the outbox; never failed for good
+    asked = len(fake.calls)
+    with pytest.raises(TransientError) as again:
+        await t.send("lina", payload("另一条"))
+    assert len(fake.calls) == asked  # held: WeCom is not asked again meanwhile
+    assert 299 < again.value.retry_after <= 300
+    assert t.problems and f"errcode {errcode}" in t.problems[0]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
+    await upgrade(url)
+    app = await build_app(Settings(database_url=url), transports={"wecom": t})
+    async with TestClient(TestServer(build_web_app(app))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    await app.close()
+    await api.close()
+    assert response.status == 503
+    assert any(f"errcode {errcode}" in problem for problem in body["problems"])
+    assert "a-wrong-secret" not in str(body)
