@@ -23,7 +23,7 @@ Violations are messages the fake received over a limit (dropped: they never arri
 lost are rows that never reached the fake, duplicates are texts delivered twice.
 
     .venv/bin/python bench/bench_wecom.py [--replicas 2] [--messages 1000] [--members 50]
-        [--minute 2] [--paced 5] [--admin-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+        [--minute 60] [--paced 5] [--admin-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ async def main() -> None:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--minute", type=float, default=2.0)
+    parser.add_argument("--minute", type=float, default=60.0)
     parser.add_argument("--paced", type=int, default=5)
     parser.add_argument("--admin-url", default=PG_ADMIN_DEFAULT)
     args = parser.parse_args()
