@@ -22,6 +22,7 @@ from datetime import datetime
 
 from domain.scheme import Scheme
 from handlers.chat import Outgoing
+from handlers.groups import GROUP_INTENT, team_accounts, update_intent
 from handlers.i18n import N_, gettext
 from storage.db import Database
 from storage.models import ChecklistItem, Person, Project
@@ -95,8 +96,12 @@ async def propose(
     return proposal
 
 
-async def apply(db: Database, platform: str, proposal: Proposal, now: datetime) -> dict[str, int]:
-    """Link the new accounts and retire the departures; counts of what was done."""
+async def apply(
+    db: Database, platform: str, proposal: Proposal, now: datetime, *, groups: bool = False
+) -> dict[str, int]:
+    """Link the new accounts and retire the departures; counts of what was done. With
+    `groups` (the messenger's transport makes groups), each leaver's project groups on
+    the platform are brought in line with the team (the leaver leaves them)."""
     done = {"linked": 0, "left": 0, "items_moved": 0, "items_orphaned": 0}
     async with UnitOfWork(db) as uow:
         for entry, person in proposal.link:
@@ -134,7 +139,25 @@ async def apply(db: Database, platform: str, proposal: Proposal, now: datetime) 
                     )
                 if project is not None and project.butler_id is not None:
                     await _tell_butler(uow, platform, project, person, backup, items, now)
+            if groups:
+                await _leave_groups(uow, platform, person, now)
     return done
+
+
+async def _leave_groups(uow: UnitOfWork, platform: str, person: Person, now: datetime) -> None:
+    for project in await uow.members.projects_of(person.id):
+        members = await team_accounts(uow, project, platform)
+        for chat in await uow.chats.for_project(project.id):
+            if chat.platform != platform:
+                continue
+            await uow.outbox.enqueue(
+                platform=platform,
+                chat_external_id=chat.external_id,
+                payload={GROUP_INTENT: update_intent(chat.external_id, members)},
+                dedupe_key=f"left:{platform}:{person.id}:{chat.id}:group",
+                now=now,
+                source_event_id=f"roster-sync:{person.id}",
+            )
 
 
 async def _tell_butler(

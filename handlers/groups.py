@@ -20,6 +20,7 @@ from handlers.invites import new_code
 from handlers.router import Router
 from handlers.team import GROUP_CODE_VALID, my_project
 from storage.models import Project
+from storage.uow import UnitOfWork
 
 router = Router("groups")
 
@@ -28,22 +29,30 @@ BUTTON = "grp:"
 TEAM_ROLES = ("butler", "specialist", "backup")
 
 
-async def team_accounts(ctx: Ctx, project: Project, platform: str) -> list[str]:
-    """The team's account ids on `platform`, butler first, each once."""
+async def team_accounts(uow: UnitOfWork, project: Project, platform: str) -> list[str]:
+    """The active team's account ids on `platform`, butler first, each once."""
     members = sorted(
-        (m for m in await ctx.uow.members.of_project(project.id) if m.role in TEAM_ROLES),
+        (m for m in await uow.members.of_project(project.id) if m.role in TEAM_ROLES),
         key=lambda m: (m.role != "butler", m.person_id),
     )
     found: list[str] = []
     for member in members:
-        account = await ctx.uow.people.dm_account(member.person_id, prefer_platform=platform)
+        person = await uow.people.get(member.person_id)
+        account = await uow.people.dm_account(member.person_id, prefer_platform=platform)
         if (
-            account is not None
+            person is not None
+            and person.active
+            and account is not None
             and account.platform == platform
             and account.external_id not in found
         ):
             found.append(account.external_id)
     return found
+
+
+def update_intent(chat_external_id: str, members: list[str]) -> dict[str, object]:
+    """The intent that brings a made group's members in line with the team."""
+    return {"action": "update", "chat": chat_external_id, "members": members}
 
 
 @router.command("group", roles={"butler"})
@@ -83,11 +92,11 @@ async def _make_group(ctx: Ctx, project: Project) -> None:
             )
         )
         return
-    members = await team_accounts(ctx, project, platform)
+    members = await team_accounts(ctx.uow, project, platform)
     bound = [c for c in await ctx.uow.chats.for_project(project.id) if c.platform == platform]
     intent: dict[str, object]
     if bound:
-        intent = {"action": "update", "chat": bound[0].external_id, "members": members}
+        intent = update_intent(bound[0].external_id, members)
         text = ctx._(
             "The group of project {code} exists; I am bringing its members in line with the "
             "team ({count} people).",
@@ -139,4 +148,4 @@ async def _make_group(ctx: Ctx, project: Project) -> None:
     )
 
 
-__all__ = ["BUTTON", "GROUP_INTENT", "group", "team_accounts"]
+__all__ = ["BUTTON", "GROUP_INTENT", "group", "team_accounts", "update_intent"]

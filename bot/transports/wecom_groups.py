@@ -38,16 +38,18 @@ class GroupMaker:
         self.bind = bind
 
     async def run(self, intent: dict[str, Any]) -> None:
-        if self.bind is None:
-            raise PermanentError("this WeCom transport cannot bind group chats")
         members = [str(m) for m in intent.get("members", [])]
         if intent.get("action") == "create":
+            if self.bind is None:
+                raise PermanentError("this WeCom transport cannot bind group chats")
             invite, owner = str(intent["invite"]), str(intent["owner"])
             chatid = chat_id_for(invite)
             if await self._members(chatid) is None:  # not made yet (or a retry before it was)
                 await self.api.create_appchat(str(intent["name"]), owner, members, chatid)
             await self.bind(APPCHAT_PREFIX + chatid, owner, invite, str(intent["name"]))
         elif intent.get("action") == "update":
+            if not str(intent["chat"]).startswith(APPCHAT_PREFIX):
+                return  # a robot's group: its members are the office's to manage
             chatid = str(intent["chat"]).removeprefix(APPCHAT_PREFIX)
             current = await self._members(chatid)
             if current is None:

@@ -44,7 +44,7 @@ async def sync_command(
     for line in report(proposal):
         print(line)
     if apply_changes and not proposal.empty:
-        done = await apply(db, PLATFORM, proposal, datetime.now(UTC))
+        done = await apply(db, PLATFORM, proposal, datetime.now(UTC), groups=True)
         print(
             f"applied: {done['linked']} linked, {done['left']} left, "
             f"{done['items_moved']} items to backups, {done['items_orphaned']} without backup"

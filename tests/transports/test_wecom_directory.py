@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_app
+from bot.app import SystemClock, build_app
 from bot.config import Settings
+from bot.outbox import DeliveryWorker
 from bot.roster_sync import apply, propose, report
 from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_directory import read_directory
 from bot.transports.wecom_sync import sync_command
+from bot.transports.wecom_transport import WeComTransport
 from domain.application import project_snapshot
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -23,6 +25,10 @@ from tests.fakes.fake_wecom import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, Fa
 from tests.pg import pg_admin_url, scratch_pg_database
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+async def _zh(_userid: str) -> str:
+    return "zh_CN"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -82,6 +88,11 @@ async def seed(app) -> int:
         project.butler_id = butler.id
         await uow.projects.save(project)
         housing = await uow.departments.by_code("housing_construction")
+        await uow.members.add(project.id, butler.id, "butler")
+        await uow.members.add(project.id, zhao.id, "specialist", housing.id)
+        await uow.members.add(project.id, qian.id, "backup", housing.id)
+        chat = await uow.chats.get_or_create("wecom", "appchat:dbn1", "group", "运河商务区", NOW)
+        chat.project_id = project.id
         item = await uow.items.add(
             project_id=project.id,
             code="construction_permit",
@@ -110,6 +121,11 @@ async def test_the_directory_proposes_then_applies_links_and_departures(db_url, 
     app = await build_app(settings)
     db = app.services.db
     item_id = await seed(app)
+    fake.appchats["dbn1"] = {
+        "name": "运河商务区",
+        "owner": "lina",
+        "userlist": ["lina", "zhaoqiang", "qianjun"],
+    }
     api = WeComApi(fake.url, CORP_ID, SECRET, AGENT_ID)
     entries = await read_directory(api)
     await api.close()
@@ -126,7 +142,7 @@ async def test_the_directory_proposes_then_applies_links_and_departures(db_url, 
     lines = report(proposal)
     assert any(line.startswith("new      吴昊 (wuhao") for line in lines)
 
-    done = await apply(db, "wecom", proposal, NOW)
+    done = await apply(db, "wecom", proposal, NOW, groups=True)
     assert done == {"linked": 1, "left": 1, "items_moved": 1, "items_orphaned": 0}
     async with UnitOfWork(db) as uow:
         zhao = await uow.people.by_account("wecom", "zhaoqiang")
@@ -143,13 +159,20 @@ async def test_the_directory_proposes_then_applies_links_and_departures(db_url, 
     assert zhao is not None and not zhao.active
     assert item.assignee_id == qian.id
     assert sun is not None and sun.name == "孙丽"
-    assert [(chat, p["text"]) for chat, p in notices] == [
+    assert [(chat, p["text"]) for chat, p in notices if "text" in p] == [
         (
             "lina",
             "根据 wecom 通讯录，赵强已离开。其在项目 P2026-0009 中未办结的事项已转交候补钱军："
             "construction_permit。",
         )
     ]
+    # The leaver leaves the project's WeCom group: its members follow the team.
+    api = WeComApi(fake.url, CORP_ID, SECRET, AGENT_ID)
+    transport = WeComTransport(api, robot_keys={}, lang_of=_zh, default_lang="zh_CN")
+    await DeliveryWorker(db, {"wecom": transport}, SystemClock()).drain()
+    await api.close()
+    assert fake.appchats["dbn1"]["userlist"] == ["lina", "qianjun"]
+    assert [s.target for s in fake.sent] == ["lina"]  # the butler's notice
     # A second run finds nothing left to do but the unknown member and the move.
     again = await propose(db, app.services.scheme, "wecom", entries)
     assert not again.link and not again.leaving
