@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Group robots that receive messages: name=TOKEN:ENCODINGAESKEY (their own, per robot);
     # each calls /wecom/robot/<name> and answers through its DAIBAN_WECOM_ROBOT_KEYS key.
     wecom_robot_callbacks: SecretStr | None = None
+    # Nightly, compare the roster with the WeCom directory and tell the office what differs
+    # (nothing is applied: `daiban people sync wecom --apply` does that).
+    wecom_directory_check: bool = False
 
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)

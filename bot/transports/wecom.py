@@ -47,6 +47,7 @@ from bot.transports.wecom_crypto import (
 from bot.transports.wecom_media import MediaInbox, media_folder
 from bot.transports.wecom_settings import check_settings
 from bot.transports.wecom_state import StoreState
+from bot.transports.wecom_sync import add_directory_job
 from bot.transports.wecom_transport import (
     WeComTransport,
 )
@@ -347,6 +348,7 @@ async def start_wecom(
         bind_group=group_binder(app),
     )
     app.services.group_platforms.add(PLATFORM)  # /group may ask this transport for groups
+    add_directory_job(app, settings, api)
     callback = WeComCallback(
         app,
         WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id),

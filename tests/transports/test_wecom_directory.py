@@ -15,7 +15,7 @@ from bot.outbox import DeliveryWorker
 from bot.roster_sync import apply, propose, report
 from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_directory import read_directory
-from bot.transports.wecom_sync import sync_command
+from bot.transports.wecom_sync import add_directory_job, sync_command
 from bot.transports.wecom_transport import WeComTransport
 from domain.application import project_snapshot
 from storage.migrate import upgrade
@@ -178,4 +178,35 @@ async def test_the_directory_proposes_then_applies_links_and_departures(db_url, 
     assert not again.link and not again.leaving
     scheme = app.services.scheme
     assert await sync_command(settings, db, scheme, "telegram", apply_changes=True) == 2
+    await db.dispose()
+
+
+async def test_the_nightly_check_tells_the_office_once_per_change(db_url, fake):
+    settings = Settings(database_url=db_url, wecom_directory_check=True)
+    app = await build_app(settings)
+    db = app.services.db
+    await seed(app)
+    fake.member("wangfang", "王芳")
+    async with UnitOfWork(db) as uow:
+        office = await uow.people.add("王芳", roles=[("office", None)], now=NOW)
+        await uow.people.add_account(office.id, "wecom", "wangfang", "王芳", now=NOW)
+    api = WeComApi(fake.url, CORP_ID, SECRET, AGENT_ID)
+    add_directory_job(app, settings, api)
+    [job] = [j for j in app.jobs if j.name == "wecom_directory"]
+    await job.run(app.services, NOW)
+    await job.run(app.services, NOW)  # the next night, nothing new: no second notice
+    await api.close()
+    async with UnitOfWork(db) as uow:
+        rows = list(
+            (
+                await uow.session.execute(
+                    select(OutboxMessage.chat_external_id, OutboxMessage.payload)
+                )
+            ).all()
+        )
+        zhao = await uow.people.by_account("wecom", "zhaoqiang")
+    assert len(rows) == 1 and rows[0][0] == "wangfang"
+    text = rows[0][1]["text"]
+    assert "已离开：赵强" in text and "尚未在名单中：吴昊" in text and "待关联：孙丽" in text
+    assert zhao is not None and zhao.active  # the check never applies anything
     await db.dispose()
