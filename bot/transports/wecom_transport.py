@@ -174,7 +174,8 @@ class WeComTransport:
             await self.api.access_token()
         # All parts of a message are admitted together, so a limit never cuts one in half;
         # the slots are taken in the shared store before the first part leaves.
-        wait = await self.state.admit(key, limits, len(steps) - done)
+        left = len(steps) - done  # 0 after a crash between the last part and its record
+        wait = await self.state.admit(key, limits, left) if left else 0.0
         if wait > 0:
             raise TransientError("WeCom rate limit reached (kept by Daiban)", retry_after=wait)
         for index in range(done, len(steps)):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app import SystemClock
 from bot.outbox import DeliveryWorker
+from bot.transports.base import TransientError
 from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_state import StoreState
 from bot.transports.wecom_transport import WeComTransport
@@ -103,3 +104,49 @@ async def test_two_replicas_send_200_messages_to_one_member_inside_30_a_minute(p
     # 200 at 30 a (shortened) minute need at least 6 full windows; the pace kept close.
     assert elapsed >= 6 * MINUTE
     assert fake.token_requests <= 2  # one token shared through the store (two at a race)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def any_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'daiban.sqlite3'}"
+        await upgrade(url)
+        yield url
+        return
+    async with scratch_pg_database(pg_admin_url(), prefix="daiban_wecom") as url:
+        await upgrade(url)
+        yield url
+
+
+async def test_a_message_in_parts_resumes_on_another_replica_without_repeating_a_part(
+    any_url, fake
+):
+    db = Database(any_url)
+    (first, api1), (second, api2) = replica(db, fake), replica(db, fake)
+    text = "\n".join(f"第 {n} 行：" + "请补充材料。" * 40 for n in range(8))  # over 2048 bytes
+    payload = Outgoing(text).to_payload()
+    transport1 = first.transports["wecom"]
+    transport2 = second.transports["wecom"]
+    sent_before = len(fake.sent)
+    # Part 1 goes out, part 2 meets a 503: the row would be retried later …
+    calls = {"n": 0}
+    original = api1.send_message
+
+    async def flaky(body):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise TransientError("WeCom message/send: HTTP 503")
+        return await original(body)
+
+    api1.send_message = flaky  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        await transport1.send_row(41, "zhangwei", payload)
+    assert len(fake.sent) == sent_before + 1
+    # … by the other replica, which sends only what is left.
+    await transport2.send_row(41, "zhangwei", payload)
+    parts = [s.content for s in fake.to("zhangwei")]
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert len(parts) == len(set(parts))  # no part twice
+    await api1.close()
+    await api2.close()
+    await db.dispose()
