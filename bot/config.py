@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # Nightly, compare the roster with the WeCom directory and tell the office what differs
     # (nothing is applied: `daiban people sync wecom --apply` does that).
     wecom_directory_check: bool = False
+    # Where the WeCom rate windows, token and progress live when set (else the database).
+    redis_url: SecretStr | None = None
 
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)

@@ -45,8 +45,9 @@ from bot.transports.wecom_crypto import (
     parse_xml,
 )
 from bot.transports.wecom_media import MediaInbox, media_folder
+from bot.transports.wecom_redis import RedisState
 from bot.transports.wecom_settings import check_settings
-from bot.transports.wecom_state import StoreState
+from bot.transports.wecom_state import SendState, StoreState
 from bot.transports.wecom_sync import add_directory_job
 from bot.transports.wecom_transport import (
     WeComTransport,
@@ -334,7 +335,11 @@ async def start_wecom(
         raise ConfigError("DAIBAN_WECOM_CORP_ID must be set to use WeCom.")
     agent_id, secret, token, aes_key, robots = check_settings(settings)
     # Limits, token and progress live in the shared store: replicas stay inside WeCom's limits.
-    state = StoreState(app.services.db)
+    store = StoreState(app.services.db)
+    state: SendState = store
+    if settings.redis_url is not None:
+        app_key = f"{settings.wecom_corp_id}:{agent_id}"
+        state = RedisState.from_url(settings.redis_url.get_secret_value(), store, app_key)
     api = WeComApi(settings.wecom_api_url, settings.wecom_corp_id, secret, agent_id, tokens=state)
     app.transports[PLATFORM] = WeComTransport(
         api,
@@ -365,6 +370,8 @@ async def start_wecom(
         for each in callbacks:
             await each.drain()
         await api.close()
+        if isinstance(state, RedisState):
+            await state.close()
 
     return stop
 
