@@ -83,6 +83,15 @@ class Claimed:
     dedupe_key: str
 
 
+# What an office reads names the messenger in its language, not by our platform id.
+PLATFORM_NAMES = {"wecom": N_("WeCom"), "telegram": N_("Telegram"), "wechat": N_("WeChat")}
+
+
+def platform_name(lang: str, platform: str) -> str:
+    """The messenger's name in `lang` (the id itself for one without a name)."""
+    return gettext(lang, PLATFORM_NAMES[platform]) if platform in PLATFORM_NAMES else platform
+
+
 UNREACHABLE_NOTICE = N_(
     "{name} can no longer be reached on {platform} ({reason}). Messages to them fail until "
     "the roster is corrected: check whether they left or moved, then update it."
@@ -291,7 +300,8 @@ class DeliveryWorker:
             account = await uow.people.dm_account(person.id, prefer_platform=row.platform)
             if account is None:
                 continue
-            text = gettext(person.lang, notice).format(platform=row.platform, **fields)
+            platform = platform_name(person.lang, row.platform)
+            text = gettext(person.lang, notice).format(platform=platform, **fields)
             await uow.outbox.enqueue(
                 platform=account.platform,
                 chat_external_id=account.external_id,
@@ -460,4 +470,4 @@ async def _first_of(stop: asyncio.Event, wake: asyncio.Event) -> None:
             waiter.cancel()
 
 
-__all__ = ["BACKOFF", "NOTICE_PREFIX", "DeliveryWorker"]
+__all__ = ["BACKOFF", "NOTICE_PREFIX", "DeliveryWorker", "platform_name"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.outbox import platform_name
 from domain.scheme import Scheme
 from handlers.chat import Outgoing
 from handlers.groups import GROUP_INTENT, team_accounts, update_intent
@@ -179,7 +180,7 @@ async def _tell_butler(
     notice = ITEMS_HANDED_OVER if backup is not None else ITEMS_WITHOUT_BACKUP
     text = gettext(butler.lang, notice).format(
         name=person.name,
-        platform=platform,
+        platform=platform_name(butler.lang, platform),
         code=project.code,
         backup=backup.name if backup is not None else "",
         items=codes,

@@ -70,7 +70,7 @@ async def test_an_unreachable_member_is_marked_and_the_office_told_once(
         )
     texts = [p["text"] for p in notices]
     assert marked is not None
-    unreachable = [t for t in texts if "已无法通过 wecom 联系到赵强" in t]
+    unreachable = [t for t in texts if "已无法通过企业微信联系到赵强" in t]
     assert len(unreachable) == 1 and "60111" in unreachable[0]
     # The other permanent failure keeps its own notice; the three to "gone" add no more.
     assert len(texts) == 2, texts

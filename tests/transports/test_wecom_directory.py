@@ -162,7 +162,7 @@ async def test_the_directory_proposes_then_applies_links_and_departures(db_url, 
     assert [(chat, p["text"]) for chat, p in notices if "text" in p] == [
         (
             "lina",
-            "根据 wecom 通讯录，赵强已离开。其在项目 P2026-0009 中未办结的事项已转交候补钱军："
+            "根据企业微信通讯录，赵强已离开。其在项目 P2026-0009 中未办结的事项已转交候补钱军："
             "construction_permit。",
         )
     ]
