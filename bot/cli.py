@@ -8,6 +8,7 @@ daiban chat --as ROLE             a terminal chat with the bot
 daiban i18n update                merge new message ids into both catalogs
 daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml)
 daiban people invite NAME         a one-time code to bind a person's chat account
+daiban people sync wecom [--apply]  the roster against the WeCom directory
 daiban archive PROJECT            write the project's file (一事一档) as a ZIP
 daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
 daiban report KIND --period P     weekly/monthly/quarterly report as Markdown or --format xlsx
@@ -105,7 +106,7 @@ async def _start_frontends(
 
             stoppers.append(await start_telegram(app, settings, web_app))
         if settings.wecom_corp_id:
-            from bot.transports.wecom import start_wecom
+            from bot.transports.wecom_start import start_wecom
 
             # checks agent id, secret, token, AES key (43 characters) and robot keys
             stoppers.append(await start_wecom(app, settings, web_app))
@@ -224,8 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update"])
     people = sub.add_parser("people", help="the staff roster and invite codes")
-    people.add_argument("action", choices=["import", "invite"])
-    people.add_argument("target", help="roster file (import) or name/mobile (invite)")
+    people.add_argument("action", choices=["import", "invite", "sync"])
+    people.add_argument(
+        "target", help="roster file (import), name/mobile (invite) or messenger (sync: wecom)"
+    )
+    people.add_argument(
+        "--apply", action="store_true", help="sync: apply the changes, not only list them"
+    )
     archive = sub.add_parser("archive", help="write a project's file (一事一档) as a ZIP")
     archive.add_argument("project", help="project code, e.g. P2026-0001")
     archive.add_argument("--output", type=Path)
@@ -256,6 +262,12 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.command == "people":
             from bot.people_cli import people_command
 
+            if args.action == "sync":
+                from bot.transports.wecom_sync import sync_command
+
+                return await sync_command(
+                    settings, db, scheme, args.target, apply_changes=args.apply
+                )
             return await people_command(db, scheme, args.action, args.target)
         if args.command == "report":
             return await _report(services, args)

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     # WeCom's published limits: 30 app messages a minute per member, 20 per robot.
     wecom_member_per_minute: int = Field(default=30, ge=1, le=30)
     wecom_robot_per_minute: int = Field(default=20, ge=1, le=20)
+    # WeCom for the staff (issue 16): the hourly member limit (1,000; kept in the store, so
+    # replicas share it).
+    wecom_member_per_hour: int = Field(default=1000, ge=1, le=1000)
+    # Group robots that receive messages: name=TOKEN:ENCODINGAESKEY (their own, per robot);
+    # each calls /wecom/robot/<name> and answers through its DAIBAN_WECOM_ROBOT_KEYS key.
+    wecom_robot_callbacks: SecretStr | None = None
+    # Nightly, compare the roster with the WeCom directory and tell the office what differs
+    # (nothing is applied: `daiban people sync wecom --apply` does that).
+    wecom_directory_check: bool = False
+    # Where the WeCom rate windows, token and progress live when set (else the database).
+    redis_url: SecretStr | None = None
 
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)

@@ -1,7 +1,7 @@
 """`daiban jobs run NAME [--at ISO-DATETIME]`: one scheduler job, once (手动运行定时任务).
 
 The operator's manual catch-up, and the way to make a job happen on demand: the named job
-of the scheduler's own list (`reminders.jobs.build_jobs`: tick, digest, reports, rating)
+of the scheduler's own list (`reminders.jobs.build_jobs`: tick, digest, reports, rating, prune)
 runs once, as of ``--at`` (default: now; a time without an offset is in the scheme's time
 zone). Its claims and dedupe keys hold exactly as for the scheduler: a slot that already
 ran does not run again, and two processes running the same job at the same moment on one
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Register `daiban jobs run NAME [--at ISO-DATETIME]`."""
     jobs = sub.add_parser("jobs", help="run one scheduler job once (manual catch-up)")
     jobs.add_argument("action", choices=["run"])
-    jobs.add_argument("name", help="the job: tick, digest, reports or rating")
+    jobs.add_argument("name", help="the job: tick, digest, reports, rating or prune")
     jobs.add_argument("--at", help="run as of this ISO date-time (default: now)")
 
 

@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.metrics import Metrics
-from bot.transports.base import PermanentError, TransientError, Transport
+from bot.transports.base import (
+    KeyedTransport,
+    PermanentError,
+    TransientError,
+    Transport,
+    Unreachable,
+)
 from domain.clock import Clock
 from handlers import log_context
 from handlers.chat import Outgoing
@@ -53,6 +59,19 @@ STOP_GRACE = 10.0  # seconds a stopping worker lets its lanes finish the current
 ChatKey = tuple[str, str]  # (platform, chat_external_id)
 
 
+# What an office reads names the messenger in its language, not by our platform id.
+PLATFORM_NAMES = {"wecom": N_("WeCom"), "telegram": N_("Telegram"), "wechat": N_("WeChat")}
+
+
+def platform_name(lang: str, platform: str) -> str:
+    """The messenger's name in `lang` (the id itself for one without a name)."""
+    return gettext(lang, PLATFORM_NAMES[platform]) if platform in PLATFORM_NAMES else platform
+
+
+UNREACHABLE_NOTICE = N_(
+    "{name} can no longer be reached on {platform} ({reason}). Messages to them fail until "
+    "the roster is corrected: check whether they left or moved, then update it."
+)
 FAILURE_NOTICE = N_(
     "A message could not be delivered to {chat} ({platform}): {reason}\nIt began: “{start}”"
 )
@@ -149,7 +168,10 @@ class DeliveryWorker:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
                 async with self._local_file(row.payload) as payload:
-                    await transport.send(row.chat_external_id, payload)
+                    if isinstance(transport, KeyedTransport):  # the row id keys its progress
+                        await transport.send_row(row.id, row.chat_external_id, payload)
+                    else:
+                        await transport.send(row.chat_external_id, payload)
             except TransientError as exc:
                 self.metrics.delivered(row.platform, "transient", row.dedupe_key)
                 failures = self._failures[chat] = self._failures.get(chat, 0) + 1
@@ -165,7 +187,7 @@ class DeliveryWorker:
             except PermanentError as exc:
                 self.metrics.delivered(row.platform, "permanent", row.dedupe_key)
                 log.warning("outbox %s to %s failed permanently: %s", row.id, chat, exc)
-                await self._fail(row, str(exc)[:500])
+                await self._fail(row, str(exc)[:500], unreachable=isinstance(exc, Unreachable))
             except Exception as exc:  # a transport bug must not stop delivery to others
                 self.metrics.delivered(row.platform, "error", row.dedupe_key)
                 log.exception("outbox %s: unexpected error", row.id)
@@ -217,32 +239,49 @@ class DeliveryWorker:
                 reason = error if position == 0 else "waiting behind an earlier message"
                 await uow.outbox.retry_later(row.id, not_before, reason)
 
-    async def _fail(self, row: ClaimedMessage, error: str) -> None:
-        """Mark the row failed and, in the same transaction, tell every office person once."""
+    async def _fail(self, row: ClaimedMessage, error: str, *, unreachable: bool = False) -> None:
+        """Mark the row failed and, in the same transaction, tell every office person once
+        (for an unreachable account: once per account, not per message)."""
         now = self.clock.now()
         async with UnitOfWork(self.db) as uow:
             await uow.outbox.mark_failed(row.id, error, now)
             if row.dedupe_key.startswith(NOTICE_PREFIX):
                 return  # a failed notice is not reported again (no chain of notices)
+            if unreachable:
+                lost = await uow.people.mark_unreachable(row.platform, row.chat_external_id, now)
+                if lost is not None:
+                    key = f"account:{lost.id}"
+                    await self._tell_office(
+                        uow, row, UNREACHABLE_NOTICE, key, name=lost.name, reason=error[:200]
+                    )
+                return
             chat = await uow.chats.get(row.platform, row.chat_external_id)
             where = (chat.title if chat and chat.title else "") or row.chat_external_id
             start = str(row.payload.get("text", ""))[:60]
-            for person in await uow.people.with_role("office"):
-                account = await uow.people.dm_account(person.id, prefer_platform=row.platform)
-                if account is None:
-                    continue
-                text = gettext(person.lang, FAILURE_NOTICE).format(
-                    chat=where, platform=row.platform, reason=error[:200], start=start
-                )
-                await uow.outbox.enqueue(
-                    platform=account.platform,
-                    chat_external_id=account.external_id,
-                    payload=Outgoing(text).to_payload(),
-                    dedupe_key=f"{NOTICE_PREFIX}{row.id}:{person.id}",
-                    now=now,
-                    person_id=person.id,
-                    source_event_id=f"outbox:{row.id}",
-                )
+            await self._tell_office(
+                uow, row, FAILURE_NOTICE, str(row.id), chat=where, reason=error[:200], start=start
+            )
+
+    async def _tell_office(
+        self, uow: UnitOfWork, row: ClaimedMessage, notice: str, key: str, **fields: str
+    ) -> None:
+        """`notice` to every office person, once per `key`."""
+        now = self.clock.now()
+        for person in await uow.people.with_role("office"):
+            account = await uow.people.dm_account(person.id, prefer_platform=row.platform)
+            if account is None:
+                continue
+            platform = platform_name(person.lang, row.platform)
+            text = gettext(person.lang, notice).format(platform=platform, **fields)
+            await uow.outbox.enqueue(
+                platform=account.platform,
+                chat_external_id=account.external_id,
+                payload=Outgoing(text).to_payload(),
+                dedupe_key=f"{NOTICE_PREFIX}{key}:{person.id}",
+                now=now,
+                person_id=person.id,
+                source_event_id=f"outbox:{row.id}",
+            )
 
     # -- driving -----------------------------------------------------------------------
     @staticmethod
@@ -332,4 +371,4 @@ async def _first_of(stop: asyncio.Event, wake: asyncio.Event) -> None:
             waiter.cancel()
 
 
-__all__ = ["BACKOFF", "NOTICE_PREFIX", "DeliveryWorker"]
+__all__ = ["BACKOFF", "NOTICE_PREFIX", "DeliveryWorker", "platform_name"]

@@ -38,6 +38,9 @@ async def healthz(request: web.Request) -> web.Response:
             f"scheduler stalled: no tick for {app.heartbeat.age():.0f} s "
             f"(limit {app.heartbeat.stale_after:.0f} s)"
         )
+    for transport in app.transports.values():
+        # A messenger that holds its messages (WeCom's 40091: the secret is wrong) says so.
+        problems.extend(getattr(transport, "problems", ()))
     if problems:
         return web.json_response({"status": "down", "problems": problems, **body}, status=503)
     return web.json_response({"status": "ok", **body})

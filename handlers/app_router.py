@@ -8,6 +8,7 @@ from handlers import (
     consult,
     contacts,
     eligibility_check,
+    groups,
     items,
     office,
     plan,
@@ -33,6 +34,7 @@ def build_router() -> Router:
     root.include(status.router)
     root.include(items.router)
     root.include(team.router)
+    root.include(groups.router)
     root.include(plan.router)
     root.include(completion.router)
     root.include(basics.controls)

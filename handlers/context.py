@@ -43,6 +43,9 @@ class Services:
     clock: Clock
     router: Routes
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # Platforms whose transport can create a team's group chat (WeCom's appchat): each
+    # such transport adds itself when it starts (handlers/groups.py).
+    group_platforms: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from handlers.roles import ROLE_LABELS
 from storage.models import Account, Invite, Person
 from storage.uow import UnitOfWork
 
+GROUP_CODE_VALID = timedelta(days=7)  # a one-time group code (/bind, /group) lasts a week
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 CODE_LENGTH = 8
 # 32^8 codes, but 300 guesses in 9 seconds adds up; an account gets 5 wrong codes per 10

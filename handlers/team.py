@@ -8,8 +8,6 @@ group); binding generates the plan and posts the handbook (一项目一册).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from domain.bounds import row_id
 from domain.scheme import Scheme
 from handlers.access import OnProject
@@ -17,7 +15,7 @@ from handlers.chat import Button, ChatKind, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.handbook import handbook_text
 from handlers.i18n import N_
-from handlers.invites import new_code
+from handlers.invites import GROUP_CODE_VALID, new_code
 from handlers.projects import Team, assign_team, bind_chat
 from handlers.render import Speaks, Voice
 from handlers.router import Router
@@ -25,7 +23,6 @@ from storage.models import Invite, Person, Project, ProjectMember
 
 router = Router("team")
 
-GROUP_CODE_VALID = timedelta(days=7)
 
 
 # -- /assign ---------------------------------------------------------------------------
@@ -124,15 +121,20 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
-    await ctx.send_to_person(
-        team.butler.id,
-        Voice(team.butler.lang)._(
-            "You are the butler of project {code} {name}. Create a group chat with the team, "
-            "then send /bind {code} here to get the code that binds it.",
-            code=project.code,
-            name=project.name,
-        ),
+    say = Voice(team.butler.lang)
+    notice = say._(
+        "You are the butler of project {code} {name}. Create a group chat with the team, "
+        "then send /bind {code} here to get the code that binds it.",
+        code=project.code,
+        name=project.name,
     )
+    account = await ctx.uow.people.dm_account(team.butler.id, prefer_platform=ctx.incoming.platform)
+    if account is not None and account.platform in ctx.services.group_platforms:
+        # Where the messenger lets the bot make the group, one press does it (/group).
+        button = Button(say._("Create the team's group chat"), f"grp:{project.id}")
+        await ctx.send_to_person(team.butler.id, Outgoing(notice, buttons=[[button]]))
+    else:
+        await ctx.send_to_person(team.butler.id, notice)
 
 
 def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> str:

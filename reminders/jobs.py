@@ -6,6 +6,7 @@ emulator, so what a story shows is what production does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,9 @@ from reminders.reports import send_monthly_report, send_weekly_dispatch
 from reminders.schedule import catch_up
 from reminders.stalled_forms import remind_stalled_forms
 from reminders.tickets import remind_open_tickets
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 JobFunc = Callable[[Services, datetime], Awaitable[None]]
 
@@ -60,6 +64,19 @@ async def reports_job(services: Services, at: datetime) -> None:
     await quarterly_job(services, at)
 
 
+# Platforms redeliver an event within minutes (WeCom: 3 tries; Telegram: a day at most);
+# a month of inbound ids is plenty for dedupe and keeps the table small.
+INBOUND_KEPT = timedelta(days=30)
+
+
+async def prune_job(services: Services, at: datetime) -> None:
+    """Forget inbound event ids older than `INBOUND_KEPT` (nightly)."""
+    async with UnitOfWork(services.db) as uow:
+        gone = await uow.inbound.prune(at - INBOUND_KEPT)
+    if gone:
+        log.info("pruned %d inbound event ids older than %s days", gone, INBOUND_KEPT.days)
+
+
 def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:
     reports_at = services.scheme.reminders.working_hours.start
     return [
@@ -93,6 +110,7 @@ def build_jobs(services: Services, tick_every: timedelta) -> list[Job]:
             CronTrigger(hour=reports_at.hour, minute=reports_at.minute, timezone=services.timezone),
             rating_job,
         ),
+        Job("prune", CronTrigger(hour=3, minute=17, timezone=services.timezone), prune_job),
     ]
 
 

@@ -117,6 +117,9 @@ class Account(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the platform says the account cannot be reached (WeCom's invaliduser /
+    # 60111: left the organisation); the office is told once (migration 0008).
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Chat(Base):
@@ -423,6 +426,47 @@ class StoredFile(Base):
     mime_type: Mapped[str] = mapped_column(String(100))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+class Card(Base):
+    """An interactive card a transport sent (交互卡片), answered at most once (issue 16).
+
+    ``task_id`` is the platform's card id (WeCom's TaskId); ``buttons`` the labels and
+    payloads it showed; ``closed_at`` is set by the first press, with who pressed what.
+    """
+
+    __tablename__ = "cards"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    chat_external_id: Mapped[str] = mapped_column(String(128))
+    buttons: Mapped[list[Any]] = mapped_column(JSONList())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pressed_by: Mapped[str | None] = mapped_column(String(128))
+    pressed_payload: Mapped[str | None] = mapped_column(Text)
+    response_code: Mapped[str | None] = mapped_column(String(255))
+
+
+class RateSlot(Base):
+    """One send counted against a platform limit (限流槽), shared by every replica."""
+
+    __tablename__ = "rate_slots"
+    __table_args__ = (Index("ix_rate_slots_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TransportValue(Base):
+    """A small value a transport keeps for all replicas (通道状态): an access token, the
+    progress of a message sent in parts; gone after ``expires_at``."""
+
+    __tablename__ = "transport_values"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 TICKET_STATUSES = ("faq", "open", "taken", "answered")
@@ -566,6 +610,7 @@ __all__ = [
     "AppendOnlyError",
     "Application",
     "Base",
+    "Card",
     "Chat",
     "ChecklistItem",
     "CodeAttempt",
@@ -583,6 +628,8 @@ __all__ = [
     "PersonRole",
     "Project",
     "ProjectMember",
+    "RateSlot",
     "StoredFile",
     "Ticket",
+    "TransportValue",
 ]

@@ -26,6 +26,7 @@ from storage.repos import (
 from storage.repos.activities import ActivityRepo
 from storage.repos.applications import ApplicationRepo
 from storage.repos.arrivals import ArrivalRepo
+from storage.repos.cards import CardRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.due import DueRepo
 from storage.repos.files import FileRepo
@@ -34,9 +35,11 @@ from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
 from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
+from storage.repos.rate_slots import RateSlotRepo
 from storage.repos.ratings import RatingRepo
 from storage.repos.sequences import SequenceRepo
 from storage.repos.tickets import TicketRepo
+from storage.repos.transport_values import TransportValueRepo
 
 
 class UnitOfWork:
@@ -73,6 +76,9 @@ class UnitOfWork:
     members: MemberRepo
     items: ItemRepo
     invites: InviteRepo
+    cards: CardRepo
+    rate_slots: RateSlotRepo
+    transport_values: TransportValueRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -111,6 +117,9 @@ class UnitOfWork:
         self.members = MemberRepo(session)
         self.items = ItemRepo(session)
         self.invites = InviteRepo(session)
+        self.cards = CardRepo(session)
+        self.rate_slots = RateSlotRepo(session)
+        self.transport_values = TransportValueRepo(session)
         return self
 
     async def __aexit__(

@@ -215,6 +215,22 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             ),
         ),
     },
+    "group": {
+        "dm": (
+            "/group PA-0001",  # the stories' messenger cannot make groups: the way by hand
+            only(
+                {
+                    "butler": ok(r"^Here I cannot create group chats\. .*/bind PA-0001"),
+                    "butler_other": no(NOT_TEAM_DM),
+                },
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": (
+            "/group",
+            only({"butler": no(DM_ONLY), "butler_other": no(DM_ONLY)}, no(ONLY_FOR)),
+        ),
+    },
     "advance": {
         "dm": (
             "/advance PA-0001",
@@ -707,6 +723,17 @@ BUTTONS |= {
                 r"^This person is no longer a contact of that enterprise\.$",
             ),
         )
+    },
+}
+# The butler's "create the group" button: a made-up project is gone for butlers; in a
+# group it is ignored (it answers in a direct chat only).
+BUTTONS |= {
+    f"grp:{MADE_UP}": {
+        "dm": only(
+            {r: no(r"^This project no longer exists\.$") for r in ("butler", "butler_other")},
+            no(ONLY_FOR),
+        ),
+        "ga": everyone(silent()),
     },
 }
 FORMS = {"menu:check", "menu:apply"}  # no id: they start a form for anyone

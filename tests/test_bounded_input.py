@@ -14,7 +14,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.transports.telegram_render import split_text
-from bot.transports.wecom_api import text_bodies
+from bot.transports.wecom_render import text_bodies
 from handlers.chat import Incoming, Sender
 from handlers.inbound_text import MAX_MESSAGE, WORD_JOINER, normalize_text
 from storage.models import Event

@@ -69,6 +69,7 @@ FLOWS = {
     "contacts",
     "digest",
     "eligibility_check",
+    "groups",
     "items",
     "office",
     "plan",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class TransientError(Exception):
@@ -17,9 +17,24 @@ class PermanentError(Exception):
     """Will never succeed (chat not found, bot blocked): the row is marked failed."""
 
 
+class Unreachable(PermanentError):
+    """The recipient's account cannot be reached at all (left the organisation): the row is
+    marked failed, the account unreachable, and the office told once per account."""
+
+
 class Transport(Protocol):
     platform: str
 
     async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
         """Deliver one outbox payload (text, buttons, mentions, attachment) or raise."""
         ...
+
+
+@runtime_checkable
+class KeyedTransport(Transport, Protocol):
+    """A transport that wants the outbox row's id: to resume a message sent in parts, or to
+    name a card after the row, whichever replica sends it."""
+
+    async def send_row(
+        self, row_id: int | None, chat_external_id: str, payload: dict[str, Any]
+    ) -> None: ...

@@ -14,6 +14,7 @@ from bot.outbox import DeliveryWorker
 from bot.transports.base import Transport
 from handlers.chat import Incoming
 from handlers.context import Services
+from reminders.jobs import Job
 
 
 class TransportHost(Protocol):
@@ -21,6 +22,7 @@ class TransportHost(Protocol):
     services: Services
     worker: DeliveryWorker
     transports: dict[str, Transport]
+    jobs: list[Job]  # a transport may add its own scheduled job before the scheduler starts
 
     async def handle(self, event: Incoming) -> bool:
         """Handle one inbound event; False for a redelivery; raises `StorageError`."""

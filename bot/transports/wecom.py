@@ -1,10 +1,11 @@
 """WeCom (企业微信): the callback endpoint and the wiring of the sending transport.
 
 `/wecom/callback` answers WeCom's URL verification (GET with echostr) and receives
-encrypted messages (POST). A POST is verified and decrypted, answered "success" at once
-(WeCom waits 5 seconds, then delivers again), and handled in the background through the
-same pipeline as every platform. A redelivered MsgId is recorded already and ignored
-there. Replies leave through the outbox and `WeComTransport`.
+encrypted messages (POST). A POST is verified, decrypted and handled through the same
+pipeline as every platform (its record, state and replies commit together) before WeCom
+gets its "success"; when the store is down the answer is 503 and WeCom delivers the event
+again. A redelivered MsgId is recorded already and ignored there. Replies leave through
+the outbox and `WeComTransport`.
 
 Media people send (an image, voice or video message; WeCom's app messages have no
 document type) carry a MediaId that lives 3 days. `MediaInbox` downloads it at once
@@ -22,29 +23,20 @@ From/UserId, From/Name, MsgId, MsgType and Text/Content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
-from sqlalchemy import make_url
 
-from bot.config import ROOT, ConfigError, Settings
-from bot.transports.base import PermanentError, TransientError
 from bot.transports.host import TransportHost
 from bot.transports.http_body import read_body
-from bot.transports.wecom_api import (
-    PLATFORM,
-    WeComApi,
-    WeComTransport,
-    parse_robot_keys,
-)
+from bot.transports.wecom_cards import CardPress, card_press, close_card
+from bot.transports.wecom_client import PLATFORM
 from bot.transports.wecom_crypto import (
     MAX_BODY,
     BadMessage,
@@ -52,6 +44,8 @@ from bot.transports.wecom_crypto import (
     WXBizMsgCrypt,
     parse_xml,
 )
+from bot.transports.wecom_media import MediaInbox
+from bot.transports.wecom_settings import check_settings
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
 from storage.db import StorageError
 from storage.uow import UnitOfWork
@@ -60,58 +54,14 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wecom/callback"
 CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
+MAX_CLOCK_SKEW = 300  # seconds a message callback's timestamp may be off (replay guard)
 EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
-STORE_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # store unreachable: seconds between tries
 MEDIA = {
     "image": ("image/jpeg", "jpg"),
     "voice": ("audio/amr", "amr"),
     "video": ("video/mp4", "mp4"),
     "file": ("application/octet-stream", "bin"),
 }
-
-
-def check_settings(settings: Settings) -> tuple[int, str, str, str, dict[str, str]]:
-    """The WeCom settings, validated: (agent id, secret, token, AES key, robot keys).
-
-    Raises `ConfigError` naming the variable that is missing or wrong.
-    """
-    missing = [
-        name
-        for name, value in (
-            ("DAIBAN_WECOM_AGENT_ID", settings.wecom_agent_id),
-            ("DAIBAN_WECOM_SECRET", settings.wecom_secret),
-            ("DAIBAN_WECOM_TOKEN", settings.wecom_token),
-            ("DAIBAN_WECOM_AES_KEY", settings.wecom_aes_key),
-        )
-        if not value or (hasattr(value, "get_secret_value") and not value.get_secret_value())
-    ]
-    if missing:
-        raise ConfigError(f"{missing[0]} must be set when DAIBAN_WECOM_CORP_ID is set.")
-    assert settings.wecom_secret and settings.wecom_token and settings.wecom_aes_key
-    try:
-        agent_id = int(str(settings.wecom_agent_id))
-    except ValueError:
-        raise ConfigError("DAIBAN_WECOM_AGENT_ID must be the app's number (AgentId).") from None
-    aes_key = settings.wecom_aes_key.get_secret_value()
-    try:
-        WXBizMsgCrypt("t", aes_key, "c")
-    except ValueError:
-        raise ConfigError(
-            "DAIBAN_WECOM_AES_KEY must be the 43-character EncodingAESKey of the app."
-        ) from None
-    try:
-        robots = parse_robot_keys(
-            settings.wecom_robot_keys.get_secret_value() if settings.wecom_robot_keys else None
-        )
-    except ValueError as exc:
-        raise ConfigError(f"DAIBAN_WECOM_ROBOT_KEYS: {exc}.") from None
-    return (
-        agent_id,
-        settings.wecom_secret.get_secret_value(),
-        settings.wecom_token.get_secret_value(),
-        aes_key,
-        robots,
-    )
 
 
 # -- reading what we sent (numbered choices, language) -------------------------------------
@@ -143,6 +93,27 @@ def lang_reader(app: TransportHost) -> Callable[[str], Awaitable[str]]:
     return lang_of
 
 
+def group_binder(app: TransportHost) -> Callable[[str, str, str, str], Awaitable[None]]:
+    """Bind a group chat the app just created: as if its owner, the butler, sent
+    `/bind CODE` in it (the plan, the greeting and the handbook follow from the flow)."""
+
+    async def bind(chat: str, owner: str, invite: str, title: str) -> None:
+        event = Incoming(
+            event_id=_short(f"g:{chat}:{invite}"),
+            sender=Sender(PLATFORM, owner, "", None),
+            chat_id=chat,
+            chat_kind=ChatKind.GROUP,
+            chat_title=title,
+            text=f"/bind {invite}",
+            command="bind",
+            args=invite,
+        )
+        await app.handle(event)
+        app.worker.wake()
+
+    return bind
+
+
 # -- parsing ---------------------------------------------------------------------------
 def _text(root: Element, path: str) -> str:
     return (root.findtext(path) or "").strip()
@@ -154,9 +125,16 @@ def _event_id(root: Element, sender: str) -> str:
         event_id = f"m:{msg_id}"
     else:  # events have no MsgId: sender + create time + event (+ key) identify them
         parts = [sender, _text(root, "CreateTime"), _text(root, "Event"), _text(root, "EventKey")]
+        if _text(root, "TaskId"):  # a card press: which card it answers
+            parts.append(_text(root, "TaskId"))
         event_id = "e:" + ":".join(parts)
+    return _short(event_id)
+
+
+def _short(event_id: str) -> str:
+    """The event id as stored (inbound_events.event_id holds 128 characters)."""
     if len(event_id) > EVENT_ID_MAX:
-        event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
+        return event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
     return event_id
 
 
@@ -203,50 +181,6 @@ def to_incoming(root: Element) -> Incoming | None:
     return None
 
 
-# -- media people send -------------------------------------------------------------------
-def media_folder(settings: Settings) -> Path:
-    """``wecom-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "wecom-media"
-    return ROOT / "var" / "wecom-media"
-
-
-class MediaInbox:
-    """Downloads the media of incoming messages before WeCom forgets them (3 days)."""
-
-    def __init__(self, api: WeComApi, folder: Path) -> None:
-        self.api = api
-        self.folder = folder
-
-    async def keep(self, event: Incoming) -> Incoming:
-        """The event with its attachment downloaded and referring to the local file."""
-        attachment = event.attachment
-        if attachment is None or not attachment.ref:
-            return event
-        try:
-            _, mime, data = await self.api.download_media(attachment.ref)
-        except (TransientError, PermanentError) as exc:
-            log.warning("WeCom media of event %s not downloaded: %s", event.event_id, exc)
-            return event
-        safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{safe}"
-        await asyncio.to_thread(_write, path, data)
-        if mime in {"", "application/octet-stream"}:
-            mime = attachment.mime_type
-        kept = dataclasses.replace(attachment, mime_type=mime, size=len(data), ref=str(path))
-        return dataclasses.replace(event, attachment=kept)
-
-
-def _write(path: Path, data: bytes) -> None:
-    if path.exists():  # the same content again (or a redelivery): already kept
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)  # never a half-written file under the final name
-
-
 # -- the callback endpoint ---------------------------------------------------------------
 class WeComCallback:
     """GET: URL verification; POST: verify, decrypt, acknowledge, handle in the background."""
@@ -266,6 +200,13 @@ class WeComCallback:
         log.warning("WeCom callback refused from %s: %s", request.remote, exc)
         return web.Response(status=403, text="forbidden")
 
+    def _fresh(self, timestamp: str) -> bool:
+        try:
+            sent = int(timestamp)
+        except ValueError:
+            return False
+        return abs(time.time() - sent) <= MAX_CLOCK_SKEW  # WeCom's clock, not a demo's
+
     async def verify_url(self, request: web.Request) -> web.Response:
         q = request.query
         try:
@@ -279,26 +220,42 @@ class WeComCallback:
             return self._refuse(request, exc)
         return web.Response(text=echo, content_type="text/plain")
 
+    def _read(self, query: Mapping[str, str], body: bytes) -> tuple[Incoming | None, Any]:
+        """The event of a POSTed body and its card press (an app's XML callback)."""
+        plain = self.crypt.decrypt_message(
+            query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", ""), body
+        )
+        root = parse_xml(plain)
+        return to_incoming(root), card_press(root)
+
     async def receive(self, request: web.Request) -> web.Response:
         q = request.query
+        if not self._fresh(q.get("timestamp", "")):
+            # A replayed (or badly clocked) callback; URL verification (GET) is not checked,
+            # so WeCom's published vectors keep verifying.
+            return self._refuse(request, WeComCryptoError("timestamp more than 5 minutes off"))
         body = await read_body(request, MAX_BODY)
         try:
-            plain = self.crypt.decrypt_message(
-                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body
-            )
-            event = to_incoming(parse_xml(plain))
+            event, press = self._read(q, body)
         except BadMessage as exc:
             log.warning("WeCom callback: unreadable body from %s: %s", request.remote, exc)
             return web.Response(status=400, text="bad request")
         except WeComCryptoError as exc:
             return self._refuse(request, exc)
         if event is not None:
-            self._schedule(event)
+            # Store, then answer: WeCom hears "success" only once the event is committed,
+            # so a store that is down makes WeCom deliver it again (it retries 3 times).
+            task = self._schedule(event, press)
+            try:
+                await asyncio.shield(task)
+            except StorageError as exc:
+                log.warning("WeCom event %s not stored, answered 503: %s", event.event_id, exc)
+                return web.Response(status=503, text="store unavailable")
         return web.Response(text="success")
 
-    def _schedule(self, event: Incoming) -> None:
+    def _schedule(self, event: Incoming, press: CardPress | None = None) -> asyncio.Task[None]:
         previous = self._last.get(event.chat_id)
-        task = asyncio.create_task(self._process(event, previous))
+        task = asyncio.create_task(self._process(event, previous, press))
         self.tasks.add(task)
         self._last[event.chat_id] = task
 
@@ -306,29 +263,31 @@ class WeComCallback:
             self.tasks.discard(finished)
             if self._last.get(event.chat_id) is finished:
                 del self._last[event.chat_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here; the request reports it
 
         task.add_done_callback(done)
+        return task
 
-    async def _process(self, event: Incoming, previous: asyncio.Task[None] | None) -> None:
+    async def _process(
+        self, event: Incoming, previous: asyncio.Task[None] | None, press: CardPress | None
+    ) -> None:
+        """Handle one event after the previous one of its chat; `StorageError` passes up."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        if press is not None and not await close_card(
+            self.app.services.db, press, self.app.services.clock.now()
+        ):
+            self.app.worker.wake()  # a card answered before: only the notice goes out
+            return
         if self.inbox is not None and event.attachment is not None:
             event = await self.inbox.keep(event)
-        for delay in (*STORE_RETRY, None):
-            try:
-                await self.app.handle(await self._resolve_choice(event))
-                return
-            except StorageError as exc:
-                # Already acknowledged to WeCom, so keep trying while the process lives.
-                if delay is None or self.stopping.is_set():
-                    log.error("WeCom event %s not handled: %s", event.event_id, exc)
-                    return
-                log.warning("store unavailable for WeCom event %s; retrying", event.event_id)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-            except Exception:
-                log.exception("WeCom event %s failed", event.event_id)
-                return
+        try:
+            await self.app.handle(await self._resolve_choice(event))
+        except StorageError:
+            raise
+        except Exception:  # a handler bug: the pipeline already apologised where it could
+            log.exception("WeCom event %s failed", event.event_id)
 
     async def _resolve_choice(self, event: Incoming) -> Incoming:
         """`#2` after a message with buttons presses its second button."""
@@ -354,44 +313,11 @@ class WeComCallback:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
 
-async def start_wecom(
-    app: TransportHost, settings: Settings, web_app: web.Application
-) -> Callable[[], Awaitable[None]]:
-    """Register the WeCom transport and the callback routes; returns the stop function."""
-    if not settings.wecom_corp_id:
-        raise ConfigError("DAIBAN_WECOM_CORP_ID must be set to use WeCom.")
-    agent_id, secret, token, aes_key, robots = check_settings(settings)
-    api = WeComApi(settings.wecom_api_url, settings.wecom_corp_id, secret, agent_id)
-    app.transports[PLATFORM] = WeComTransport(
-        api,
-        robot_keys=robots,
-        lang_of=lang_reader(app),
-        default_lang=settings.default_lang,
-        member_per_minute=settings.wecom_member_per_minute,
-        robot_per_minute=settings.wecom_robot_per_minute,
-    )
-    callback = WeComCallback(
-        app,
-        WXBizMsgCrypt(token, aes_key, settings.wecom_corp_id),
-        MediaInbox(api, media_folder(settings)),
-    )
-    web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
-    web_app.router.add_post(CALLBACK_PATH, callback.receive)
-    log.info("WeCom: callback at %s, %d robot group(s)", CALLBACK_PATH, len(robots))
-
-    async def stop() -> None:
-        await callback.drain()
-        await api.close()
-
-    return stop
-
-
 __all__ = [
     "CALLBACK_PATH",
     "MediaInbox",
     "WeComCallback",
     "check_settings",
     "numbered_choice",
-    "start_wecom",
     "to_incoming",
 ]

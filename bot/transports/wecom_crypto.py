@@ -9,7 +9,7 @@ published test vector) and the WeCom doc page "加解密方案说明" define it:
   PKCS#7-padded to **32-byte** blocks (not AES's 16: the sample's PKCS7Encoder uses 32);
 - the ciphertext travels base64-encoded.
 
-AES itself comes from `cryptography`; only the framing is ours.
+AES itself comes from `cryptography`, XML parsing from `defusedxml`; only the framing is ours.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as safe_xml
 
 BLOCK_SIZE = 32  # the official PKCS7Encoder.block_size
 MAX_BODY = 256 * 1024  # a callback body is a few KB; refuse anything absurd before parsing
@@ -71,14 +73,22 @@ def pkcs7_unpad(data: bytes, block: int = BLOCK_SIZE) -> bytes:
 
 
 def parse_xml(text: str | bytes) -> ET.Element:
-    """Parse a small XML document from WeCom, refusing DTDs (no entity expansion tricks)."""
+    """Parse a small XML document from WeCom: UTF-8, beginning with ``<xml>``, no DTD, no
+    entities (defusedxml refuses them), at most `MAX_BODY` bytes."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if len(raw) > MAX_BODY:
         raise BadMessage("callback body too large")
-    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
-        raise BadMessage("DTDs are not accepted")
     try:
-        return ET.fromstring(raw)
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadMessage("not UTF-8") from None
+    if not raw.lstrip().startswith(b"<xml>"):
+        # WeCom's envelope and messages are a bare <xml> element: no declaration, no DTD.
+        raise BadMessage("not a WeCom <xml> document")
+    try:
+        return safe_xml.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise BadMessage(f"refused XML: {type(exc).__name__}") from None
     except ET.ParseError as exc:
         raise BadMessage(f"not XML: {exc}") from None
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
+
 from storage.models import InboundEvent
 from storage.repos._base import Repo
 
@@ -19,6 +21,14 @@ class InboundRepo(Repo):
             InboundEvent,
             {"platform": platform, "event_id": str(event_id), "received_at": now},
         )
+
+    async def prune(self, before: datetime) -> int:
+        """Forget events received before `before` (no platform redelivers them that late);
+        the number forgotten."""
+        result = await self.session.execute(
+            delete(InboundEvent).where(InboundEvent.received_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def record_many(
         self, events: Sequence[tuple[str, str]], now: datetime

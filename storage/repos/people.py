@@ -104,6 +104,34 @@ class PeopleRepo(Repo):
             raise ValueError(f"unknown department code {code!r}")
         return department_id
 
+    async def mark_unreachable(
+        self, platform: str, external_id: str, now: datetime
+    ) -> Person | None:
+        """Mark the account unreachable; its person when this is news (not marked before)."""
+        marked = await self.session.execute(
+            update(Account)
+            .where(
+                Account.platform == platform,
+                Account.external_id == external_id,
+                Account.unreachable_since.is_(None),
+            )
+            .values(unreachable_since=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(marked, "rowcount", 0) != 1:
+            return None
+        return await self.by_account(platform, external_id)
+
+    async def accounts_with_people(self, platform: str) -> list[tuple[Account, Person]]:
+        """Every account on `platform` with its person, by account id."""
+        result = await self.session.execute(
+            select(Account, Person)
+            .join(Person, Person.id == Account.person_id)
+            .where(Account.platform == platform)
+            .order_by(Account.id)
+        )
+        return [(account, person) for account, person in result.all()]
+
     async def add_account(
         self,
         person_id: int,

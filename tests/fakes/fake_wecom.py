@@ -1,10 +1,16 @@
 """A fake WeCom server for tests, and WeCom's side of the callback.
 
-`FakeWeCom` serves gettoken, message/send, appchat/create, appchat/send and webhook/send on
-127.0.0.1 (a free port), records what was sent, enforces WeCom's limits (30 app messages a
-minute per member, 20 a minute per robot: a breach is answered 45009 and counted in
-`violations`), and can expire every token (then 42001), or answer the next sends with
-45009 or a 5xx.
+`FakeWeCom` serves gettoken, message/send, message/update_template_card, appchat/create,
+appchat/update, appchat/send and webhook/send on 127.0.0.1 (a free port), records what was
+sent, and enforces WeCom's limits the way WeCom does: a message over 30 a minute or 1,000
+an hour per member, or 20 a minute per robot, is answered errcode 0 and silently dropped
+(counted in `violations`, kept in `dropped`). `minute` shortens the windows for tests. It
+can expire every token (then 42001), or answer the next calls with an errcode or a 5xx.
+
+Cards: a template_card message answers a `response_code` like WeCom; `press` plays a
+person pressing a button and returns the callback XML with a fresh ResponseCode;
+update_template_card takes each code once (else 40000-something: we answer 40058) and
+records the replaced label in `card_updates`.
 
 Media (素材) as the docs describe it: `media/upload?access_token=…&type=file` and a robot's
 `webhook/upload_media?key=…&type=file` take a multipart body whose file part is named
@@ -21,6 +27,7 @@ and POSTs it to `/wecom/callback` with a correct (or deliberately wrong) signatu
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import time
 import urllib.parse
@@ -63,6 +70,7 @@ class Sent:
     api: str  # "message", "appchat", "webhook"
     target: str  # touser, chatid or robot key
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
 
     @property
     def content(self) -> str:
@@ -81,7 +89,18 @@ class FakeWeCom:
     corp_id: str = CORP_ID
     secret: str = SECRET
     member_per_minute: int = 30
+    member_per_hour: int = 1000
     robot_per_minute: int = 20
+    minute: float = 60.0
+    dropped: list[Sent] = field(default_factory=list)
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_id -> card
+    card_updates: list[dict[str, Any]] = field(default_factory=list)
+    _codes: dict[str, str] = field(default_factory=dict)  # live response_code -> task_id
+    # The directory (通讯录): department id -> name; userid -> user/get's fields.
+    departments: dict[int, str] = field(default_factory=lambda: {1: "总部"})
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    page_size: int = 2  # user/list_id pages this small, so that paging is exercised
+    bad_secret_errcode: int = 40001  # or 40091 ("secret不合法")
     robot_keys: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     token_requests: int = 0
@@ -132,7 +151,13 @@ class FakeWeCom:
         app = web.Application()
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         app.router.add_post("/cgi-bin/appchat/create", self._appchat_create)
+        app.router.add_post("/cgi-bin/appchat/update", self._appchat_update)
+        app.router.add_get("/cgi-bin/appchat/get", self._appchat_get)
+        app.router.add_get("/cgi-bin/department/list", self._department_list)
+        app.router.add_post("/cgi-bin/user/list_id", self._user_list_id)
+        app.router.add_get("/cgi-bin/user/get", self._user_get)
         app.router.add_post("/cgi-bin/appchat/send", self._appchat_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
@@ -159,7 +184,7 @@ class FakeWeCom:
         if request.query.get("corpid") != self.corp_id:
             return self._err(40013, "invalid corpid")
         if request.query.get("corpsecret") != self.secret:
-            return self._err(40001, "invalid credential")
+            return self._err(self.bad_secret_errcode, "invalid credential")
         self.token_requests += 1
         token = secrets.token_hex(16)
         self._tokens[token] = time.monotonic() + 7200
@@ -185,14 +210,17 @@ class FakeWeCom:
             return self._err(code, "injected")
         return None
 
-    def _over_limit(self, key: str, limit: int) -> bool:
+    def _over_limit(self, key: str, *limits: tuple[int, float]) -> bool:
+        """Whether one more send breaks a limit (counted as a violation), else count it."""
         now = time.monotonic()
         window = self._windows[key]
-        while window and window[0] <= now - 60:
+        longest = max(period for _, period in limits)
+        while window and window[0] <= now - longest:
             window.popleft()
-        if len(window) >= limit:
-            self.violations += 1
-            return True
+        for limit, period in limits:
+            if sum(1 for t in window if t > now - period) >= limit:
+                self.violations += 1
+                return True
         window.append(now)
         return False
 
@@ -208,21 +236,142 @@ class FakeWeCom:
             return web.json_response({"errcode": 81013, "errmsg": "user invalid"})
         if (error := self._file_error(body, "app")) is not None:
             return error
-        if self._over_limit(f"member:{touser}", self.member_per_minute):
-            return self._err(45009, "api freq out of limit")
+        answer: dict[str, Any] = {
+            "errcode": 0,
+            "errmsg": "ok",
+            "invaliduser": "",
+            "msgid": f"m{next(self._ids)}",
+        }
+        limits = (self.member_per_minute, self.minute), (self.member_per_hour, 60 * self.minute)
+        if self._over_limit(f"member:{touser}", *limits):
+            # WeCom's documented behaviour: over the limit, the message is dropped silently.
+            self.dropped.append(Sent("message", touser, body))
+            return web.json_response(answer)
         self.sent.append(Sent("message", touser, body))
-        return web.json_response(
-            {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"m{next(self._ids)}"}
+        if body.get("msgtype") == "template_card":
+            card = body["template_card"]
+            if card.get("task_id") in self.cards:
+                return self._err(40058, "task_id exists")
+            self.cards[card["task_id"]] = {**card, "touser": touser}
+            answer["response_code"] = self._code(card["task_id"])
+        return web.json_response(answer)
+
+    def _code(self, task_id: str) -> str:
+        code = f"rc{secrets.token_hex(8)}"
+        self._codes[code] = task_id
+        return code
+
+    def press(self, userid: str, task_id: str, key: str, *, create_time: int | None = None) -> str:
+        """The callback XML of `userid` pressing button `key` on card `task_id`."""
+        code = self._code(task_id)
+        return card_event_xml(
+            userid, key, create_time or int(time.time()), task_id=task_id, response_code=code
         )
+
+    async def _update_card(self, request: web.Request) -> web.Response:
+        self.calls.append("update_template_card")
+        if (error := self._token_error(request) or self._injected("update_card")) is not None:
+            return error
+        body = await request.json()
+        task_id = self._codes.pop(str(body.get("response_code", "")), None)
+        if task_id is None:
+            return self._err(40058, "invalid response_code")
+        self.card_updates.append({"task_id": task_id, **body})
+        return self._err(0, "ok")
 
     async def _appchat_create(self, request: web.Request) -> web.Response:
         self.calls.append("appchat/create")
         if (error := self._token_error(request)) is not None:
             return error
         body = await request.json()
+        members = body.get("userlist") or []
+        if not 2 <= len(members) <= 500:
+            return self._err(40058, "userlist size invalid")  # "至少2人，至多500人"
         chatid = body.get("chatid") or f"wr{next(self._ids):08d}"
-        self.appchats[chatid] = body
+        if chatid in self.appchats:
+            return self._err(86215, "chat exists")
+        self.appchats[chatid] = {**body, "userlist": list(members)}
         return web.json_response({"errcode": 0, "errmsg": "ok", "chatid": chatid})
+
+    def member(
+        self,
+        userid: str,
+        name: str,
+        *,
+        mobile: str = "",
+        departments: tuple[int, ...] = (1,),
+        status: int = 1,
+    ) -> None:
+        """A member of the directory (status 1 active, 2 disabled, 4 inactive, 5 resigned)."""
+        self.users[userid] = {
+            "userid": userid,
+            "name": name,
+            "mobile": mobile,
+            "department": list(departments),
+            "status": status,
+        }
+
+    async def _department_list(self, request: web.Request) -> web.Response:
+        self.calls.append("department/list")
+        if (error := self._token_error(request)) is not None:
+            return error
+        rows = [
+            {"id": i, "name": n, "parentid": 0 if i == 1 else 1}
+            for i, n in self.departments.items()
+        ]
+        return web.json_response({"errcode": 0, "errmsg": "ok", "department": rows})
+
+    async def _user_list_id(self, request: web.Request) -> web.Response:
+        self.calls.append("user/list_id")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        start = int(body.get("cursor") or 0)
+        ids = sorted(self.users)
+        page = ids[start : start + self.page_size]
+        rows = [{"userid": u, "department": self.users[u]["department"][0]} for u in page]
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "dept_user": rows}
+        if start + self.page_size < len(ids):
+            answer["next_cursor"] = str(start + self.page_size)
+        return web.json_response(answer)
+
+    async def _user_get(self, request: web.Request) -> web.Response:
+        self.calls.append("user/get")
+        if (error := self._token_error(request)) is not None:
+            return error
+        user = self.users.get(request.query.get("userid", ""))
+        if user is None:
+            return self._err(60111, "userid not found")
+        return web.json_response({"errcode": 0, "errmsg": "ok", **user})
+
+    async def _appchat_get(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat/get")
+        if (error := self._token_error(request)) is not None:
+            return error
+        chatid = request.query.get("chatid", "")
+        chat = self.appchats.get(chatid)
+        if chat is None:
+            return self._err(86003, "chat not exist")
+        info = {"chatid": chatid, "name": chat.get("name", ""), "owner": chat.get("owner", "")}
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "chat_info": {**info, "userlist": chat["userlist"]}}
+        )
+
+    async def _appchat_update(self, request: web.Request) -> web.Response:
+        self.calls.append("appchat/update")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        chat = self.appchats.get(str(body.get("chatid", "")))
+        if chat is None:
+            return self._err(86003, "chat not exist")
+        gone = set(body.get("del_user_list") or [])
+        members = [m for m in chat["userlist"] if m not in gone]
+        members += [m for m in body.get("add_user_list") or [] if m not in members]
+        chat["userlist"] = members
+        if body.get("name"):
+            chat["name"] = body["name"]
+        return self._err(0, "ok")
 
     async def _appchat_send(self, request: web.Request) -> web.Response:
         self.calls.append("appchat")
@@ -246,8 +395,9 @@ class FakeWeCom:
         body = await request.json()
         if (error := self._file_error(body, f"robot:{key}")) is not None:
             return error
-        if self._over_limit(f"robot:{key}", self.robot_per_minute):
-            return self._err(45009, "api freq out of limit")
+        if self._over_limit(f"robot:{key}", (self.robot_per_minute, self.minute)):
+            self.dropped.append(Sent("webhook", key, body))
+            return self._err(0, "ok")
         self.sent.append(Sent("webhook", key, body))
         return self._err(0, "ok")
 
@@ -354,15 +504,23 @@ def media_xml(userid: str, kind: str, media_id: str, msg_id: str, *, corp_id: st
     )
 
 
-def card_event_xml(userid: str, key: str, create_time: int, *, corp_id: str = CORP_ID) -> str:
+def card_event_xml(
+    userid: str,
+    key: str,
+    create_time: int,
+    *,
+    corp_id: str = CORP_ID,
+    task_id: str = "daiban-t1",
+    response_code: str = "rc1",
+) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[template_card_event]]></Event>"
-        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[daiban-t1]]></TaskId>"
+        f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
         f"<CardType><![CDATA[button_interaction]]></CardType>"
-        f"<ResponseCode><![CDATA[rc1]]></ResponseCode><AgentID>{AGENT_ID}</AgentID></xml>"
+        f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>{AGENT_ID}</AgentID></xml>"
     )
 
 
@@ -392,14 +550,19 @@ class WeComSide:
         self.token = token
         self.crypt = WXBizMsgCrypt(token, aes_key, corp_id)
 
-    def _query(self, encrypted: str, *, bad_signature: bool) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    def _query(
+        self, encrypted: str, *, bad_signature: bool, timestamp: int | None = None
+    ) -> dict[str, str]:
+        timestamp_ = str(int(time.time()) if timestamp is None else timestamp)
+        timestamp, nonce = timestamp_, secrets.token_hex(5)
         sig = self.crypt.sign(timestamp, nonce, encrypted)
         if bad_signature:
             sig = ("0" if sig[0] != "0" else "1") + sig[1:]
         return {"msg_signature": sig, "timestamp": timestamp, "nonce": nonce}
 
-    async def post(self, xml: str, *, bad_signature: bool = False) -> tuple[int, str]:
+    async def post(
+        self, xml: str, *, bad_signature: bool = False, timestamp: int | None = None
+    ) -> tuple[int, str]:
         """POST one message as WeCom would; returns (status, body)."""
         encrypted = self.crypt.encrypt(xml)
         envelope = (
@@ -410,8 +573,21 @@ class WeComSide:
             aiohttp.ClientSession() as http,
             http.post(
                 self.callback_url,
-                params=self._query(encrypted, bad_signature=bad_signature),
+                params=self._query(encrypted, bad_signature=bad_signature, timestamp=timestamp),
                 data=envelope.encode(),
+            ) as response,
+        ):
+            return response.status, await response.text()
+
+    async def post_json(self, message: dict[str, Any]) -> tuple[int, str]:
+        """POST a group robot's message in today's JSON format (`{"encrypt": …}`)."""
+        encrypted = self.crypt.encrypt(json.dumps(message, ensure_ascii=False))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.callback_url,
+                params=self._query(encrypted, bad_signature=False),
+                json={"encrypt": encrypted},
             ) as response,
         ):
             return response.status, await response.text()

@@ -39,7 +39,7 @@ def test_a_wrong_job_name_lists_the_jobs(tmp_path):
     done = daiban(sqlite(tmp_path), "run", "nudges")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "daiban: there is no job 'nudges'; the jobs are: tick, digest, reports, rating."
+        "daiban: there is no job 'nudges'; the jobs are: tick, digest, reports, rating, prune."
     )
     assert not (tmp_path / "daiban.sqlite3").exists()  # checked before touching the store
 

@@ -3,6 +3,7 @@ webhook and the WeCom callback, with a declared length and chunked."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,10 +53,12 @@ async def test_an_oversized_telegram_update_is_413_and_a_bad_small_one_400():
 
 
 async def test_an_oversized_wecom_callback_is_413_and_a_bad_small_one_400():
+    # A fresh timestamp: a stale one is refused (403) before the body is read at all.
+    fresh = f"{CALLBACK_PATH}?timestamp={int(time.time())}&nonce=n&msg_signature=s"
     async with TestClient(TestServer(server())) as client:
-        big = await client.post(CALLBACK_PATH, data=b"<xml>" + b"x" * MAX_BODY + b"</xml>")
-        chunked = await client.post(CALLBACK_PATH, data=chunks(MAX_BODY))
-        small = await client.post(CALLBACK_PATH, data=b"<xml>not closed")
+        big = await client.post(fresh, data=b"<xml>" + b"x" * MAX_BODY + b"</xml>")
+        chunked = await client.post(fresh, data=chunks(MAX_BODY))
+        small = await client.post(fresh, data=b"<xml>not closed")
     assert big.status == 413
     assert chunked.status == 413
     assert small.status == 400

@@ -5,14 +5,11 @@ import pytest
 from bot.config import ConfigError, Settings
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.wecom import check_settings, to_incoming
-from bot.transports.wecom_api import (
-    SlidingWindow,
-    WeComApi,
-    WeComTransport,
-    parse_robot_keys,
-    split_bytes,
-)
+from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_crypto import parse_xml
+from bot.transports.wecom_render import split_bytes
+from bot.transports.wecom_state import SlidingWindow
+from bot.transports.wecom_transport import WeComTransport, parse_robot_keys
 from handlers.chat import ChatKind, Outgoing
 from handlers.i18n import gettext
 from tests.fakes.fake_wecom import (
@@ -193,8 +190,9 @@ async def test_the_robot_limit_is_kept_without_blocking(fake, transport):
         await transport.send("teamA", payload(f"m{i}"))
     with pytest.raises(TransientError) as held:
         await transport.send("teamA", payload("m20"))
-    assert 59 <= held.value.retry_after <= 60
-    transport.clock.t += 60.5
+    # A minute and WeCom's margin (2.5 %), so our window never closes before WeCom's.
+    assert 61 <= held.value.retry_after <= 61.5
+    transport.clock.t += 61.6
     fake._windows.clear()  # the fake's real-time window: the minute has passed for it too
     await transport.send("teamA", payload("m20"))
     assert len(fake.sent) == 21 and fake.violations == 0
@@ -283,10 +281,12 @@ def test_a_text_message_becomes_an_incoming_command():
     assert event.sender.language_code is None and event.chat_kind is ChatKind.DM
 
 
-def test_a_card_press_becomes_a_payload_with_an_event_id_from_sender_time_and_key():
+def test_a_card_press_becomes_a_payload_with_an_event_id_from_sender_time_key_and_card():
     event = to_incoming(parse_xml(card_event_xml("zhangwei", "lang:en", 1700000000)))
     assert event.payload == "lang:en"
-    assert event.event_id == "e:zhangwei:1700000000:template_card_event:lang:en"
+    assert event.event_id == "e:zhangwei:1700000000:template_card_event:lang:en:daiban-t1"
+    other_card = card_event_xml("zhangwei", "lang:en", 1700000000, task_id="daiban-t2")
+    assert to_incoming(parse_xml(other_card)).event_id != event.event_id
     long = to_incoming(parse_xml(card_event_xml("zhangwei", "k" * 1000, 1700000000)))
     assert len(long.event_id) <= 128
 
@@ -317,3 +317,40 @@ def test_entering_the_app_is_not_an_event_we_handle():
         "<EventKey></EventKey></xml>"
     )
     assert to_incoming(parse_xml(xml)) is None
+
+
+@pytest.mark.parametrize("errcode", [40001, 40091])
+async def test_a_configuration_error_holds_the_app_and_healthz_says_so(fake, errcode, tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import build_app
+    from bot.web import build_web_app
+    from storage.migrate import upgrade
+
+    fake.bad_secret_errcode = errcode
+    api = WeComApi(fake.url, CORP_ID, "a-wrong-secret", AGENT_ID)
+
+    async def lang_of(_userid: str) -> str:
+        return "zh_CN"
+
+    t = WeComTransport(api, robot_keys={}, lang_of=lang_of, default_lang="zh_CN")
+    with pytest.raises(TransientError) as held:
+        await t.send("zhangwei", payload("请查收"))
+    assert held.value.retry_after == 300  # waits in the outbox; never failed for good
+    asked = len(fake.calls)
+    with pytest.raises(TransientError) as again:
+        await t.send("lina", payload("另一条"))
+    assert len(fake.calls) == asked  # held: WeCom is not asked again meanwhile
+    assert 299 < again.value.retry_after <= 300
+    assert t.problems and f"errcode {errcode}" in t.problems[0]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}"
+    await upgrade(url)
+    app = await build_app(Settings(database_url=url), transports={"wecom": t})
+    async with TestClient(TestServer(build_web_app(app))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    await app.close()
+    await api.close()
+    assert response.status == 503
+    assert any(f"errcode {errcode}" in problem for problem in body["problems"])
+    assert "a-wrong-secret" not in str(body)

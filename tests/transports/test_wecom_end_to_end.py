@@ -160,25 +160,40 @@ async def test_a_conversation_over_wecom(daiban, fake, tmp_path):
     assert card["msgtype"] == "template_card"
     keys = [b["key"] for b in card["template_card"]["button_list"]]
     assert keys == ["lang:zh_CN", "lang:en"]
-    press = card_event_xml("zhangwei", "lang:zh_CN", 1700000000)
+    task_id = card["template_card"]["task_id"]
+    press = fake.press("zhangwei", task_id, "lang:zh_CN", create_time=1700000000)
     assert await wecom.post(press) == (200, "success")
     assert await wecom.post(press) == (200, "success")  # the same press redelivered
     await wait_until(lambda: len(texts("zhangwei")) == 4, process, "the card press reply")
     assert texts("zhangwei")[3] == gettext("zh_CN", "Language set to Chinese.")
+    # The card closes: its buttons become the choice and who made it.
+    await wait_until(lambda: len(fake.card_updates) == 1, process, "the card's update")
+    assert fake.card_updates[0]["task_id"] == task_id
+    assert fake.card_updates[0]["button"] == {"replace_name": "中文 · zhangwei"}
+    # A second press on the closed card runs nothing and says so; an unknown card too.
+    again = fake.press("zhangwei", task_id, "lang:en", create_time=1700000005)
+    assert await wecom.post(again) == (200, "success")
+    await wait_until(lambda: len(texts("zhangwei")) == 5, process, "the second press notice")
+    assert "已由zhangwei处理（“中文”）" in texts("zhangwei")[4]
+    old = card_event_xml("zhangwei", "lang:en", 1700000009, task_id="daiban-before-upgrade")
+    assert await wecom.post(old) == (200, "success")
+    await wait_until(lambda: len(texts("zhangwei")) == 6, process, "the old card notice")
+    assert "这张卡片已失效" in texts("zhangwei")[5]
+    assert len(fake.card_updates) == 1
 
     # Token refresh: every token expires at WeCom; the next reply still arrives.
     fake.expire_tokens()
     assert await wecom.post(text_xml("zhangwei", "/help", "1004")) == (200, "success")
-    await wait_until(lambda: len(texts("zhangwei")) == 5, process, "a reply after expiry")
+    await wait_until(lambda: len(texts("zhangwei")) == 7, process, "a reply after expiry")
     assert fake.token_requests == 2 and fake.rejected_tokens >= 1
 
     # 45009: WeCom refuses once; the reply is retried and arrives, in order.
     fake.inject("message", 45009)
     assert await wecom.post(text_xml("zhangwei", "/cancel", "1005")) == (200, "success")
     assert await wecom.post(text_xml("zhangwei", "/help", "1006")) == (200, "success")
-    await wait_until(lambda: len(texts("zhangwei")) == 7, process, "the retried replies")
-    assert texts("zhangwei")[5] == gettext("zh_CN", "There is nothing to cancel.")
-    assert texts("zhangwei")[6] == texts("zhangwei")[4]  # /help again
+    await wait_until(lambda: len(texts("zhangwei")) == 9, process, "the retried replies")
+    assert texts("zhangwei")[7] == gettext("zh_CN", "There is nothing to cancel.")
+    assert texts("zhangwei")[8] == texts("zhangwei")[6]  # /help again
     assert not fake._inject  # the injected 45009 was really answered
 
     # The redelivered MsgId 1001 and the redelivered card press produced nothing more.
@@ -264,7 +279,7 @@ async def test_a_conversation_over_wecom(daiban, fake, tmp_path):
     assert process.returncode == 0, err[-4000:]
     assert err.count("WeCom callback refused") == 3
     assert AES_KEY not in err and TOKEN not in err and SECRET not in err
-    assert len(texts("zhangwei")) == 7  # the refused messages were never handled
+    assert len(texts("zhangwei")) == 9  # the refused messages were never handled
 
 
 def test_a_missing_wecom_setting_stops_start_up_naming_it(tmp_path):

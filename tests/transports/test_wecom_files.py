@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.transports.base import PermanentError, TransientError
-from bot.transports.wecom import MediaInbox, to_incoming
-from bot.transports.wecom_api import MediaCache, WeComApi, WeComTransport, local_file
+from bot.transports.wecom import to_incoming
+from bot.transports.wecom_client import WeComApi
 from bot.transports.wecom_crypto import parse_xml
+from bot.transports.wecom_media import MediaCache, MediaInbox, local_file
+from bot.transports.wecom_transport import WeComTransport
 from handlers.chat import Attachment, Outgoing
 from tests.fakes.fake_wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom, media_xml
 
