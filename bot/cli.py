@@ -102,6 +102,11 @@ async def _start_frontends(
 
             # checks agent id, secret, token, AES key (43 characters) and robot keys
             stoppers.append(await start_wecom(app, settings, web_app))
+        if settings.wechat_app_id:
+            from bot.transports.wechat import start_wechat
+
+            # checks secret, token, AES key (43 characters) and the template kinds
+            stoppers.append(await start_wechat(app, settings, web_app))
         if emulator_on:
             from bot.emulator import attach_emulator
 

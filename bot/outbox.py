@@ -47,13 +47,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from bot.metrics import Metrics
-from bot.transports.base import PermanentError, TransientError, Transport
+from bot.transports.base import HoldUntilReachable, PermanentError, TransientError, Transport
 from domain.clock import Clock
 from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.repos.held import HeldRepo
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 
@@ -187,6 +188,13 @@ class DeliveryWorker:
                 log.info("outbox %s to %s: %s; retry in %ss", row.id, chat, exc, delay)
                 not_before = self.clock.now() + timedelta(seconds=delay)
                 await self._release(rows[index:], not_before, str(exc)[:500])
+                break
+            except HoldUntilReachable as exc:
+                # Not a failure: the chat's rows wait until the person writes again.
+                self.metrics.delivered(row.platform, "held", row.dedupe_key)
+                log.info("outbox %s to %s held: %s", row.id, chat, exc)
+                async with UnitOfWork(self.db) as uow:
+                    await HeldRepo(uow.session).hold([r.id for r in rows[index:]], str(exc)[:400])
                 break
             except PermanentError as exc:
                 self.metrics.delivered(row.platform, "permanent", row.dedupe_key)

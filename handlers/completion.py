@@ -187,7 +187,9 @@ async def complete(ctx: Ctx) -> None:
     sent = await ctx.send_to_person(
         contact.id,
         Outgoing(
-            summary, buttons=[[Button(say._("✔ I confirm completion"), f"fin:ok:{project.id}")]]
+            summary,
+            buttons=[[Button(say._("✔ I confirm completion"), f"fin:ok:{project.id}")]],
+            notice="completion",
         ),
     )
     await ctx.reply(

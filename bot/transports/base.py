@@ -17,6 +17,11 @@ class PermanentError(Exception):
     """Will never succeed (chat not found, bot blocked): the row is marked failed."""
 
 
+class HoldUntilReachable(Exception):
+    """The chat cannot be reached now (WeChat's 48-hour window closed, its quota used): the
+    message and the chat's later ones wait, in order, until the person writes again."""
+
+
 class Transport(Protocol):
     platform: str
 

@@ -1,0 +1,426 @@
+"""WeChat Official Account (微信服务号): the callback endpoint and the wiring of the channel.
+
+`/wechat/callback` answers WeChat's URL check (GET: `signature` over the Token, timestamp
+and nonce; the `echostr` comes back as it is) and receives messages in safe mode (POST,
+`encrypt_type=aes`, `msg_signature`: the WeCom crypto family with the AppID as the receive
+id, so `wecom_crypto`'s primitives do the work). Plain mode is refused.
+
+A POST is refused without any effect when its signature is wrong, its timestamp is more
+than `MAX_SKEW` seconds away, it decrypts to another AppID, or its body (or the
+decrypted message) is not UTF-8 `<xml>` without a DTD (`defusedxml`). A message WeChat
+delivers again (three retries, same MsgId; events: FromUserName + CreateTime + Event) is
+acknowledged and ignored: nothing of it is done twice. Otherwise the event is **handled
+and stored before** the answer `success`, so an acknowledged message is never lost; a
+store that is down answers 503 and WeChat retries.
+
+Each new message from a contact opens their 48-hour window with a fresh quota and
+releases what was held for them, the first of it saying how many waited. A follow
+(`subscribe`) is `/start` (with the scene of a parameter QR code, `/start CODE`: an invite
+code), a menu click is its key (a key starting with "/" is a command), a tap on a menu
+message (`bizmsgmenuid`) or `#2` presses that button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from sqlalchemy import make_url, select
+
+from bot.config import ROOT, ConfigError, Settings
+from bot.transports.host import TransportHost
+from bot.transports.wechat_api import WeChatApi
+from bot.transports.wechat_menu import keep_menu
+from bot.transports.wechat_render import choice_payload, parse_templates, waiting_header
+from bot.transports.wechat_send import PLATFORM, QUOTA, WeChatTransport
+from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
+from handlers.chat import Attachment, ChatKind, Incoming, Sender
+from storage.db import StorageError
+from storage.models import InboundEvent, OutboxMessage
+from storage.repos.held import HeldRepo
+from storage.repos.wechat import WeChatRepo
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/wechat/callback"
+MAX_SKEW = 300  # seconds: a POST older (or newer) than this is a replay or a wrong clock
+MAX_BODY = 256 * 1024
+EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
+CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
+MEDIA_WAIT = 3.0  # seconds to fetch an image before answering (WeChat waits 5)
+MEDIA = {
+    "image": ("image/jpeg", "jpg"),
+    "voice": ("audio/amr", "amr"),
+    "video": ("video/mp4", "mp4"),
+}
+
+
+class Refused(Exception):
+    """The callback is not WeChat's, or not for this account: nothing of it is done."""
+
+
+def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, str]]:
+    """(secret, token, AES key, templates), validated; `ConfigError` names the variable."""
+    for name, value in (
+        ("DAIBAN_WECHAT_APP_SECRET", settings.wechat_app_secret),
+        ("DAIBAN_WECHAT_TOKEN", settings.wechat_token),
+        ("DAIBAN_WECHAT_AES_KEY", settings.wechat_aes_key),
+    ):
+        if value is None or not value.get_secret_value():
+            raise ConfigError(f"{name} must be set when DAIBAN_WECHAT_APP_ID is set.")
+    assert settings.wechat_app_secret and settings.wechat_token and settings.wechat_aes_key
+    aes_key = settings.wechat_aes_key.get_secret_value()
+    try:
+        WXBizMsgCrypt("t", aes_key, "a")
+    except ValueError:
+        raise ConfigError(
+            "DAIBAN_WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account "
+            "(公众平台 → 设置与开发 → 基本配置)."
+        ) from None
+    try:
+        templates = parse_templates(settings.wechat_templates)
+    except ValueError as exc:
+        raise ConfigError(f"DAIBAN_WECHAT_TEMPLATES: {exc}.") from None
+    return (
+        settings.wechat_app_secret.get_secret_value(),
+        settings.wechat_token.get_secret_value(),
+        aes_key,
+        templates,
+    )
+
+
+# -- reading the body ---------------------------------------------------------------------
+def parse_body(raw: bytes) -> Element:
+    """A WeChat XML document: UTF-8, root `<xml>`, no DTD or entities (`Refused` otherwise)."""
+    if len(raw) > MAX_BODY:
+        raise Refused("body too large")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("body is not UTF-8") from None
+    try:
+        root = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True)
+    except (DefusedXmlException, SafeET.ParseError) as exc:
+        raise Refused(f"body is not acceptable XML ({type(exc).__name__})") from None
+    if root.tag != "xml":
+        raise Refused("the root element is not <xml>")
+    return root
+
+
+def _text(root: Element, path: str) -> str:
+    return (root.findtext(path) or "").strip()
+
+
+def _event_id(root: Element, openid: str) -> str:
+    msg_id = _text(root, "MsgId")
+    if msg_id:
+        event_id = f"m:{msg_id}"
+    else:  # events have no MsgId: sender, create time and event name identify them
+        event_id = "e:" + ":".join([openid, _text(root, "CreateTime"), _text(root, "Event")])
+    if len(event_id) > EVENT_ID_MAX:
+        event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id
+
+
+def to_incoming(root: Element) -> Incoming | None:
+    """The platform-neutral event of a decrypted message; None for what we do not handle
+    (unfollowing, locations, links, opening a menu link…)."""
+    openid = _text(root, "FromUserName")
+    if not openid or len(openid) > 64:
+        return None
+    base: dict[str, Any] = {
+        "event_id": _event_id(root, openid),
+        "sender": Sender(PLATFORM, openid, "", None),  # WeChat sends neither name nor language
+        "chat_id": openid,
+        "chat_kind": ChatKind.DM,
+    }
+    msg_type = _text(root, "MsgType")
+    if msg_type == "text":
+        text = root.findtext("Content") or ""
+        command, args = Incoming.parse_command(text)
+        return Incoming(**base, text=text, command=command, args=args if command else "")
+    if msg_type == "event":
+        event, key = _text(root, "Event").lower(), _text(root, "EventKey")
+        if event in {"subscribe", "scan"}:  # a follow, or a parameter QR code scanned
+            code = key.removeprefix("qrscene_") if event == "subscribe" else key
+            return Incoming(**base, text=f"/start {code}".strip(), command="start", args=code)
+        if event == "click" and key:
+            if key.startswith("/"):
+                command, args = Incoming.parse_command(key)
+                return Incoming(**base, text=key, command=command, args=args)
+            return Incoming(**base, payload=key)
+        return None
+    if msg_type in MEDIA:
+        mime, ext = MEDIA[msg_type]
+        media_id = _text(root, "MediaId")
+        if not media_id:
+            return None
+        name = f"{msg_type}-{_text(root, 'MsgId') or media_id[:12]}.{ext}"
+        return Incoming(**base, attachment=Attachment(name, mime, 0, media_id))
+    return None
+
+
+# -- the callback endpoint ------------------------------------------------------------------
+class WeChatCallback:
+    """GET: the URL check; POST: verify, decrypt, handle and store, then answer `success`."""
+
+    def __init__(
+        self,
+        host: TransportHost,
+        crypt: WXBizMsgCrypt,
+        token: str,
+        *,
+        api: WeChatApi | None = None,
+        media_folder: Path | None = None,
+    ) -> None:
+        self.host = host
+        self.crypt = crypt
+        self._token = token
+        self.api = api
+        self.media_folder = media_folder
+
+    def _refuse(self, request: web.Request, reason: object) -> web.Response:
+        # Never log the query (signatures) or the body; the reason and the peer are enough.
+        log.warning("WeChat callback refused from %s: %s", request.remote, reason)
+        return web.Response(status=403, text="forbidden")
+
+    def _signed(self, q: Any) -> bool:
+        expected = signature(self._token, q.get("timestamp", ""), q.get("nonce", ""), "")
+        return hmac.compare_digest(expected, q.get("signature", "").lower())
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        q = request.query
+        if not self._signed(q) or not q.get("echostr"):
+            return self._refuse(request, "URL check with a wrong signature")
+        return web.Response(text=q["echostr"], content_type="text/plain")
+
+    def _fresh(self, stamp: str) -> bool:
+        try:
+            sent = int(stamp)
+        except ValueError:
+            return False
+        return abs(self.host.services.clock.now().timestamp() - sent) <= MAX_SKEW
+
+    async def receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        if q.get("encrypt_type") != "aes":
+            return self._refuse(request, "plain mode (only safe mode is accepted)")
+        if not self._fresh(q.get("timestamp", "")):
+            return self._refuse(request, "stale or missing timestamp")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return self._refuse(request, "body too large")
+        try:
+            envelope = parse_body(await request.read())
+            encrypted = _text(envelope, "Encrypt")
+            if not encrypted:
+                raise Refused("no Encrypt element")
+            self.crypt.verify(
+                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), encrypted
+            )
+            root = parse_body(self.crypt.decrypt(encrypted).encode("utf-8"))
+        except (Refused, WeComCryptoError) as exc:
+            return self._refuse(request, exc)
+        try:
+            await self._take(root)
+        except StorageError as exc:
+            # Not stored, so not acknowledged: WeChat delivers it again.
+            log.warning("WeChat message not stored (%s); WeChat will retry", exc)
+            return web.Response(status=503, text="retry")
+        return web.Response(text="success")
+
+    async def _take(self, root: Element) -> None:
+        if _text(root, "MsgType") == "event" and _text(root, "Event").lower() == "unsubscribe":
+            async with UnitOfWork(self.host.services.db) as uow:
+                await WeChatRepo(uow.session).close_window(_text(root, "FromUserName")[:64])
+            return
+        event = to_incoming(root)
+        if event is None:
+            return
+        if await self._seen(event):
+            return  # WeChat's retry, or a replay: acknowledged, nothing done again
+        await self._reopen(event.chat_id)
+        event = await self._resolve_choice(event, _text(root, "bizmsgmenuid"))
+        if event.attachment is not None:
+            event = await self._keep_media(event)
+        await self.host.handle(event)
+        self.host.worker.wake()
+
+    async def _seen(self, event: Incoming) -> bool:
+        async with UnitOfWork(self.host.services.db) as uow:
+            found = await uow.session.get(InboundEvent, (PLATFORM, event.event_id))
+        return found is not None
+
+    async def _reopen(self, openid: str) -> None:
+        """The contact wrote: a fresh window and quota, and what was held for them released."""
+        now = self.host.services.clock.now()
+        async with UnitOfWork(self.host.services.db) as uow:
+            await WeChatRepo(uow.session).note_inbound(openid, now, QUOTA)
+            released = await HeldRepo(uow.session).release(PLATFORM, openid, now)
+            if released:
+                first = await uow.outbox.get(released[0])
+                assert first is not None
+                person = await uow.people.by_account(PLATFORM, openid)
+                lang = person.lang if person is not None else self.host.settings.default_lang
+                header = waiting_header(lang, len(released))
+                first.payload = {**first.payload, "text": f"{header}\n\n{first.payload['text']}"}
+        if released:
+            log.info("WeChat: %d held message(s) released for a contact", len(released))
+
+    async def _resolve_choice(self, event: Incoming, menu_id: str) -> Incoming:
+        """A tap on a menu message, or `#2`, is a press of that button."""
+        match = CHOICE.match(event.text) if event.payload is None and not event.command else None
+        if not menu_id.isdigit() and match is None:
+            return event
+        payload = await self._choice(
+            event.chat_id,
+            int(menu_id) if menu_id.isdigit() else None,
+            int(match.group(1)) if match else None,
+        )
+        if payload is None:
+            return event
+        return Incoming(
+            event_id=event.event_id, sender=event.sender, chat_id=event.chat_id, payload=payload
+        )
+
+    async def _choice(self, openid: str, menu_id: int | None, number: int | None) -> str | None:
+        stmt = (
+            select(OutboxMessage.payload)
+            .where(
+                OutboxMessage.platform == PLATFORM,
+                OutboxMessage.chat_external_id == openid,
+                OutboxMessage.status.in_(("sent", "sending")),
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(20)  # the choices sit on one of the last few messages, or are stale
+        )
+        async with UnitOfWork(self.host.services.db) as uow:
+            payloads = list((await uow.session.execute(stmt)).scalars())
+        for payload in payloads:
+            buttons = [b for row in payload.get("buttons", []) for b in row]
+            if not buttons:
+                continue
+            if menu_id is not None:
+                found = choice_payload(payload, menu_id)
+                if found is not None:
+                    return found
+                continue
+            assert number is not None
+            return str(buttons[number - 1]["payload"]) if 1 <= number <= len(buttons) else None
+        return None
+
+    async def _keep_media(self, event: Incoming) -> Incoming:
+        """Fetch what the contact sent while WeChat still has it (3 days); on failure the
+        MediaId stays the reference."""
+        attachment = event.attachment
+        if self.api is None or self.media_folder is None or attachment is None:
+            return event
+        try:
+            mime, data = await asyncio.wait_for(
+                self.api.download_media(attachment.ref), timeout=MEDIA_WAIT
+            )
+        except Exception as exc:  # never lose the message over its picture
+            log.warning("WeChat media of event %s not fetched: %s", event.event_id, exc)
+            return event
+        path = self.media_folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{attachment.filename}"
+        await asyncio.to_thread(_write, path, data)
+        if mime in {"", "application/octet-stream"}:
+            mime = attachment.mime_type
+        kept = Attachment(attachment.filename, mime, len(data), str(path))
+        return Incoming(
+            event_id=event.event_id,
+            sender=event.sender,
+            chat_id=event.chat_id,
+            text=event.text,
+            attachment=kept,
+        )
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def media_folder(settings: Settings) -> Path:
+    """``wechat-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "wechat-media"
+    return ROOT / "var" / "wechat-media"
+
+
+def lang_reader(host: TransportHost) -> Callable[[str], Awaitable[str]]:
+    default = host.settings.default_lang
+
+    async def lang_of(openid: str) -> str:
+        async with UnitOfWork(host.services.db) as uow:
+            person = await uow.people.by_account(PLATFORM, openid)
+        return person.lang if person is not None else default
+
+    return lang_of
+
+
+async def start_wechat(
+    host: TransportHost, settings: Settings, web_app: web.Application
+) -> Callable[[], Awaitable[None]]:
+    """Register the WeChat transport, the callback routes and the menu; returns the stop."""
+    if not settings.wechat_app_id:
+        raise ConfigError("DAIBAN_WECHAT_APP_ID must be set to use WeChat.")
+    secret, token, aes_key, templates = check_settings(settings)
+    services = host.services
+    api = WeChatApi(
+        settings.wechat_api_url, settings.wechat_app_id, secret, services.db, services.clock
+    )
+    host.transports[PLATFORM] = WeChatTransport(
+        api,
+        services.db,
+        services.clock,
+        templates=templates,
+        link_url=settings.wechat_link_url,
+        lang_of=lang_reader(host),
+        timezone=services.timezone,
+    )
+    callback = WeChatCallback(
+        host,
+        WXBizMsgCrypt(token, aes_key, settings.wechat_app_id),
+        token,
+        api=api,
+        media_folder=media_folder(settings),
+    )
+    web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
+    web_app.router.add_post(CALLBACK_PATH, callback.receive)
+    menu = asyncio.create_task(keep_menu(api, services.scheme))
+    log.info("WeChat: callback at %s, %d template kind(s)", CALLBACK_PATH, len(templates))
+
+    async def stop() -> None:
+        menu.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await menu
+        await api.close()
+
+    return stop
+
+
+__all__ = [
+    "CALLBACK_PATH",
+    "WeChatCallback",
+    "check_settings",
+    "parse_body",
+    "start_wechat",
+    "to_incoming",
+]

@@ -1,0 +1,216 @@
+"""How an outbox message looks on WeChat (微信消息渲染): texts, menu messages, templates.
+
+- A text is plain (our **bold** markers dropped) and split at `TEXT_BYTES` at line ends.
+- Buttons become a menu message (`msgmenu`: a head text and a list of choices the person
+  taps; WeChat sends the tapped choice back as a text message carrying `bizmsgmenuid`).
+  A `bizmsgmenuid` is a number, so each choice's id is the message's `menu_tag` times 100
+  plus its position; the tag finds the message again among the last ones sent, so a tap
+  on an older menu still means what it said. More choices than `MENU_MAX`, or a label
+  longer than `LABEL_MAX`, and the text lists numbered options answered `#2`, as on WeCom.
+- An image attachment that is a file here is uploaded and sent as an image message;
+  WeChat's customer-service messages carry no documents, so any other file is named.
+- A proactive notice outside the 48-hour window becomes a template message whose fields
+  are `TEMPLATE_FIELDS` (what the office's chosen template must have; see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from handlers.chat import Outgoing
+from handlers.i18n import N_, gettext
+
+TEXT_BYTES = 2000  # customer-service texts: WeChat cuts around 2048 bytes
+HEAD_BYTES = 1000  # a menu message's head text
+MENU_MAX = 10
+LABEL_MAX = 30
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # temporary image media: at most 10 MB
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/bmp"}
+TAG_MODULUS = 10_000_000
+
+NOTICE_TITLES = {
+    "accepted": N_("Application accepted"),
+    "materials": N_("Documents still needed"),
+    "completion": N_("Please confirm completion"),
+    "rating": N_("Rating round"),
+    "answer": N_("Your question was answered"),
+}
+NOTICE_KINDS = tuple(NOTICE_TITLES)
+# The keys of the template's fields: what, about, when (新版模板: thing ≤ 20 characters).
+TEMPLATE_FIELDS = ("thing1", "thing2", "time3")
+THING_CHARS = 20
+WAITING = N_("Messages that waited for you while this chat was closed: {count}")
+NUMBER_HINT = N_("Reply with # and the number of your choice, for example #1.")
+
+
+def plain(text: str) -> str:
+    return text.replace("**", "")
+
+
+def split_bytes(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` UTF-8 bytes, cut at line ends where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode()) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(line.encode()) > limit:  # one very long line: cut by characters
+            cut = len(line.encode()[:limit].decode("utf-8", errors="ignore"))
+            pieces.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def buttons_of(payload: dict[str, Any]) -> list[dict[str, str]]:
+    return [b for row in payload.get("buttons", []) for b in row]
+
+
+def menu_tag(payload: dict[str, Any]) -> int:
+    """A number naming this message's choices (stable across processes and restarts)."""
+    seed = json.dumps([payload.get("text", ""), buttons_of(payload)], ensure_ascii=False)
+    return zlib.crc32(seed.encode()) % TAG_MODULUS
+
+
+def menu_fits(buttons: list[dict[str, str]]) -> bool:
+    return 1 <= len(buttons) <= MENU_MAX and all(len(b["label"]) <= LABEL_MAX for b in buttons)
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image attachment to upload and send after the texts."""
+
+    path: Path
+    filename: str
+
+
+def image_of(message: Outgoing) -> Image | None:
+    """The attachment as a sendable image, or None (none, not local, not an image, too big)."""
+    att = message.attachment
+    if att is None or not att.ref or not os.path.isfile(att.ref):
+        return None
+    if att.mime_type not in IMAGE_TYPES or not 0 < os.path.getsize(att.ref) <= IMAGE_MAX_BYTES:
+        return None
+    return Image(Path(att.ref), att.filename or Path(att.ref).name)
+
+
+def bodies(payload: dict[str, Any], lang: str, image: Image | None) -> list[dict[str, Any]]:
+    """The customer-service bodies of one message, without `touser` (an image's media_id
+    is filled in at sending)."""
+    message = Outgoing.from_payload(payload)
+    text = plain(message.text)
+    if message.attachment is not None and image is None:
+        text = f"{text}\n📎 {message.attachment.filename}"
+    buttons = buttons_of(payload)
+    out: list[dict[str, Any]] = []
+    if buttons and menu_fits(buttons):
+        pieces = split_bytes(text, TEXT_BYTES)
+        head = pieces.pop() if len(pieces[-1].encode()) <= HEAD_BYTES else ""
+        out += [{"msgtype": "text", "text": {"content": p}} for p in pieces]
+        tag = menu_tag(payload)
+        choices = [
+            {"id": str(tag * 100 + n), "content": b["label"]}
+            for n, b in enumerate(buttons, start=1)
+        ]
+        menu = {"head_content": head, "list": choices, "tail_content": ""}
+        out.append({"msgtype": "msgmenu", "msgmenu": menu})
+    else:
+        if buttons:
+            options = "\n".join(f"#{n} {b['label']}" for n, b in enumerate(buttons, start=1))
+            text = f"{text}\n\n{options}\n{gettext(lang, NUMBER_HINT)}"
+        if text.strip() or image is None:
+            out += [
+                {"msgtype": "text", "text": {"content": p}} for p in split_bytes(text, TEXT_BYTES)
+            ]
+    if image is not None:
+        out.append({"msgtype": "image", "image": {"media_id": ""}})
+    return out
+
+
+def choice_payload(payload: dict[str, Any], menu_id: int) -> str | None:
+    """The button payload a tapped `bizmsgmenuid` means, if it belongs to this message."""
+    if menu_id // 100 != menu_tag(payload):
+        return None
+    buttons = buttons_of(payload)
+    position = menu_id % 100
+    return str(buttons[position - 1]["payload"]) if 1 <= position <= len(buttons) else None
+
+
+def _thing(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= THING_CHARS else text[: THING_CHARS - 1] + "…"
+
+
+def template_body(
+    kind: str,
+    template_id: str,
+    openid: str,
+    payload: dict[str, Any],
+    lang: str,
+    at: datetime,
+    url: str | None,
+) -> dict[str, Any]:
+    """The template message announcing a notice that waits in the chat."""
+    first_line = plain(str(payload.get("text", ""))).strip().split("\n", 1)[0]
+    values = (
+        gettext(lang, NOTICE_TITLES[kind]),
+        first_line,
+        at.strftime("%Y-%m-%d %H:%M"),
+    )
+    body: dict[str, Any] = {
+        "touser": openid,
+        "template_id": template_id,
+        "data": {
+            key: {"value": _thing(value) if key.startswith("thing") else value}
+            for key, value in zip(TEMPLATE_FIELDS, values, strict=True)
+        },
+    }
+    if url:
+        body["url"] = url
+    return body
+
+
+def waiting_header(lang: str, count: int) -> str:
+    return gettext(lang, WAITING).format(count=count)
+
+
+def parse_templates(text: str | None) -> dict[str, str]:
+    """`accepted=ID1,rating=ID2` → {"accepted": "ID1", …}; ValueError names the bad part."""
+    templates: dict[str, str] = {}
+    for number, entry in enumerate((e for e in (text or "").split(",") if e.strip()), start=1):
+        kind, sep, template_id = (part.strip() for part in entry.partition("="))
+        if not sep or not kind or not template_id:
+            raise ValueError(f"entry {number} is not kind=template_id")
+        if kind not in NOTICE_TITLES:
+            raise ValueError(f"{kind!r} is not a notice kind (kinds: {', '.join(NOTICE_KINDS)})")
+        if kind in templates:
+            raise ValueError(f"the kind {kind!r} appears twice")
+        templates[kind] = template_id
+    return templates
+
+
+__all__ = [
+    "NOTICE_KINDS",
+    "TEMPLATE_FIELDS",
+    "Image",
+    "bodies",
+    "choice_payload",
+    "image_of",
+    "menu_tag",
+    "parse_templates",
+    "split_bytes",
+    "template_body",
+    "waiting_header",
+]

@@ -1,0 +1,99 @@
+"""WeChat's reach rules as state (微信客服消息窗口与额度): windows, quotas, tokens, notices.
+
+Kept in the store so that every replica and every restart agrees: a contact's 48-hour
+customer-service window and the messages left in it, the template notices already sent,
+and the account's access token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from storage.models import PlatformToken, WeChatContact, WeChatNoticeSent
+from storage.repos._base import Repo
+
+
+class WeChatRepo(Repo):
+    """The customer-service window and quota of each contact, notices sent, the token."""
+
+    async def note_inbound(self, openid: str, now: datetime, quota: int) -> None:
+        """The contact wrote: the window opens again for 48 hours with a fresh quota."""
+        stmt = self.insert(WeChatContact).values(
+            openid=openid, last_inbound_at=now, sends_left=quota
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["openid"],
+                set_={"last_inbound_at": now, "sends_left": quota},
+            )
+        )
+
+    async def take_sends(self, openid: str, count: int, now: datetime, window: timedelta) -> bool:
+        """Use `count` sends of the open window, atomically (replicas race here); False and
+        nothing used when the window is closed or fewer are left."""
+        result = await self.session.execute(
+            update(WeChatContact)
+            .where(
+                WeChatContact.openid == openid,
+                WeChatContact.last_inbound_at > now - window,
+                WeChatContact.sends_left >= count,
+            )
+            .values(sends_left=WeChatContact.sends_left - count)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def give_back(self, openid: str, count: int) -> None:
+        """Return sends taken for parts that were never sent (a transient failure)."""
+        await self.session.execute(
+            update(WeChatContact)
+            .where(WeChatContact.openid == openid)
+            .values(sends_left=WeChatContact.sends_left + count)
+        )
+
+    async def close_window(self, openid: str) -> None:
+        """WeChat said the window is closed or the quota used (45015 / 45047): believe it."""
+        await self.session.execute(
+            update(WeChatContact).where(WeChatContact.openid == openid).values(sends_left=0)
+        )
+
+    async def contact(self, openid: str) -> WeChatContact | None:
+        """The contact's window state, or None when they never wrote."""
+        return await self.session.get(WeChatContact, openid, populate_existing=True)
+
+    # -- template notices ---------------------------------------------------------------
+    async def notice_sent(self, key: str) -> bool:
+        """Whether the template notice of this waiting message went out already."""
+        return await self.session.get(WeChatNoticeSent, key) is not None
+
+    async def record_notice(self, key: str, now: datetime) -> bool:
+        """Record the notice as sent; False when another replica recorded it first."""
+        return await self.insert_if_new(WeChatNoticeSent, {"key": key, "sent_at": now})
+
+    # -- the access token ---------------------------------------------------------------
+    async def token(self, name: str, now: datetime) -> str | None:
+        """The stored token while it is still valid at `now`."""
+        row = await self.session.execute(
+            select(PlatformToken.value).where(
+                PlatformToken.name == name, PlatformToken.expires_at > now
+            )
+        )
+        return row.scalar_one_or_none()
+
+    async def save_token(self, name: str, value: str, expires_at: datetime) -> None:
+        stmt = self.insert(PlatformToken).values(name=name, value=value, expires_at=expires_at)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"value": value, "expires_at": expires_at}
+            )
+        )
+
+    async def drop_token(self, name: str, value: str) -> None:
+        """Forget the token WeChat refused, unless another replica already replaced it."""
+        await self.session.execute(
+            delete(PlatformToken).where(PlatformToken.name == name, PlatformToken.value == value)
+        )
+
+
+__all__ = ["WeChatRepo"]

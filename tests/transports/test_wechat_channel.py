@@ -1,0 +1,338 @@
+"""The WeChat channel in one process: the real callback, store, handlers and delivery
+worker against the fake WeChat platform (tests/fakes/fake_wechat.py), on both backends.
+
+Daiban's clock is a FakeClock kept equal to the fake platform's clock, so "three days
+later" moves both.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.transports.wechat import start_wechat
+from bot.web import build_web_app
+from domain.clock import FakeClock
+from storage.migrate import upgrade
+from storage.models import InboundEvent, OutboxMessage, PlatformToken
+from storage.repos.held import HOLD_UNTIL, HeldRepo
+from storage.repos.wechat import WeChatRepo
+from storage.uow import UnitOfWork
+from tests.fakes.fake_wechat import (
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    TOKEN,
+    Contact,
+    FakeWeChat,
+    seal,
+    text_xml,
+)
+from tests.pg import pg_admin_url, scratch_pg_database
+
+TEMPLATES = {"accepted": "TPL-accepted-1", "materials": "TPL-materials-1", "rating": "TPL-rate"}
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Channel:
+    app: App
+    fake: FakeWeChat
+    clock: FakeClock
+    url: str
+
+    def contact(self, openid: str) -> Contact:
+        return Contact(self.fake, self.url, openid)
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        self.fake.advance(delta.total_seconds())
+
+    async def deliver(self) -> int:
+        return await self.app.worker.drain()
+
+    async def count(self, model: type, *where: object) -> int:
+        async with UnitOfWork(self.app.services.db) as uow:
+            stmt = select(func.count()).select_from(model).where(*where)  # type: ignore[arg-type]
+            return int((await uow.session.execute(stmt)).scalar_one())
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'wechat.sqlite3'}"
+        return
+    async with scratch_pg_database(pg_admin_url(), "daiban_wechat") as url:
+        yield url
+
+
+@pytest.fixture
+async def channel(database_url) -> AsyncIterator[Channel]:
+    fake = FakeWeChat(templates=set(TEMPLATES.values()))
+    await fake.start()
+    await upgrade(database_url)
+    settings = Settings(
+        database_url=database_url,
+        wechat_app_id=APP_ID,
+        wechat_app_secret=APP_SECRET,
+        wechat_token=TOKEN,
+        wechat_aes_key=AES_KEY,
+        wechat_api_url=fake.url,
+        wechat_templates=",".join(f"{k}={v}" for k, v in TEMPLATES.items()),
+        wechat_link_url="https://daiban.example/wechat",
+    )
+    clock = FakeClock(datetime.now(UTC))
+    app = await build_app(settings, clock=clock)
+    web_app = build_web_app(app)
+    stop = await start_wechat(app, settings, web_app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Channel(app, fake, clock, f"http://127.0.0.1:{port}/wechat/callback")
+    finally:
+        await runner.cleanup()
+        await stop()
+        await app.close()
+        await fake.stop()
+
+
+async def test_a_follow_is_start_and_the_welcome_is_a_menu_message(channel):
+    zhang = channel.contact("o-zhang")
+    assert await zhang.follow() == (200, "success")
+    await channel.deliver()
+    sent = channel.fake.to("o-zhang")
+    assert len(sent) == 1 and sent[0].body["msgtype"] == "msgmenu"
+    menu = sent[0].body["msgmenu"]
+    assert "重大项目全程代办" in menu["head_content"] and "**" not in menu["head_content"]
+    assert [c["content"] for c in menu["list"]][:2] == ["中文", "English"]
+    # Tapping "English" comes back as a text carrying the choice's id: the button is pressed.
+    english = menu["list"][1]
+    assert await zhang.tap(int(english["id"]), english["content"]) == (200, "success")
+    await channel.deliver()
+    assert "English" in channel.fake.texts("o-zhang")[-1]
+    assert channel.fake.violations == 0
+
+
+async def test_the_url_check_answers_echostr_only_when_signed(channel):
+    signed = seal(text_xml("o-x", "hi", 1))
+    query = {k: signed.query[k] for k in ("signature", "timestamp", "nonce")}
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(channel.url, params={**query, "echostr": "e-123"}) as response:
+            assert (response.status, await response.text()) == (200, "e-123")
+        wrong = {**query, "signature": "0" * 40, "echostr": "e-123"}
+        async with http.get(channel.url, params=wrong) as response:
+            assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "wrong signature",
+        "stale timestamp",
+        "unknown AppID",
+        "not UTF-8",
+        "not <xml>",
+        "a DTD",
+        "plain mode",
+    ],
+)
+async def test_a_refused_callback_has_no_effect(channel, attack):
+    xml = text_xml("o-mallory", "/start", 4242)
+    if attack == "wrong signature":
+        signed = seal(xml, token="another-token")
+    elif attack == "stale timestamp":
+        signed = seal(xml, timestamp=int(channel.clock.now().timestamp()) - 301)
+    elif attack == "unknown AppID":
+        signed = seal(xml, app_id="wx0000000000000000")
+    else:
+        signed = seal(xml)
+    if attack == "not UTF-8":
+        signed.body = "<xml><Encrypt>加密</Encrypt></xml>".encode("gb18030")
+    elif attack == "not <xml>":
+        signed.body = signed.body.replace(b"<xml>", b"<doc>").replace(b"</xml>", b"</doc>")
+    elif attack == "a DTD":
+        signed.body = b'<!DOCTYPE xml [<!ENTITY e "x">]>' + signed.body
+    elif attack == "plain mode":
+        signed.query.pop("encrypt_type")
+    status, _ = await channel.contact("o-mallory").post(signed)
+    assert status in (400, 403)
+    await channel.deliver()
+    assert channel.fake.sent == []
+    assert await channel.count(InboundEvent) == 0
+    async with UnitOfWork(channel.app.services.db) as uow:
+        assert await WeChatRepo(uow.session).contact("o-mallory") is None
+
+
+async def test_a_replayed_message_is_answered_but_done_once(channel):
+    zhang = channel.contact("o-zhang")
+    signed = seal(text_xml("o-zhang", "/start", 5150))
+    channel.fake.user_wrote("o-zhang")
+    assert await zhang.post(signed) == (200, "success")
+    await channel.deliver()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        left = (await WeChatRepo(uow.session).contact("o-zhang")).sends_left
+    # The same POST again (WeChat's retry, or someone replaying it within 5 minutes).
+    assert await zhang.post(signed) == (200, "success")
+    await channel.deliver()
+    assert len(channel.fake.to("o-zhang")) == 1
+    async with UnitOfWork(channel.app.services.db) as uow:
+        assert (await WeChatRepo(uow.session).contact("o-zhang")).sends_left == left
+    assert await channel.count(OutboxMessage) == 1
+
+
+async def test_events_are_deduplicated_by_sender_time_and_event(channel):
+    zhang = channel.contact("o-zhang")
+    from tests.fakes.fake_wechat import event_xml
+
+    follow = event_xml("o-zhang", "subscribe", create_time=1764740000)
+    assert await zhang.deliver(follow) == (200, "success")
+    assert await zhang.deliver(follow) == (200, "success")
+    await channel.deliver()
+    assert len(channel.fake.to("o-zhang")) == 1
+
+
+async def test_the_quota_holds_the_sixth_message_until_the_contact_writes(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")  # an unknown text: one reply
+    await channel.deliver()
+    before = len(channel.fake.to("o-zhang"))
+    now = channel.clock.now()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        for n in range(7):
+            await uow.outbox.enqueue(
+                platform="wechat",
+                chat_external_id="o-zhang",
+                payload={"text": f"消息 {n}"},
+                dedupe_key=f"t:{n}",
+                now=now,
+            )
+    await channel.deliver()
+    sent = channel.fake.texts("o-zhang")[before:]
+    assert sent == [f"消息 {n}" for n in range(5 - before)]
+    assert channel.fake.violations == 0  # the store's quota, not WeChat's refusal, held them
+    async with UnitOfWork(channel.app.services.db) as uow:
+        waiting = await HeldRepo(uow.session).waiting("wechat")
+    assert [(w.chat_external_id, w.count) for w in waiting] == [("o-zhang", 7 - len(sent))]
+    # The contact writes again: the waiting ones come first, in order, saying how many.
+    await zhang.say("还在吗")
+    await channel.deliver()
+    after = channel.fake.texts("o-zhang")[before + len(sent) :]
+    assert after[0].startswith(f"在对话关闭期间等您查收的消息：{7 - len(sent)} 条") and after[
+        0
+    ].endswith(f"消息 {len(sent)}")
+    assert [t.rsplit("\n", 1)[-1] for t in after[: 7 - len(sent)]] == [
+        f"消息 {n}" for n in range(len(sent), 7)
+    ]
+
+
+async def test_a_notice_outside_the_window_goes_as_a_template_then_waits(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/start")
+    await channel.deliver()
+    channel.advance(timedelta(days=3))
+    now = channel.clock.now()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        await uow.outbox.enqueue(
+            platform="wechat",
+            chat_external_id="o-zhang",
+            payload={
+                "text": "您的申请 A2026-0001 已受理。项目编号：P2026-0001。",
+                "notice": "accepted",
+            },
+            dedupe_key="accept:1",
+            now=now,
+        )
+        await uow.outbox.enqueue(
+            platform="wechat",
+            chat_external_id="o-zhang",
+            payload={"text": "不是通知的消息"},
+            dedupe_key="plain:1",
+            now=now,
+        )
+    for _ in range(3):  # however often the worker comes back, one template
+        await channel.deliver()
+        async with UnitOfWork(channel.app.services.db) as uow:
+            await HeldRepo(uow.session).release("wechat", "o-zhang", channel.clock.now())
+    await channel.deliver()
+    templates = channel.fake.to("o-zhang", "template")
+    assert len(templates) == 1
+    body = templates[0].body
+    assert (
+        body["template_id"] == "TPL-accepted-1" and body["url"] == "https://daiban.example/wechat"
+    )
+    assert body["data"]["thing1"]["value"] == "申请已受理"
+    assert channel.fake.violations == 0
+    assert await channel.count(OutboxMessage, OutboxMessage.not_before == HOLD_UNTIL) == 2
+    await zhang.say("好的")
+    await channel.deliver()
+    texts = channel.fake.texts("o-zhang")
+    assert "等您查收的消息：2 条" in texts[-3] and "A2026-0001" in texts[-3]
+    assert texts[-2] == "不是通知的消息"
+
+
+async def test_wechat_refusing_the_window_closes_it_in_the_store(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/help")
+    await channel.deliver()
+    channel.fake.advance(49 * 3600)  # WeChat's clock ran ahead of ours
+    async with UnitOfWork(channel.app.services.db) as uow:
+        await uow.outbox.enqueue(
+            platform="wechat",
+            chat_external_id="o-zhang",
+            payload={"text": "一条提醒"},
+            dedupe_key="r:1",
+            now=channel.clock.now(),
+        )
+    await channel.deliver()
+    assert ("custom", 45015) in channel.fake.refused
+    async with UnitOfWork(channel.app.services.db) as uow:
+        assert (await WeChatRepo(uow.session).contact("o-zhang")).sends_left == 0
+        assert [w.count for w in await HeldRepo(uow.session).waiting("wechat")] == [1]
+
+
+async def test_the_access_token_is_shared_through_the_store_and_refreshed_once(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/help")
+    await channel.deliver()
+    assert channel.fake.token_requests == 1
+    assert await channel.count(PlatformToken) == 1
+    channel.fake.expire_tokens()
+    await zhang.say("/help")
+    await channel.deliver()
+    assert channel.fake.token_requests == 2
+    assert len(channel.fake.to("o-zhang")) == 2
+
+
+async def test_the_menu_is_set_once_from_the_scheme(channel):
+    from bot.transports.wechat_menu import set_menu
+
+    api = channel.app.transports["wechat"].api  # type: ignore[attr-defined]
+    for _ in range(50):
+        if channel.fake.menu is not None:
+            break
+        import asyncio
+
+        await asyncio.sleep(0.05)
+    names = [b["name"] for b in channel.fake.menu]
+    assert names == ["咨询", "办事", "我的项目"]
+    assert channel.fake.menu[2]["key"] == "/progress"
+    assert await set_menu(api, channel.app.services.scheme) is False
+    assert channel.fake.menu_creates == 1
