@@ -15,6 +15,7 @@ from handlers import (
     rating,
     status,
     team,
+    waiting,
 )
 from handlers import digest as digest_flow
 from handlers.router import Router
@@ -36,6 +37,7 @@ def build_router() -> Router:
     root.include(problems.router)
     root.include(digest_flow.router)
     root.include(rating.router)
+    root.include(waiting.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

@@ -56,6 +56,7 @@ COMMANDS: list[CommandInfo] = [
         "digest", N_("The daily digest: /digest [YYYY-MM-DD]"), frozenset({"leader", "office"})
     ),
     CommandInfo("followup", N_("Close a bad review's follow-up: /followup ID NOTE"), _OFFICE),
+    CommandInfo("waiting", N_("People with messages waiting until they write again"), _OFFICE),
 ]
 
 

@@ -336,3 +336,48 @@ async def test_the_menu_is_set_once_from_the_scheme(channel):
     assert channel.fake.menu[2]["key"] == "/progress"
     assert await set_menu(api, channel.app.services.scheme) is False
     assert channel.fake.menu_creates == 1
+
+
+async def test_the_office_sees_who_has_messages_waiting(channel):
+    from handlers.chat import Incoming, Sender
+
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/start")
+    await channel.deliver()
+    now = channel.clock.now()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        person = await uow.people.by_account("wechat", "o-zhang")
+        person.name = "张伟"
+        office = await uow.people.add("刘芳", roles=[("office", None)], now=now)
+        await uow.people.add_account(office.id, "story", "u-office", "刘芳", now)
+        for n in range(2):
+            await uow.outbox.enqueue(
+                platform="wechat",
+                chat_external_id="o-zhang",
+                payload={"text": f"通知 {n}"},
+                dedupe_key=f"n:{n}",
+                now=now,
+                person_id=person.id,
+            )
+    channel.advance(timedelta(days=3))
+    await channel.deliver()
+
+    async def ask(event_id: str) -> str:
+        await channel.app.handle(
+            Incoming(
+                event_id,
+                Sender("story", "u-office", "刘芳"),
+                "u-office",
+                text="/waiting",
+                command="waiting",
+            )
+        )
+        async with UnitOfWork(channel.app.services.db) as uow:
+            rows = await uow.outbox.recent_for_chat("story", "u-office", limit=1)
+        return rows[-1].payload["text"]
+
+    answer = await ask("w1")
+    assert "张伟（微信）：2 条" in answer and "wechat" not in answer
+    await zhang.say("我回来了")
+    await channel.deliver()
+    assert "没有待达消息" in await ask("w2")
