@@ -358,6 +358,13 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         )
         for venue in ("dm", "group")
     },
+    "waiting": {
+        venue: (
+            "/waiting",
+            only({"office": ok(r"^No messages are waiting")}, no(ONLY_FOR)),
+        )
+        for venue in ("dm", "group")
+    },
 }
 
 CASES = [
