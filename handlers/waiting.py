@@ -10,6 +10,7 @@ from __future__ import annotations
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.router import Router
+from storage.models import Person
 from storage.repos.held import HeldRepo
 
 router = Router("waiting")
@@ -41,7 +42,7 @@ async def waiting(ctx: Ctx) -> None:
         lines.append(
             ctx._(
                 "· {name} ({platform}): {count} waiting since {since}",
-                name=person.name if person is not None else ctx._("an unregistered contact"),
+                name=await _name(ctx, person, chat.chat_external_id),
                 platform=ctx._(label) if label else chat.platform,
                 count=chat.count,
                 since=chat.since.astimezone(ctx.services.timezone).strftime("%Y-%m-%d %H:%M"),
@@ -51,3 +52,17 @@ async def waiting(ctx: Ctx) -> None:
         lines.append(ctx._("… and {more} more.", more=len(chats) - SHOWN))
     lines.append(ctx._("Call them, or ask them to send any message to receive what waits."))
     await ctx.reply("\n".join(lines))
+
+
+async def _name(ctx: Ctx, person: Person | None, account_id: str) -> str:
+    """The person's name; for an account that came without one (WeChat sends no names),
+    the contact name and mobile of their latest application, never the account id."""
+    if person is None:
+        return ctx._("an unregistered contact")
+    if person.name != account_id:
+        return person.name
+    for app in await ctx.uow.applications.of_contact(person.id):
+        data = app.data or {}
+        if data.get("contact_name"):
+            return f"{data['contact_name']} {data.get('mobile') or ''}".strip()
+    return ctx._("an unregistered contact")

@@ -305,6 +305,8 @@ class Contact:
     callback_url: str
     openid: str
     attempts: int = 0  # callbacks posted, retries included
+    # Callbacks carry WeChat's time; a Daiban process on the real clock needs the real one.
+    real_time: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_msg_id(self) -> int:
@@ -322,7 +324,7 @@ class Contact:
         """As WeChat delivers: retried when not answered in 5 s or answered 5xx."""
         if wrote:
             self.fake.user_wrote(self.openid)
-        signed = seal(xml, timestamp=int(self.fake.now()))
+        signed = seal(xml, timestamp=int(time.time() if self.real_time else self.fake.now()))
         result = (0, "")
         for _ in range(1 + RETRIES):
             self.attempts += 1
