@@ -194,7 +194,8 @@ class DeliveryWorker:
                 self.metrics.delivered(row.platform, "held", row.dedupe_key)
                 log.info("outbox %s to %s held: %s", row.id, chat, exc)
                 async with UnitOfWork(self.db) as uow:
-                    await HeldRepo(uow.session).hold([r.id for r in rows[index:]], str(exc)[:400])
+                    ids = [r.id for r in rows[index:]]
+                    await HeldRepo(uow.session).hold(ids, str(exc)[:400], self.clock.now())
                 break
             except PermanentError as exc:
                 self.metrics.delivered(row.platform, "permanent", row.dedupe_key)

@@ -29,6 +29,7 @@ import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -43,7 +44,7 @@ from bot.transports.host import TransportHost
 from bot.transports.wechat_api import WeChatApi
 from bot.transports.wechat_menu import keep_menu
 from bot.transports.wechat_render import choice_payload, parse_templates, waiting_header
-from bot.transports.wechat_send import PLATFORM, QUOTA, WeChatTransport
+from bot.transports.wechat_send import PLATFORM, QUOTA, WINDOW, WeChatTransport
 from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
 from storage.db import StorageError
@@ -59,6 +60,7 @@ MAX_SKEW = 300  # seconds: a POST older (or newer) than this is a replay or a wr
 MAX_BODY = 256 * 1024
 EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
 CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
+SWEEP_SECONDS = 30.0
 MEDIA_WAIT = 3.0  # seconds to fetch an image before answering (WeChat waits 5)
 MEDIA = {
     "image": ("image/jpeg", "jpg"),
@@ -267,16 +269,40 @@ class WeChatCallback:
         now = self.host.services.clock.now()
         async with UnitOfWork(self.host.services.db) as uow:
             await WeChatRepo(uow.session).note_inbound(openid, now, QUOTA)
-            released = await HeldRepo(uow.session).release(PLATFORM, openid, now)
-            if released:
-                first = await uow.outbox.get(released[0])
-                assert first is not None
-                person = await uow.people.by_account(PLATFORM, openid)
-                lang = person.lang if person is not None else self.host.settings.default_lang
-                header = waiting_header(lang, len(released))
-                first.payload = {**first.payload, "text": f"{header}\n\n{first.payload['text']}"}
-        if released:
-            log.info("WeChat: %d held message(s) released for a contact", len(released))
+            await self._release(uow, openid, now)
+
+    async def _release(self, uow: UnitOfWork, openid: str, now: datetime) -> None:
+        """Make what was held for the contact due, the first message saying how many."""
+        released = await HeldRepo(uow.session).release(PLATFORM, openid, now)
+        if not released:
+            return
+        first = await uow.outbox.get(released[0])
+        assert first is not None
+        person = await uow.people.by_account(PLATFORM, openid)
+        lang = person.lang if person is not None else self.host.settings.default_lang
+        header = waiting_header(lang, len(released))
+        first.payload = {**first.payload, "text": f"{header}\n\n{first.payload['text']}"}
+        log.info("WeChat: %d held message(s) released for a contact", len(released))
+
+    async def sweep(self) -> int:
+        """Release what was held while its contact was writing (the worker held it after
+        their message had released the rest); how many contacts. Runs every `SWEEP_SECONDS`."""
+        now = self.host.services.clock.now()
+        async with UnitOfWork(self.host.services.db) as uow:
+            missed = await WeChatRepo(uow.session).missed_releases(now, WINDOW)
+            for openid in missed:
+                await self._release(uow, openid, now)
+        if missed:
+            self.host.worker.wake()
+        return len(missed)
+
+    async def keep_sweeping(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:  # the next round tries again
+                log.exception("WeChat: releasing missed held messages failed")
 
     async def _resolve_choice(self, event: Incoming, menu_id: str) -> Incoming:
         """A tap on a menu message, or `#2`, is a press of that button."""
@@ -405,12 +431,14 @@ async def start_wechat(
     web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
     web_app.router.add_post(CALLBACK_PATH, callback.receive)
     menu = asyncio.create_task(keep_menu(api, services.scheme))
+    sweeper = asyncio.create_task(callback.keep_sweeping())
     log.info("WeChat: callback at %s, %d template kind(s)", CALLBACK_PATH, len(templates))
 
     async def stop() -> None:
-        menu.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await menu
+        for task in (menu, sweeper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await api.close()
 
     return stop

@@ -36,8 +36,11 @@ class WaitingChat:
 class HeldRepo(Repo):
     """Hold, count, release and list the messages waiting for an unreachable chat."""
 
-    async def hold(self, ids: list[int], reason: str) -> None:
-        """Put claimed rows back to pending, held until `release` (the first carries why)."""
+    async def hold(self, ids: list[int], reason: str, now: datetime) -> None:
+        """Put claimed rows back to pending, held until `release` (the first carries why).
+
+        ``claimed_at`` keeps when they were held (a pending row has no claim otherwise), so
+        a person who wrote while the rows were being held can be noticed."""
         for position, row_id in enumerate(ids):
             await self.session.execute(
                 update(OutboxMessage)
@@ -46,7 +49,7 @@ class HeldRepo(Repo):
                     status="pending",
                     not_before=HOLD_UNTIL,
                     claimed_by=None,
-                    claimed_at=None,
+                    claimed_at=now,
                     last_error=HELD_PREFIX
                     + (reason if position == 0 else "waiting behind an earlier message"),
                 )
@@ -72,7 +75,7 @@ class HeldRepo(Repo):
             await self.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
-                .values(not_before=now, last_error=None)
+                .values(not_before=now, last_error=None, claimed_at=None)
             )
         return ids
 

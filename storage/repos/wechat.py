@@ -11,8 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from storage.models import PlatformToken, WeChatContact, WeChatNoticeSent
+from storage.models import OutboxMessage, PlatformToken, WeChatContact, WeChatNoticeSent
 from storage.repos._base import Repo
+from storage.repos.held import HOLD_UNTIL
+
+PLATFORM = "wechat"
 
 
 class WeChatRepo(Repo):
@@ -57,6 +60,24 @@ class WeChatRepo(Repo):
         await self.session.execute(
             update(WeChatContact).where(WeChatContact.openid == openid).values(sends_left=0)
         )
+
+    async def missed_releases(self, now: datetime, window: timedelta) -> list[str]:
+        """Contacts with an open window and messages held *before* they last wrote: held
+        while they were writing, so their message did not release them."""
+        rows = await self.session.execute(
+            select(OutboxMessage.chat_external_id)
+            .join(WeChatContact, WeChatContact.openid == OutboxMessage.chat_external_id)
+            .where(
+                OutboxMessage.platform == PLATFORM,
+                OutboxMessage.status == "pending",
+                OutboxMessage.not_before == HOLD_UNTIL,
+                OutboxMessage.claimed_at < WeChatContact.last_inbound_at,
+                WeChatContact.last_inbound_at > now - window,
+                WeChatContact.sends_left > 0,
+            )
+            .distinct()
+        )
+        return sorted(rows.scalars())
 
     async def contact(self, openid: str) -> WeChatContact | None:
         """The contact's window state, or None when they never wrote."""

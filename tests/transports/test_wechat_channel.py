@@ -381,3 +381,117 @@ async def test_the_office_sees_who_has_messages_waiting(channel):
     await zhang.say("我回来了")
     await channel.deliver()
     assert "没有待达消息" in await ask("w2")
+
+
+async def enqueue(channel: Channel, key: str, payload: dict) -> None:
+    async with UnitOfWork(channel.app.services.db) as uow:
+        await uow.outbox.enqueue(
+            platform="wechat",
+            chat_external_id="o-zhang",
+            payload=payload,
+            dedupe_key=key,
+            now=channel.clock.now(),
+        )
+
+
+async def test_an_unstored_message_is_not_acknowledged_and_wechat_delivers_it_again(channel):
+    from storage.db import StorageError
+
+    real, calls = channel.app.handle, []
+
+    async def flaky(event):
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            raise StorageError("the store is down")
+        return await real(event)
+
+    channel.app.handle = flaky  # type: ignore[method-assign]
+    zhang = channel.contact("o-zhang")
+    assert await zhang.say("/help") == (200, "success")
+    assert zhang.attempts == 2 and len(calls) == 2 and calls[0] == calls[1]
+    await channel.deliver()
+    assert len(channel.fake.to("o-zhang")) == 1
+
+
+async def test_images_are_uploaded_other_files_named_long_texts_split(channel, tmp_path):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")
+    await channel.deliver()
+    before = len(channel.fake.to("o-zhang"))
+    photo = tmp_path / "现场照片.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo of the site")
+    pdf = tmp_path / "批复.pdf"
+    pdf.write_bytes(b"%PDF-1.4 the approval")
+
+    def attached(path, mime):
+        return {"filename": path.name, "mime_type": mime, "size": 0, "ref": str(path)}
+
+    await enqueue(channel, "img", {"text": "现场照片", "attachment": attached(photo, "image/jpeg")})
+    await enqueue(
+        channel, "pdf", {"text": "批复文件", "attachment": attached(pdf, "application/pdf")}
+    )
+    await channel.deliver()
+    sent = channel.fake.to("o-zhang")[before:]
+    assert [s.body["msgtype"] for s in sent] == ["text", "image", "text"]
+    assert channel.fake.uploads[sent[1].body["image"]["media_id"]] == photo.read_bytes()
+    assert sent[2].content == "批复文件\n📎 批复.pdf"
+
+    await zhang.say("再来")
+    await channel.deliver()
+    before = len(channel.fake.to("o-zhang"))
+    long_text = "\n".join(f"第 {n} 行：" + "材料说明" * 20 for n in range(20))
+    await enqueue(channel, "long", {"text": long_text})
+    await channel.deliver()
+    parts = [s.content for s in channel.fake.to("o-zhang")[before:]]
+    assert len(parts) == 3 and all(len(p.encode()) <= 2000 for p in parts)
+    assert "\n".join(parts) == long_text
+
+
+async def test_messages_held_while_the_contact_wrote_are_released_by_the_sweep(channel):
+    from bot.transports.wechat import WeChatCallback
+    from bot.transports.wecom_crypto import WXBizMsgCrypt
+
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")
+    await channel.deliver()
+    await enqueue(channel, "raced", {"text": "在对方写消息时被搁置的消息"})
+    wrote_at = channel.clock.now()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        (row,) = await uow.outbox.recent_for_chat("wechat", "o-zhang", statuses=["pending"])
+        # The worker holds it with a decision taken just before the contact's message.
+        await HeldRepo(uow.session).hold([row.id], "window closed", wrote_at - timedelta(seconds=1))
+    callback = WeChatCallback(channel.app, WXBizMsgCrypt(TOKEN, AES_KEY, APP_ID), TOKEN)
+    assert await callback.sweep() == 1
+    assert await callback.sweep() == 0
+    await channel.deliver()
+    assert channel.fake.texts("o-zhang")[-1].endswith("在对方写消息时被搁置的消息")
+    # Held after the contact's last message: it waits for the next one.
+    await enqueue(channel, "later", {"text": "之后被搁置的消息"})
+    async with UnitOfWork(channel.app.services.db) as uow:
+        (row,) = await uow.outbox.recent_for_chat("wechat", "o-zhang", statuses=["pending"])
+        await HeldRepo(uow.session).hold([row.id], "quota used", channel.clock.now())
+    assert await callback.sweep() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"wechat_token": None}, "DAIBAN_WECHAT_TOKEN"),
+        ({"wechat_aes_key": "too-short"}, "DAIBAN_WECHAT_AES_KEY"),
+        ({"wechat_templates": "accepted"}, "DAIBAN_WECHAT_TEMPLATES"),
+        ({"wechat_templates": "welcome=T1"}, "DAIBAN_WECHAT_TEMPLATES"),
+    ],
+)
+def test_a_wrong_wechat_setting_is_named(change, named):
+    from bot.config import ConfigError
+    from bot.transports.wechat import check_settings
+
+    values = {
+        "wechat_app_id": APP_ID,
+        "wechat_app_secret": APP_SECRET,
+        "wechat_token": TOKEN,
+        "wechat_aes_key": AES_KEY,
+    } | change
+    with pytest.raises(ConfigError, match=named) as raised:
+        check_settings(Settings(**values))
+    assert AES_KEY not in str(raised.value) and APP_SECRET not in str(raised.value)
