@@ -43,7 +43,12 @@ from bot.config import ROOT, ConfigError, Settings
 from bot.transports.host import TransportHost
 from bot.transports.wechat_api import WeChatApi
 from bot.transports.wechat_menu import keep_menu
-from bot.transports.wechat_render import choice_payload, parse_templates, waiting_header
+from bot.transports.wechat_render import (
+    Template,
+    choice_payload,
+    parse_templates,
+    waiting_header,
+)
 from bot.transports.wechat_send import PLATFORM, QUOTA, WINDOW, WeChatTransport
 from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
@@ -73,7 +78,7 @@ class Refused(Exception):
     """The callback is not WeChat's, or not for this account: nothing of it is done."""
 
 
-def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, str]]:
+def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, Template]]:
     """(secret, token, AES key, templates), validated; `ConfigError` names the variable."""
     for name, value in (
         ("DAIBAN_WECHAT_APP_SECRET", settings.wechat_app_secret),

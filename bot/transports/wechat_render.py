@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,9 +154,17 @@ def _thing(text: str) -> str:
     return text if len(text) <= THING_CHARS else text[: THING_CHARS - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Template:
+    """An account template for one notice kind, and the keys of its three fields."""
+
+    template_id: str
+    fields: tuple[str, str, str] = TEMPLATE_FIELDS
+
+
 def template_body(
     kind: str,
-    template_id: str,
+    template: Template,
     openid: str,
     payload: dict[str, Any],
     lang: str,
@@ -171,10 +180,10 @@ def template_body(
     )
     body: dict[str, Any] = {
         "touser": openid,
-        "template_id": template_id,
+        "template_id": template.template_id,
         "data": {
             key: {"value": _thing(value) if key.startswith("thing") else value}
-            for key, value in zip(TEMPLATE_FIELDS, values, strict=True)
+            for key, value in zip(template.fields, values, strict=True)
         },
     }
     if url:
@@ -186,18 +195,30 @@ def waiting_header(lang: str, count: int) -> str:
     return gettext(lang, WAITING).format(count=count)
 
 
-def parse_templates(text: str | None) -> dict[str, str]:
-    """`accepted=ID1,rating=ID2` → {"accepted": "ID1", …}; ValueError names the bad part."""
-    templates: dict[str, str] = {}
+FIELD_KEY = re.compile(r"^[a-z_]+[0-9]*$")
+
+
+def parse_templates(text: str | None) -> dict[str, Template]:
+    """`accepted=ID1,rating=ID2:thing2|thing4|time5` → {"accepted": Template("ID1"), …}.
+
+    After a colon, the keys of the template's three fields (what, about, when) when they
+    are not `thing1|thing2|time3`. ValueError names the bad part (never its template id)."""
+    templates: dict[str, Template] = {}
     for number, entry in enumerate((e for e in (text or "").split(",") if e.strip()), start=1):
-        kind, sep, template_id = (part.strip() for part in entry.partition("="))
+        kind, sep, value = (part.strip() for part in entry.partition("="))
+        template_id, colon, keys = (part.strip() for part in value.partition(":"))
         if not sep or not kind or not template_id:
             raise ValueError(f"entry {number} is not kind=template_id")
         if kind not in NOTICE_TITLES:
             raise ValueError(f"{kind!r} is not a notice kind (kinds: {', '.join(NOTICE_KINDS)})")
         if kind in templates:
             raise ValueError(f"the kind {kind!r} appears twice")
-        templates[kind] = template_id
+        fields = tuple(k.strip() for k in keys.split("|")) if colon else TEMPLATE_FIELDS
+        if len(fields) != 3 or not all(FIELD_KEY.match(k) for k in fields):
+            raise ValueError(
+                f"entry {number}: after the colon come three field keys, e.g. thing1|thing2|time3"
+            )
+        templates[kind] = Template(template_id, (fields[0], fields[1], fields[2]))
     return templates
 
 
@@ -205,6 +226,7 @@ __all__ = [
     "NOTICE_KINDS",
     "TEMPLATE_FIELDS",
     "Image",
+    "Template",
     "bodies",
     "choice_payload",
     "image_of",

@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.transports.base import HoldUntilReachable, TransientError
 from bot.transports.wechat_api import BadTemplate, Unreachable, WeChatApi
-from bot.transports.wechat_render import Image, bodies, image_of, template_body
+from bot.transports.wechat_render import Image, Template, bodies, image_of, template_body
 from domain.clock import Clock
 from handlers.chat import Outgoing
 from storage.db import Database
@@ -54,7 +54,7 @@ class WeChatTransport:
         db: Database,
         clock: Clock,
         *,
-        templates: dict[str, str],
+        templates: dict[str, Template],
         link_url: str | None,
         lang_of: Callable[[str], Awaitable[str]],
         timezone: tzinfo,
@@ -130,15 +130,15 @@ class WeChatTransport:
     ) -> None:
         """Announce a notice by template (once), then hold the message; always raises."""
         kind = payload.get("notice")
-        template_id = self.templates.get(kind) if isinstance(kind, str) else None
-        if template_id is not None:
+        template = self.templates.get(kind) if isinstance(kind, str) else None
+        if template is not None:
             async with UnitOfWork(self.db) as uow:
                 already = await WeChatRepo(uow.session).notice_sent(key)
             if not already:
                 now = self.clock.now()
                 body = template_body(
                     str(kind),
-                    template_id,
+                    template,
                     openid,
                     payload,
                     lang,

@@ -39,6 +39,7 @@ from tests.fakes.fake_wechat import (
 from tests.pg import pg_admin_url, scratch_pg_database
 
 TEMPLATES = {"accepted": "TPL-accepted-1", "materials": "TPL-materials-1", "rating": "TPL-rate"}
+FIELDS = {"rating": ":thing2|thing4|time5"}
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -92,7 +93,7 @@ async def channel(database_url) -> AsyncIterator[Channel]:
         wechat_token=TOKEN,
         wechat_aes_key=AES_KEY,
         wechat_api_url=fake.url,
-        wechat_templates=",".join(f"{k}={v}" for k, v in TEMPLATES.items()),
+        wechat_templates=",".join(f"{k}={v}{FIELDS.get(k, '')}" for k, v in TEMPLATES.items()),
         wechat_link_url="https://daiban.example/wechat",
     )
     clock = FakeClock(datetime.now(UTC))
@@ -480,6 +481,7 @@ async def test_messages_held_while_the_contact_wrote_are_released_by_the_sweep(c
         ({"wechat_aes_key": "too-short"}, "DAIBAN_WECHAT_AES_KEY"),
         ({"wechat_templates": "accepted"}, "DAIBAN_WECHAT_TEMPLATES"),
         ({"wechat_templates": "welcome=T1"}, "DAIBAN_WECHAT_TEMPLATES"),
+        ({"wechat_templates": "rating=T1:thing1|time2"}, "DAIBAN_WECHAT_TEMPLATES"),
     ],
 )
 def test_a_wrong_wechat_setting_is_named(change, named):
@@ -495,3 +497,22 @@ def test_a_wrong_wechat_setting_is_named(change, named):
     with pytest.raises(ConfigError, match=named) as raised:
         check_settings(Settings(**values))
     assert AES_KEY not in str(raised.value) and APP_SECRET not in str(raised.value)
+
+
+async def test_a_template_with_its_own_field_keys_gets_them(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/start")
+    await channel.deliver()
+    channel.advance(timedelta(days=3))
+    await enqueue(
+        channel, "rate", {"text": "满意度评价 2026Q4：请为项目团队打分。", "notice": "rating"}
+    )
+    await channel.deliver()
+    (template,) = channel.fake.to("o-zhang", "template")
+    assert template.body["template_id"] == "TPL-rate"
+    data = template.body["data"]
+    assert set(data) == {"thing2", "thing4", "time5"}
+    assert data["thing2"]["value"] == "满意度评价"
+    assert len(data["thing4"]["value"]) <= 20
+    local = channel.clock.now().astimezone(channel.app.services.timezone)
+    assert data["time5"]["value"] == local.strftime("%Y-%m-%d %H:%M")
