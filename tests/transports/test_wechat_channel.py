@@ -516,3 +516,45 @@ async def test_a_template_with_its_own_field_keys_gets_them(channel):
     assert len(data["thing4"]["value"]) <= 20
     local = channel.clock.now().astimezone(channel.app.services.timezone)
     assert data["time5"]["value"] == local.strftime("%Y-%m-%d %H:%M")
+
+
+async def test_a_person_known_on_another_channel_links_wechat_with_an_invite_code(channel):
+    from handlers.invites import issue_person_code
+
+    now = channel.clock.now()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        zhang = await uow.people.add("张伟", mobile="13800138000", now=now)
+        await uow.people.add_account(zhang.id, "telegram", "7001", "张伟", now)
+        code = await issue_person_code(uow, zhang, now=now)
+    contact = channel.contact("o-zhang")
+    await contact.follow()  # following first makes a new contact …
+    await contact.say(f"/start {code}")  # … whom the code then makes 张伟 on WeChat too
+    await channel.deliver()
+    async with UnitOfWork(channel.app.services.db) as uow:
+        person = await uow.people.by_account("wechat", "o-zhang")
+        account = await uow.people.dm_account(zhang.id, prefer_platform="wechat")
+    assert person is not None and person.id == zhang.id
+    assert account is not None and account.external_id == "o-zhang"
+    assert "张伟" in channel.fake.texts("o-zhang")[-1]
+
+
+def test_what_wechat_sends_becomes_platform_neutral_events():
+    from bot.transports.wechat import parse_body, to_incoming
+    from tests.fakes.fake_wechat import event_xml, image_xml
+
+    def incoming(xml: str):
+        return to_incoming(parse_body(xml.encode()))
+
+    scanned = incoming(event_xml("o-a", "subscribe", "qrscene_K7PQ2M9X", 1764740000))
+    assert (scanned.command, scanned.args) == ("start", "K7PQ2M9X")
+    assert scanned.event_id == "e:o-a:1764740000:subscribe"
+    assert incoming(event_xml("o-a", "CLICK", "menu:consult")).payload == "menu:consult"
+    progress = incoming(event_xml("o-a", "CLICK", "/progress"))
+    assert (progress.command, progress.payload) == ("progress", None)
+    assert incoming(event_xml("o-a", "VIEW", "https://example.org")) is None
+    assert incoming(event_xml("o-a", "unsubscribe")) is None
+    photo = incoming(image_xml("o-a", "media-1", 42))
+    assert photo.attachment.ref == "media-1" and photo.attachment.mime_type == "image/jpeg"
+    assert photo.event_id == "m:42"
+    text = incoming(text_xml("o-a", "/check 12亿", 43))
+    assert (text.command, text.args, text.chat_id) == ("check", "12亿", "o-a")
