@@ -255,26 +255,24 @@ class WeChatCallback:
         event = to_incoming(root)
         if event is None:
             return
-        if await self._seen(event):
+        if not await self._reopen(event):
             return  # WeChat's retry, or a replay: acknowledged, nothing done again
-        await self._reopen(event.chat_id)
         event = await self._resolve_choice(event, _text(root, "bizmsgmenuid"))
         if event.attachment is not None:
             event = await self._keep_media(event)
         await self.host.handle(event)
         self.host.worker.wake()
 
-    async def _seen(self, event: Incoming) -> bool:
-        async with UnitOfWork(self.host.services.db) as uow:
-            found = await uow.session.get(InboundEvent, (PLATFORM, event.event_id))
-        return found is not None
-
-    async def _reopen(self, openid: str) -> None:
-        """The contact wrote: a fresh window and quota, and what was held for them released."""
+    async def _reopen(self, event: Incoming) -> bool:
+        """A new message (not one handled before): the contact's window opens with a fresh
+        quota and what was held for them is released. False for a message seen before."""
         now = self.host.services.clock.now()
         async with UnitOfWork(self.host.services.db) as uow:
-            await WeChatRepo(uow.session).note_inbound(openid, now, QUOTA)
-            await self._release(uow, openid, now)
+            if await uow.session.get(InboundEvent, (PLATFORM, event.event_id)) is not None:
+                return False
+            await WeChatRepo(uow.session).note_inbound(event.chat_id, now, QUOTA)
+            await self._release(uow, event.chat_id, now)
+        return True
 
     async def _release(self, uow: UnitOfWork, openid: str, now: datetime) -> None:
         """Make what was held for the contact due, the first message saying how many."""
@@ -395,17 +393,6 @@ def media_folder(settings: Settings) -> Path:
     return ROOT / "var" / "wechat-media"
 
 
-def lang_reader(host: TransportHost) -> Callable[[str], Awaitable[str]]:
-    default = host.settings.default_lang
-
-    async def lang_of(openid: str) -> str:
-        async with UnitOfWork(host.services.db) as uow:
-            person = await uow.people.by_account(PLATFORM, openid)
-        return person.lang if person is not None else default
-
-    return lang_of
-
-
 async def start_wechat(
     host: TransportHost, settings: Settings, web_app: web.Application
 ) -> Callable[[], Awaitable[None]]:
@@ -423,7 +410,7 @@ async def start_wechat(
         services.clock,
         templates=templates,
         link_url=settings.wechat_link_url,
-        lang_of=lang_reader(host),
+        default_lang=settings.default_lang,
         timezone=services.timezone,
     )
     callback = WeChatCallback(

@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -93,6 +93,7 @@ class WeChatApi:
         self._clock = clock
         self._token_name = f"wechat:{app_id}"
         self._token_lock = asyncio.Lock()
+        self._known: tuple[str, datetime] | None = None  # the token and until when
         self._session: aiohttp.ClientSession | None = None
         self.token_fetches = 0  # how many times this process asked WeChat for a token
 
@@ -146,17 +147,22 @@ class WeChatApi:
 
     # -- the access token -----------------------------------------------------------------
     async def access_token(self) -> str:
-        """The shared token from the store, fetched from WeChat when none is valid."""
+        """The shared token (remembered here until it expires or is refused, else read from
+        the store), fetched from WeChat when none is valid."""
         now = self._clock.now()
+        if self._known is not None and now < self._known[1]:
+            return self._known[0]
         async with UnitOfWork(self._db) as uow:
-            token = await WeChatRepo(uow.session).token(self._token_name, now)
-        if token is not None:
-            return token
+            stored = await WeChatRepo(uow.session).token_until(self._token_name, now)
+        if stored is not None:
+            self._known = stored
+            return stored[0]
         async with self._token_lock:  # one fetch per process; the store serves the others
             async with UnitOfWork(self._db) as uow:
-                token = await WeChatRepo(uow.session).token(self._token_name, now)
-            if token is not None:
-                return token
+                stored = await WeChatRepo(uow.session).token_until(self._token_name, now)
+            if stored is not None:
+                self._known = stored
+                return stored[0]
             self.token_fetches += 1
             data = await self._request(
                 "GET",
@@ -171,10 +177,12 @@ class WeChatApi:
             expires = self._clock.now() + timedelta(seconds=max(1.0, lifetime - margin))
             async with UnitOfWork(self._db) as uow:
                 await WeChatRepo(uow.session).save_token(self._token_name, token, expires)
+            self._known = (token, expires)
             log.info("WeChat: new access token, valid for %d s", int(lifetime))
             return token
 
     async def _drop_token(self, token: str) -> None:
+        self._known = None
         async with UnitOfWork(self._db) as uow:
             await WeChatRepo(uow.session).drop_token(self._token_name, token)
 

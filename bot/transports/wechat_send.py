@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from datetime import timedelta, tzinfo
 from typing import Any
 
@@ -56,7 +55,7 @@ class WeChatTransport:
         *,
         templates: dict[str, Template],
         link_url: str | None,
-        lang_of: Callable[[str], Awaitable[str]],
+        default_lang: str,
         timezone: tzinfo,
         quota: int = QUOTA,
         window: timedelta = WINDOW,
@@ -66,7 +65,7 @@ class WeChatTransport:
         self.clock = clock
         self.templates = templates
         self.link_url = link_url
-        self.lang_of = lang_of
+        self.default_lang = default_lang
         self.timezone = timezone
         self.quota = quota
         self.window = window
@@ -77,16 +76,18 @@ class WeChatTransport:
         """Deliver one message, announce it by template, or hold it; or raise TransientError."""
         openid = chat_external_id
         image = await asyncio.to_thread(image_of, Outgoing.from_payload(payload))
-        lang = await self.lang_of(openid)
-        parts = bodies(payload, lang, image)
         key = hashlib.sha256(
             (openid + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
         ).hexdigest()
         done = self._progress.get(key, 0)
-        # A message is admitted whole when it fits the quota, so a limit never cuts it in
-        # half; one longer than a whole quota goes quota by quota.
-        count = min(len(parts) - done, self.quota)
+        # One transaction for the language (the numbered options' hint) and the quota.
         async with UnitOfWork(self.db) as uow:
+            person = await uow.people.by_account(PLATFORM, openid)
+            lang = person.lang if person is not None else self.default_lang
+            parts = bodies(payload, lang, image)
+            # A message is admitted whole when it fits the quota, so a limit never cuts it
+            # in half; one longer than a whole quota goes quota by quota.
+            count = min(len(parts) - done, self.quota)
             admitted = await WeChatRepo(uow.session).take_sends(
                 openid, count, self.clock.now(), self.window
             )

@@ -93,14 +93,15 @@ class WeChatRepo(Repo):
         return await self.insert_if_new(WeChatNoticeSent, {"key": key, "sent_at": now})
 
     # -- the access token ---------------------------------------------------------------
-    async def token(self, name: str, now: datetime) -> str | None:
-        """The stored token while it is still valid at `now`."""
+    async def token_until(self, name: str, now: datetime) -> tuple[str, datetime] | None:
+        """The stored token and its expiry, while it is still valid at `now`."""
         row = await self.session.execute(
-            select(PlatformToken.value).where(
+            select(PlatformToken.value, PlatformToken.expires_at).where(
                 PlatformToken.name == name, PlatformToken.expires_at > now
             )
         )
-        return row.scalar_one_or_none()
+        found = row.one_or_none()
+        return None if found is None else (found[0], found[1])
 
     async def save_token(self, name: str, value: str, expires_at: datetime) -> None:
         stmt = self.insert(PlatformToken).values(name=name, value=value, expires_at=expires_at)

@@ -558,3 +558,27 @@ def test_what_wechat_sends_becomes_platform_neutral_events():
     assert photo.event_id == "m:42"
     text = incoming(text_xml("o-a", "/check 12亿", 43))
     assert (text.command, text.args, text.chat_id) == ("check", "12亿", "o-a")
+
+
+async def test_a_second_replica_uses_the_stored_token_and_never_logs_it(channel, caplog):
+    from bot.transports.wechat_api import WeChatApi
+
+    services = channel.app.services
+    first = WeChatApi(channel.fake.url, APP_ID, APP_SECRET, services.db, services.clock)
+    second = WeChatApi(channel.fake.url, APP_ID, APP_SECRET, services.db, services.clock)
+    try:
+        with caplog.at_level("DEBUG"):
+            token = await first.access_token()
+            assert await second.access_token() == token
+            assert (first.token_fetches, second.token_fetches) == (1, 0)
+            channel.fake.expire_tokens()
+            await second.current_menu()  # refused (42001): replaced once, then it works
+            assert second.token_fetches == 1 and await first.current_menu() is not None
+            assert first.token_fetches == 1  # it found the new token in the store
+    finally:
+        await first.close()
+        await second.close()
+    # Daiban's own lines (the fake platform's access log is WeChat's side, not ours).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "access token" in logged  # it did log about the token …
+    assert token not in logged and APP_SECRET not in logged and "TOKEN-" not in logged  # … not it
