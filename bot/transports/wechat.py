@@ -42,6 +42,7 @@ from sqlalchemy import make_url, select
 from bot.config import ROOT, ConfigError, Settings
 from bot.transports.host import TransportHost
 from bot.transports.wechat_api import WeChatApi
+from bot.transports.wechat_batch import Batcher
 from bot.transports.wechat_menu import keep_menu
 from bot.transports.wechat_render import (
     Template,
@@ -53,7 +54,7 @@ from bot.transports.wechat_send import PLATFORM, QUOTA, WINDOW, WeChatTransport
 from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
 from handlers.chat import Attachment, ChatKind, Incoming, Sender
 from storage.db import StorageError
-from storage.models import InboundEvent, OutboxMessage
+from storage.models import OutboxMessage
 from storage.repos.held import HeldRepo
 from storage.repos.wechat import WeChatRepo
 from storage.uow import UnitOfWork
@@ -66,6 +67,7 @@ MAX_BODY = 256 * 1024
 EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
 CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
 SWEEP_SECONDS = 30.0
+BATCH = 50  # events handled in one transaction at most (as a Telegram polling batch)
 MEDIA_WAIT = 3.0  # seconds to fetch an image before answering (WeChat waits 5)
 MEDIA = {
     "image": ("image/jpeg", "jpg"),
@@ -197,6 +199,9 @@ class WeChatCallback:
         self._token = token
         self.api = api
         self.media_folder = media_folder
+        self.batcher = Batcher(host.services.db)
+        self._inbox: list[tuple[Incoming, asyncio.Future[None]]] = []
+        self._handler: asyncio.Task[None] | None = None
 
     def _refuse(self, request: web.Request, reason: object) -> web.Response:
         # Never log the query (signatures) or the body; the reason and the peer are enough.
@@ -260,19 +265,44 @@ class WeChatCallback:
         event = await self._resolve_choice(event, _text(root, "bizmsgmenuid"))
         if event.attachment is not None:
             event = await self._keep_media(event)
-        await self.host.handle(event)
-        self.host.worker.wake()
+        await self._handle(event)
+
+    async def _handle(self, event: Incoming) -> None:
+        """Handle and store the event, in one transaction with the events arriving at the
+        same moment (`host.handle_batch`, as a Telegram polling batch); raises
+        `StorageError` when the store is down, so the callback is not acknowledged."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inbox.append((event, done))
+        if self._handler is None or self._handler.done():
+            self._handler = asyncio.create_task(self._handle_waiting())
+        await done
+
+    async def _handle_waiting(self) -> None:
+        while self._inbox:
+            batch, self._inbox = self._inbox[:BATCH], self._inbox[BATCH:]
+            try:
+                await self.host.handle_batch([event for event, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+            self.host.worker.wake()
 
     async def _reopen(self, event: Incoming) -> bool:
         """A new message (not one handled before): the contact's window opens with a fresh
         quota and what was held for them is released. False for a message seen before."""
         now = self.host.services.clock.now()
-        async with UnitOfWork(self.host.services.db) as uow:
-            if await uow.session.get(InboundEvent, (PLATFORM, event.event_id)) is not None:
+
+        async def reopen(uow: UnitOfWork) -> bool:
+            repo = WeChatRepo(uow.session)
+            if not await repo.note_new_message(event.chat_id, event.event_id, now, QUOTA):
                 return False
-            await WeChatRepo(uow.session).note_inbound(event.chat_id, now, QUOTA)
             await self._release(uow, event.chat_id, now)
-        return True
+            return True
+
+        return await self.batcher.run(reopen)
 
     async def _release(self, uow: UnitOfWork, openid: str, now: datetime) -> None:
         """Make what was held for the contact due, the first message saying how many."""

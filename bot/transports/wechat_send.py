@@ -28,7 +28,16 @@ from typing import Any
 
 from bot.transports.base import HoldUntilReachable, TransientError
 from bot.transports.wechat_api import BadTemplate, Unreachable, WeChatApi
-from bot.transports.wechat_render import Image, Template, bodies, image_of, template_body
+from bot.transports.wechat_batch import Batcher
+from bot.transports.wechat_render import (
+    Image,
+    Template,
+    bodies,
+    buttons_of,
+    image_of,
+    menu_fits,
+    template_body,
+)
 from domain.clock import Clock
 from handlers.chat import Outgoing
 from storage.db import Database
@@ -69,6 +78,7 @@ class WeChatTransport:
         self.timezone = timezone
         self.quota = quota
         self.window = window
+        self.batcher = Batcher(db)
         # Parts of a message already delivered, so a retry does not send them again.
         self._progress: OrderedDict[str, int] = OrderedDict()
 
@@ -80,20 +90,28 @@ class WeChatTransport:
             (openid + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
         ).hexdigest()
         done = self._progress.get(key, 0)
-        # One transaction for the language (the numbered options' hint) and the quota.
-        async with UnitOfWork(self.db) as uow:
-            person = await uow.people.by_account(PLATFORM, openid)
-            lang = person.lang if person is not None else self.default_lang
+
+        # One transaction (shared with other lanes') for the language of the numbered
+        # options' hint and the quota.
+        async def admit(uow: UnitOfWork) -> tuple[list[dict[str, Any]], int, bool]:
+            lang = self.default_lang
+            buttons = buttons_of(payload)
+            if buttons and not menu_fits(buttons):  # only numbered options need a language
+                person = await uow.people.by_account(PLATFORM, openid)
+                lang = person.lang if person is not None else lang
             parts = bodies(payload, lang, image)
             # A message is admitted whole when it fits the quota, so a limit never cuts it
             # in half; one longer than a whole quota goes quota by quota.
             count = min(len(parts) - done, self.quota)
-            admitted = await WeChatRepo(uow.session).take_sends(
+            taken = await WeChatRepo(uow.session).take_sends(
                 openid, count, self.clock.now(), self.window
             )
+            return parts, count, taken
+
+        parts, count, admitted = await self.batcher.run(admit)
         if not admitted:
             reason = "the 48-hour window is closed or its quota used"
-            await self._unreachable(openid, payload, lang, key, reason)
+            await self._unreachable(openid, payload, key, reason)
         sent = 0
         try:
             for body in parts[done : done + count]:
@@ -105,7 +123,7 @@ class WeChatTransport:
             self._note_progress(key, done + sent)
             async with UnitOfWork(self.db) as uow:
                 await WeChatRepo(uow.session).close_window(openid)
-            await self._unreachable(openid, payload, lang, key, str(exc))
+            await self._unreachable(openid, payload, key, str(exc))
         except TransientError:
             self._note_progress(key, done + sent)
             async with UnitOfWork(self.db) as uow:
@@ -127,7 +145,7 @@ class WeChatTransport:
         return await self.api.upload_media(image.filename, data, "image")
 
     async def _unreachable(
-        self, openid: str, payload: dict[str, Any], lang: str, key: str, reason: str
+        self, openid: str, payload: dict[str, Any], key: str, reason: str
     ) -> None:
         """Announce a notice by template (once), then hold the message; always raises."""
         kind = payload.get("notice")
@@ -135,6 +153,8 @@ class WeChatTransport:
         if template is not None:
             async with UnitOfWork(self.db) as uow:
                 already = await WeChatRepo(uow.session).notice_sent(key)
+                person = await uow.people.by_account(PLATFORM, openid)
+            lang = person.lang if person is not None else self.default_lang
             if not already:
                 now = self.clock.now()
                 body = template_body(

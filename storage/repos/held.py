@@ -56,28 +56,21 @@ class HeldRepo(Repo):
             )
 
     async def release(self, platform: str, chat_external_id: str, now: datetime) -> list[int]:
-        """Make the chat's held rows due now; their ids, oldest first."""
-        ids = list(
-            (
-                await self.session.execute(
-                    select(OutboxMessage.id)
-                    .where(
-                        OutboxMessage.chat_external_id == chat_external_id,
-                        OutboxMessage.platform == platform,
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.not_before == HOLD_UNTIL,
-                    )
-                    .order_by(OutboxMessage.id)
-                )
-            ).scalars()
-        )
-        if ids:
-            await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(not_before=now, last_error=None, claimed_at=None)
+        """Make the chat's held rows due now; their ids, oldest first (one statement: this
+        runs for every message a person sends)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_external_id == chat_external_id,
+                OutboxMessage.platform == platform,
+                OutboxMessage.status == "pending",
+                OutboxMessage.not_before == HOLD_UNTIL,
             )
-        return ids
+            .values(not_before=now, last_error=None, claimed_at=None)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(result.scalars())
 
     async def waiting(self, platform: str | None = None) -> list[WaitingChat]:
         """Every chat with held messages, the longest-waiting first."""

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from storage.models import OutboxMessage, PlatformToken, WeChatContact, WeChatNoticeSent
+from storage.models import (
+    InboundEvent,
+    OutboxMessage,
+    PlatformToken,
+    WeChatContact,
+    WeChatNoticeSent,
+)
 from storage.repos._base import Repo
 from storage.repos.held import HOLD_UNTIL
 
@@ -32,6 +38,28 @@ class WeChatRepo(Repo):
                 set_={"last_inbound_at": now, "sends_left": quota},
             )
         )
+
+    async def note_new_message(
+        self, openid: str, event_id: str, now: datetime, quota: int
+    ) -> bool:
+        """`note_inbound` unless the message (platform event `event_id`) was handled before:
+        a redelivery or a replay refreshes nothing. One statement; whether it was new."""
+        seen = (
+            select(InboundEvent.event_id)
+            .where(InboundEvent.platform == PLATFORM, InboundEvent.event_id == event_id)
+            .exists()
+        )
+        stmt = self.insert(WeChatContact).values(
+            openid=openid, last_inbound_at=now, sends_left=quota
+        )
+        result = await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["openid"],
+                set_={"last_inbound_at": now, "sends_left": quota},
+                where=~seen,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     async def take_sends(self, openid: str, count: int, now: datetime, window: timedelta) -> bool:
         """Use `count` sends of the open window, atomically (replicas race here); False and
