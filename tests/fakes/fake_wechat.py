@@ -307,6 +307,7 @@ class Contact:
     attempts: int = 0  # callbacks posted, retries included
     # Callbacks carry WeChat's time; a Daiban process on the real clock needs the real one.
     real_time: bool = False
+    timeout: float = CALLBACK_TIMEOUT  # WeChat's 5 s; tests may shorten it
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_msg_id(self) -> int:
@@ -331,7 +332,7 @@ class Contact:
             try:
                 async with (
                     aiohttp.ClientSession(
-                        timeout=aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT)
+                        timeout=aiohttp.ClientTimeout(total=self.timeout)
                     ) as http,
                     http.post(self.callback_url, params=signed.query, data=signed.body) as response,
                 ):

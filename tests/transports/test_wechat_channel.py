@@ -582,3 +582,24 @@ async def test_a_second_replica_uses_the_stored_token_and_never_logs_it(channel,
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
     assert "access token" in logged  # it did log about the token …
     assert token not in logged and APP_SECRET not in logged and "TOKEN-" not in logged  # … not it
+
+
+async def test_a_slow_answer_is_delivered_again_and_still_handled_once(channel):
+    import asyncio
+
+    real, calls = channel.app.handle_batch, []
+
+    async def slow(events):
+        calls.append([e.event_id for e in events])
+        if len(calls) == 1:
+            await asyncio.sleep(0.6)  # longer than the (shortened) 5 seconds WeChat waits
+        return await real(events)
+
+    channel.app.handle_batch = slow  # type: ignore[method-assign]
+    zhang = Contact(channel.fake, channel.url, "o-zhang", timeout=0.3)
+    assert await zhang.say("/help") == (200, "success")
+    assert zhang.attempts >= 2  # WeChat gave up waiting and delivered it again
+    await asyncio.sleep(0.5)  # the first, slow attempt finishes too
+    await channel.deliver()
+    assert len(channel.fake.to("o-zhang")) == 1
+    assert await channel.count(InboundEvent) == 1
