@@ -77,6 +77,7 @@ class FakeWeChat:
     user_media: dict[str, bytes] = field(default_factory=dict)
     followers: set[str] = field(default_factory=set)
     offset: float = 0.0  # seconds the fake's clock is ahead of the real one
+    quota: int = QUOTA  # customer-service messages per message a contact sends
     _last_message: dict[str, float] = field(default_factory=dict)
     _sends: dict[str, int] = field(default_factory=dict)
     _tokens: dict[str, float] = field(default_factory=dict)
@@ -164,7 +165,7 @@ class FakeWeChat:
         if openid not in self.followers or last is None or self.now() - last > WINDOW:
             self.violations += 1
             return self._error("custom", 45015, "response out of time limit")
-        if self._sends.get(openid, 0) >= QUOTA:
+        if self._sends.get(openid, 0) >= self.quota:
             self.violations += 1
             return self._error("custom", 45047, "out of response count limit")
         kind = body.get("msgtype")

@@ -603,3 +603,24 @@ async def test_a_slow_answer_is_delivered_again_and_still_handled_once(channel):
     await channel.deliver()
     assert len(channel.fake.to("o-zhang")) == 1
     assert await channel.count(InboundEvent) == 1
+
+
+async def test_wechat_refusing_the_quota_holds_the_rest_in_order(channel):
+    channel.fake.quota = 2  # WeChat counts differently from the store this time
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")
+    await channel.deliver()
+    before = len(channel.fake.to("o-zhang"))
+    for n in range(3):
+        await enqueue(channel, f"q:{n}", {"text": f"第 {n} 条"})
+    await channel.deliver()
+    assert ("custom", 45047) in channel.fake.refused
+    assert channel.fake.texts("o-zhang")[before:] == ["第 0 条"][: 2 - before]
+    async with UnitOfWork(channel.app.services.db) as uow:
+        assert (await WeChatRepo(uow.session).contact("o-zhang")).sends_left == 0
+        waiting = await HeldRepo(uow.session).waiting("wechat")
+    assert [w.count for w in waiting] == [3 - (2 - before)]
+    await zhang.say("继续")
+    await channel.deliver()
+    texts = channel.fake.texts("o-zhang")
+    assert texts[-2].endswith(f"第 {2 - before} 条") and "等您查收的消息" in texts[-2]
