@@ -111,6 +111,9 @@ async def _start_frontends(
             from bot.emulator import attach_emulator
 
             stoppers.append(await attach_emulator(app, settings, web_app))
+            from bot.transports.wechat_view import add_wechat_view
+
+            add_wechat_view(app, web_app)  # a demo chat as a WeChat contact sees it
     except BaseException:
         for stop_frontend in reversed(stoppers):
             await stop_frontend()

@@ -624,3 +624,38 @@ async def test_wechat_refusing_the_quota_holds_the_rest_in_order(channel):
     await channel.deliver()
     texts = channel.fake.texts("o-zhang")
     assert texts[-2].endswith(f"第 {2 - before} 条") and "等您查收的消息" in texts[-2]
+
+
+async def test_the_emulator_shows_a_chat_as_wechat_would(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.demo import PLATFORM as EMULATOR
+    from bot.transports.wechat_view import PATH, add_wechat_view
+    from handlers.chat import Button, Outgoing
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'view.sqlite3'}"
+    await upgrade(url)
+    app = await build_app(Settings(database_url=url))
+    menu = Outgoing(
+        "请选择语言：", buttons=[[Button("中文", "lang:zh_CN"), Button("English", "lang:en")]]
+    )
+    many = Outgoing("请选择材料：", buttons=[[Button(f"材料{n}", f"m:{n}")] for n in range(12)])
+    async with UnitOfWork(app.services.db) as uow:
+        for n, out in enumerate((menu, many, Outgoing("**受理**通知 <b>"))):
+            await uow.outbox.enqueue(
+                platform=EMULATOR,
+                chat_external_id="zhang",
+                payload=out.to_payload(),
+                dedupe_key=f"v:{n}",
+                now=app.services.clock.now(),
+            )
+    web_app = build_web_app(app)
+    add_wechat_view(app, web_app)
+    async with TestClient(TestServer(web_app)) as client:
+        response = await client.get(PATH, params={"chat": "zhang"})
+        page = await response.text()
+    await app.close()
+    assert response.status == 200
+    assert '<div class="b m">请选择语言：<a>中文</a><a>English</a></div>' in page
+    assert "#12 材料11" in page and "例如 #1" in page  # past ten choices: numbered
+    assert "受理通知 &lt;b&gt;" in page  # plain text, escaped
