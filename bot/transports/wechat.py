@@ -34,9 +34,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
 from aiohttp import web
-from defusedxml import DefusedXmlException
 from sqlalchemy import make_url, select
 
 from bot.config import ROOT, ConfigError, Settings
@@ -44,6 +42,7 @@ from bot.transports.host import TransportHost
 from bot.transports.wechat_api import WeChatApi
 from bot.transports.wechat_batch import Batcher
 from bot.transports.wechat_menu import keep_menu
+from bot.transports.wechat_parse import MAX_BODY, Refused, parse_body, text_of, to_incoming
 from bot.transports.wechat_render import (
     Template,
     choice_payload,
@@ -52,7 +51,7 @@ from bot.transports.wechat_render import (
 )
 from bot.transports.wechat_send import PLATFORM, QUOTA, WINDOW, WeChatTransport
 from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
-from handlers.chat import Attachment, ChatKind, Incoming, Sender
+from handlers.chat import Attachment, Incoming
 from storage.db import StorageError
 from storage.models import OutboxMessage
 from storage.repos.held import HeldRepo
@@ -63,21 +62,10 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wechat/callback"
 MAX_SKEW = 300  # seconds: a POST older (or newer) than this is a replay or a wrong clock
-MAX_BODY = 256 * 1024
-EVENT_ID_MAX = 120  # inbound_events.event_id holds 128 characters
 CHOICE = re.compile(r"^\s*[#＃]\s*(\d{1,2})\s*$")
 SWEEP_SECONDS = 30.0
 BATCH = 50  # events handled in one transaction at most (as a Telegram polling batch)
 MEDIA_WAIT = 3.0  # seconds to fetch an image before answering (WeChat waits 5)
-MEDIA = {
-    "image": ("image/jpeg", "jpg"),
-    "voice": ("audio/amr", "amr"),
-    "video": ("video/mp4", "mp4"),
-}
-
-
-class Refused(Exception):
-    """The callback is not WeChat's, or not for this account: nothing of it is done."""
 
 
 def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, Template]]:
@@ -108,77 +96,6 @@ def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, Templat
         aes_key,
         templates,
     )
-
-
-# -- reading the body ---------------------------------------------------------------------
-def parse_body(raw: bytes) -> Element:
-    """A WeChat XML document: UTF-8, root `<xml>`, no DTD or entities (`Refused` otherwise)."""
-    if len(raw) > MAX_BODY:
-        raise Refused("body too large")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Refused("body is not UTF-8") from None
-    try:
-        root = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True)
-    except (DefusedXmlException, SafeET.ParseError) as exc:
-        raise Refused(f"body is not acceptable XML ({type(exc).__name__})") from None
-    if root.tag != "xml":
-        raise Refused("the root element is not <xml>")
-    return root
-
-
-def _text(root: Element, path: str) -> str:
-    return (root.findtext(path) or "").strip()
-
-
-def _event_id(root: Element, openid: str) -> str:
-    msg_id = _text(root, "MsgId")
-    if msg_id:
-        event_id = f"m:{msg_id}"
-    else:  # events have no MsgId: sender, create time and event name identify them
-        event_id = "e:" + ":".join([openid, _text(root, "CreateTime"), _text(root, "Event")])
-    if len(event_id) > EVENT_ID_MAX:
-        event_id = event_id[:2] + hashlib.sha256(event_id.encode()).hexdigest()
-    return event_id
-
-
-def to_incoming(root: Element) -> Incoming | None:
-    """The platform-neutral event of a decrypted message; None for what we do not handle
-    (unfollowing, locations, links, opening a menu link…)."""
-    openid = _text(root, "FromUserName")
-    if not openid or len(openid) > 64:
-        return None
-    base: dict[str, Any] = {
-        "event_id": _event_id(root, openid),
-        "sender": Sender(PLATFORM, openid, "", None),  # WeChat sends neither name nor language
-        "chat_id": openid,
-        "chat_kind": ChatKind.DM,
-    }
-    msg_type = _text(root, "MsgType")
-    if msg_type == "text":
-        text = root.findtext("Content") or ""
-        command, args = Incoming.parse_command(text)
-        return Incoming(**base, text=text, command=command, args=args if command else "")
-    if msg_type == "event":
-        event, key = _text(root, "Event").lower(), _text(root, "EventKey")
-        if event in {"subscribe", "scan"}:  # a follow, or a parameter QR code scanned
-            code = key.removeprefix("qrscene_") if event == "subscribe" else key
-            return Incoming(**base, text=f"/start {code}".strip(), command="start", args=code)
-        if event == "click" and key:
-            if key.startswith("/"):
-                command, args = Incoming.parse_command(key)
-                return Incoming(**base, text=key, command=command, args=args)
-            return Incoming(**base, payload=key)
-        return None
-    if msg_type in MEDIA:
-        mime, ext = MEDIA[msg_type]
-        media_id = _text(root, "MediaId")
-        if not media_id:
-            return None
-        name = f"{msg_type}-{_text(root, 'MsgId') or media_id[:12]}.{ext}"
-        return Incoming(**base, attachment=Attachment(name, mime, 0, media_id))
-    return None
 
 
 # -- the callback endpoint ------------------------------------------------------------------
@@ -235,7 +152,7 @@ class WeChatCallback:
             return self._refuse(request, "body too large")
         try:
             envelope = parse_body(await request.read())
-            encrypted = _text(envelope, "Encrypt")
+            encrypted = text_of(envelope, "Encrypt")
             if not encrypted:
                 raise Refused("no Encrypt element")
             self.crypt.verify(
@@ -253,16 +170,16 @@ class WeChatCallback:
         return web.Response(text="success")
 
     async def _take(self, root: Element) -> None:
-        if _text(root, "MsgType") == "event" and _text(root, "Event").lower() == "unsubscribe":
+        if text_of(root, "MsgType") == "event" and text_of(root, "Event").lower() == "unsubscribe":
             async with UnitOfWork(self.host.services.db) as uow:
-                await WeChatRepo(uow.session).close_window(_text(root, "FromUserName")[:64])
+                await WeChatRepo(uow.session).close_window(text_of(root, "FromUserName")[:64])
             return
         event = to_incoming(root)
         if event is None:
             return
         if not await self._reopen(event):
             return  # WeChat's retry, or a replay: acknowledged, nothing done again
-        event = await self._resolve_choice(event, _text(root, "bizmsgmenuid"))
+        event = await self._resolve_choice(event, text_of(root, "bizmsgmenuid"))
         if event.attachment is not None:
             event = await self._keep_media(event)
         await self._handle(event)

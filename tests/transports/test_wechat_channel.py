@@ -539,7 +539,7 @@ async def test_a_person_known_on_another_channel_links_wechat_with_an_invite_cod
 
 
 def test_what_wechat_sends_becomes_platform_neutral_events():
-    from bot.transports.wechat import parse_body, to_incoming
+    from bot.transports.wechat_parse import parse_body, to_incoming
     from tests.fakes.fake_wechat import event_xml, image_xml
 
     def incoming(xml: str):
