@@ -13,7 +13,9 @@ hands each to its platform's transport, and records the result.
 - **Nothing is dropped.** A transient error (429, 5xx, timeout) puts the row and the rest
   of its lane back to pending after `retry_after` (or a backoff). A permanent error marks
   the row failed and tells the office once (one outbox row per office person, keyed by the
-  failed row).
+  failed row). A chat the platform cannot reach now (`HoldUntilReachable`: WeChat's
+  48-hour window) keeps the row and the rest of its lane pending until the transport
+  releases them (storage/repos/held.py).
 - **Leases.** Claimed rows carry the worker id and a claim time that the worker renews
   while it works; if the process dies, the lease runs out and the next claim takes the
   rows back. A message whose send succeeded just before a crash may then go out twice.

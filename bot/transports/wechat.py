@@ -47,7 +47,6 @@ from bot.transports.wechat_render import (
     Template,
     choice_payload,
     parse_templates,
-    waiting_header,
 )
 from bot.transports.wechat_send import PLATFORM, QUOTA, WINDOW, WeChatTransport
 from bot.transports.wecom_crypto import WeComCryptoError, WXBizMsgCrypt, signature
@@ -228,10 +227,8 @@ class WeChatCallback:
             return
         first = await uow.outbox.get(released[0])
         assert first is not None
-        person = await uow.people.by_account(PLATFORM, openid)
-        lang = person.lang if person is not None else self.host.settings.default_lang
-        header = waiting_header(lang, len(released))
-        first.payload = {**first.payload, "text": f"{header}\n\n{first.payload['text']}"}
+        # The transport writes "N messages waited" above it in the person's language.
+        first.payload = {**first.payload, "waiting": len(released)}
         log.info("WeChat: %d held message(s) released for a contact", len(released))
 
     async def sweep(self) -> int:

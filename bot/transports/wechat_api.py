@@ -176,10 +176,10 @@ class WeChatApi:
             margin = min(300.0, lifetime / 10)
             expires = self._clock.now() + timedelta(seconds=max(1.0, lifetime - margin))
             async with UnitOfWork(self._db) as uow:
-                await WeChatRepo(uow.session).save_token(self._token_name, token, expires)
-            self._known = (token, expires)
+                repo = WeChatRepo(uow.session)
+                self._known = await repo.save_token(self._token_name, token, expires, now)
             log.info("WeChat: new access token, valid for %d s", int(lifetime))
-            return token
+            return self._known[0]
 
     async def _drop_token(self, token: str) -> None:
         self._known = None

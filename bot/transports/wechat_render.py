@@ -140,6 +140,21 @@ def bodies(payload: dict[str, Any], lang: str, image: Image | None) -> list[dict
     return out
 
 
+def with_header(parts: list[dict[str, Any]], header: str) -> list[dict[str, Any]]:
+    """The parts with `header` above the first one's text, where it fits; never one part
+    more, so that the parts of a message keep their positions with or without it."""
+    first = parts[0] if parts else None
+    if first is not None and first["msgtype"] == "text":
+        content = f"{header}\n\n{first['text']['content']}"
+        if len(content.encode()) <= TEXT_BYTES:
+            return [{"msgtype": "text", "text": {"content": content}}, *parts[1:]]
+    if first is not None and first["msgtype"] == "msgmenu":
+        head = f"{header}\n\n{first['msgmenu']['head_content']}"
+        if len(head.encode()) <= HEAD_BYTES:
+            return [{"msgtype": "msgmenu", "msgmenu": {**first["msgmenu"], "head_content": head}}]
+    return parts
+
+
 def choice_payload(payload: dict[str, Any], menu_id: int) -> str | None:
     """The button payload a tapped `bizmsgmenuid` means, if it belongs to this message."""
     if menu_id // 100 != menu_tag(payload):
@@ -235,4 +250,5 @@ __all__ = [
     "split_bytes",
     "template_body",
     "waiting_header",
+    "with_header",
 ]

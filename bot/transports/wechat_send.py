@@ -37,6 +37,8 @@ from bot.transports.wechat_render import (
     image_of,
     menu_fits,
     template_body,
+    waiting_header,
+    with_header,
 )
 from domain.clock import Clock
 from handlers.chat import Outgoing
@@ -86,8 +88,10 @@ class WeChatTransport:
         """Deliver one message, announce it by template, or hold it; or raise TransientError."""
         openid = chat_external_id
         image = await asyncio.to_thread(image_of, Outgoing.from_payload(payload))
+        # The message's identity leaves out the "waited" count its release may add.
+        content = {k: v for k, v in payload.items() if k != "waiting"}
         key = hashlib.sha256(
-            (openid + json.dumps(payload, sort_keys=True, ensure_ascii=False)).encode()
+            (openid + json.dumps(content, sort_keys=True, ensure_ascii=False)).encode()
         ).hexdigest()
         done = self._progress.get(key, 0)
 
@@ -96,17 +100,22 @@ class WeChatTransport:
         async def admit(uow: UnitOfWork) -> tuple[list[dict[str, Any]], int, bool]:
             lang = self.default_lang
             buttons = buttons_of(payload)
-            if buttons and not menu_fits(buttons):  # only numbered options need a language
+            waited = payload.get("waiting") if done == 0 else None
+            # Only numbered options and the "waited" line need the person's language.
+            if waited or (buttons and not menu_fits(buttons)):
                 person = await uow.people.by_account(PLATFORM, openid)
                 lang = person.lang if person is not None else lang
             parts = bodies(payload, lang, image)
-            # A message is admitted whole when it fits the quota, so a limit never cuts it
-            # in half; one longer than a whole quota goes quota by quota.
-            count = min(len(parts) - done, self.quota)
-            taken = await WeChatRepo(uow.session).take_sends(
-                openid, count, self.clock.now(), self.window
-            )
-            return parts, count, taken
+            if waited:
+                parts = with_header(parts, waiting_header(lang, int(waited)))
+            repo, now = WeChatRepo(uow.session), self.clock.now()
+            if len(parts) - done <= self.quota:
+                # Admitted whole, so that a limit never cuts a message in half …
+                count = len(parts) - done
+                return parts, count, await repo.take_sends(openid, count, now, self.window)
+            # … unless it is longer than a whole quota: then as much as the window allows.
+            count = await repo.take_up_to(openid, self.quota, now, self.window)
+            return parts, count, count > 0
 
         parts, count, admitted = await self.batcher.run(admit)
         if not admitted:

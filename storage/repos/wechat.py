@@ -39,9 +39,7 @@ class WeChatRepo(Repo):
             )
         )
 
-    async def note_new_message(
-        self, openid: str, event_id: str, now: datetime, quota: int
-    ) -> bool:
+    async def note_new_message(self, openid: str, event_id: str, now: datetime, quota: int) -> bool:
         """`note_inbound` unless the message (platform event `event_id`) was handled before:
         a redelivery or a replay refreshes nothing. One statement; whether it was new."""
         seen = (
@@ -74,6 +72,24 @@ class WeChatRepo(Repo):
             .values(sends_left=WeChatContact.sends_left - count)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def take_up_to(self, openid: str, count: int, now: datetime, window: timedelta) -> int:
+        """Use at most `count` sends of the open window: as many as are left; how many."""
+        left = (
+            await self.session.execute(
+                select(WeChatContact.sends_left)
+                .where(WeChatContact.openid == openid, WeChatContact.last_inbound_at > now - window)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        taken = min(left or 0, count)
+        if taken > 0:
+            await self.session.execute(
+                update(WeChatContact)
+                .where(WeChatContact.openid == openid)
+                .values(sends_left=WeChatContact.sends_left - taken)
+            )
+        return taken
 
     async def give_back(self, openid: str, count: int) -> None:
         """Return sends taken for parts that were never sent (a transient failure)."""
@@ -131,13 +147,22 @@ class WeChatRepo(Repo):
         found = row.one_or_none()
         return None if found is None else (found[0], found[1])
 
-    async def save_token(self, name: str, value: str, expires_at: datetime) -> None:
+    async def save_token(
+        self, name: str, value: str, expires_at: datetime, now: datetime
+    ) -> tuple[str, datetime]:
+        """Keep a freshly fetched token unless another replica stored a valid one first;
+        the token every replica is to use from now on."""
         stmt = self.insert(PlatformToken).values(name=name, value=value, expires_at=expires_at)
+        table = PlatformToken.__table__
         await self.session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["name"], set_={"value": value, "expires_at": expires_at}
+                index_elements=["name"],
+                set_={"value": value, "expires_at": expires_at},
+                where=table.c.expires_at <= now,
             )
         )
+        kept = await self.token_until(name, now)
+        return kept if kept is not None else (value, expires_at)
 
     async def drop_token(self, name: str, value: str) -> None:
         """Forget the token WeChat refused, unless another replica already replaced it."""
