@@ -680,3 +680,23 @@ async def test_a_message_longer_than_a_whole_quota_goes_quota_by_quota(channel):
     rest = channel.fake.texts("o-zhang")[before + 4 :]
     assert "\n".join([*first, *rest[:3]]) == huge  # the rest, then the answer to 继续
     assert channel.fake.violations == 0
+
+
+async def test_an_unfollowed_contact_gets_nothing_until_they_follow_again(channel):
+    from tests.fakes.fake_wechat import event_xml
+
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")
+    await channel.deliver()
+    before = len(channel.fake.to("o-zhang"))
+    assert await zhang.deliver(event_xml("o-zhang", "unsubscribe")) == (200, "success")
+    channel.fake.followers.discard("o-zhang")
+    await enqueue(channel, "after", {"text": "受理通知", "notice": "accepted"})
+    await channel.deliver()
+    assert len(channel.fake.to("o-zhang")) == before  # no custom message, no template
+    assert ("template", 43004) in channel.fake.refused
+    assert channel.fake.violations == 0  # the store knew the window had closed
+    await zhang.follow()
+    await channel.deliver()
+    texts = channel.fake.texts("o-zhang")[before:]
+    assert "等您查收的消息：1 条" in texts[0] and texts[0].endswith("受理通知")
