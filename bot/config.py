@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_templates: str | None = None  # kind=template_id,… (kinds in the README)
     wechat_link_url: str | None = None  # where a template message leads (the chat's page)
+    wechat_plain_mode: bool = False  # accept plain-mode (明文模式) callbacks too; not advised
 
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)

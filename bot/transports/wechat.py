@@ -67,19 +67,25 @@ BATCH = 50  # events handled in one transaction at most (as a Telegram polling b
 MEDIA_WAIT = 3.0  # seconds to fetch an image before answering (WeChat waits 5)
 
 
-def check_settings(settings: Settings) -> tuple[str, str, str, dict[str, Template]]:
-    """(secret, token, AES key, templates), validated; `ConfigError` names the variable."""
-    for name, value in (
+def check_settings(settings: Settings) -> tuple[str, str, str | None, dict[str, Template]]:
+    """(secret, token, AES key, templates), validated; `ConfigError` names the variable.
+
+    The AES key may be left out only when plain mode is allowed (`DAIBAN_WECHAT_PLAIN_MODE`).
+    """
+    required = [
         ("DAIBAN_WECHAT_APP_SECRET", settings.wechat_app_secret),
         ("DAIBAN_WECHAT_TOKEN", settings.wechat_token),
-        ("DAIBAN_WECHAT_AES_KEY", settings.wechat_aes_key),
-    ):
+    ]
+    if not settings.wechat_plain_mode or settings.wechat_aes_key is not None:
+        required.append(("DAIBAN_WECHAT_AES_KEY", settings.wechat_aes_key))
+    for name, value in required:
         if value is None or not value.get_secret_value():
             raise ConfigError(f"{name} must be set when DAIBAN_WECHAT_APP_ID is set.")
-    assert settings.wechat_app_secret and settings.wechat_token and settings.wechat_aes_key
-    aes_key = settings.wechat_aes_key.get_secret_value()
+    assert settings.wechat_app_secret and settings.wechat_token
+    aes_key = settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else None
     try:
-        WXBizMsgCrypt("t", aes_key, "a")
+        if aes_key is not None:
+            WXBizMsgCrypt("t", aes_key, "a")
     except ValueError:
         raise ConfigError(
             "DAIBAN_WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account "
@@ -104,15 +110,17 @@ class WeChatCallback:
     def __init__(
         self,
         host: TransportHost,
-        crypt: WXBizMsgCrypt,
+        crypt: WXBizMsgCrypt | None,
         token: str,
         *,
         api: WeChatApi | None = None,
         media_folder: Path | None = None,
+        plain_mode: bool = False,
     ) -> None:
         self.host = host
         self.crypt = crypt
         self._token = token
+        self.plain_mode = plain_mode
         self.api = api
         self.media_folder = media_folder
         self.batcher = Batcher(host.services.db)
@@ -143,21 +151,20 @@ class WeChatCallback:
 
     async def receive(self, request: web.Request) -> web.Response:
         q = request.query
-        if q.get("encrypt_type") != "aes":
+        safe = q.get("encrypt_type") == "aes"
+        if not safe and not self.plain_mode:
             return self._refuse(request, "plain mode (only safe mode is accepted)")
         if not self._fresh(q.get("timestamp", "")):
             return self._refuse(request, "stale or missing timestamp")
         if request.content_length is not None and request.content_length > MAX_BODY:
             return self._refuse(request, "body too large")
         try:
-            envelope = parse_body(await request.read())
-            encrypted = text_of(envelope, "Encrypt")
-            if not encrypted:
-                raise Refused("no Encrypt element")
-            self.crypt.verify(
-                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), encrypted
-            )
-            root = parse_body(self.crypt.decrypt(encrypted).encode("utf-8"))
+            if safe:
+                root = self._open(q, parse_body(await request.read()))
+            elif self._signed(q):  # plain mode: the signature covers no body; allowed only
+                root = parse_body(await request.read())  # when the deployment said so
+            else:
+                raise Refused("plain-mode callback with a wrong signature")
         except (Refused, WeComCryptoError) as exc:
             return self._refuse(request, exc)
         try:
@@ -167,6 +174,18 @@ class WeChatCallback:
             log.warning("WeChat message not stored (%s); WeChat will retry", exc)
             return web.Response(status=503, text="retry")
         return web.Response(text="success")
+
+    def _open(self, q: Any, envelope: Element) -> Element:
+        """The message inside a safe-mode envelope (signature checked, then decrypted)."""
+        encrypted = text_of(envelope, "Encrypt")
+        if self.crypt is None:
+            raise Refused("safe mode without DAIBAN_WECHAT_AES_KEY")
+        if not encrypted:
+            raise Refused("no Encrypt element")
+        self.crypt.verify(
+            q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), encrypted
+        )
+        return parse_body(self.crypt.decrypt(encrypted).encode("utf-8"))
 
     async def _take(self, root: Element) -> None:
         if text_of(root, "MsgType") == "event" and text_of(root, "Event").lower() == "unsubscribe":
@@ -359,10 +378,11 @@ async def start_wechat(
     )
     callback = WeChatCallback(
         host,
-        WXBizMsgCrypt(token, aes_key, settings.wechat_app_id),
+        WXBizMsgCrypt(token, aes_key, settings.wechat_app_id) if aes_key else None,
         token,
         api=api,
         media_folder=media_folder(settings),
+        plain_mode=settings.wechat_plain_mode,
     )
     web_app.router.add_get(CALLBACK_PATH, callback.verify_url)
     web_app.router.add_post(CALLBACK_PATH, callback.receive)

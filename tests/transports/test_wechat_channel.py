@@ -700,3 +700,43 @@ async def test_an_unfollowed_contact_gets_nothing_until_they_follow_again(channe
     await channel.deliver()
     texts = channel.fake.texts("o-zhang")[before:]
     assert "等您查收的消息：1 条" in texts[0] and texts[0].endswith("受理通知")
+
+
+async def test_plain_mode_only_when_the_deployment_allows_it(channel):
+    import secrets
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.transports.wechat import WeChatCallback
+    from bot.transports.wecom_crypto import signature
+
+    stamp, nonce = str(int(channel.clock.now().timestamp())), secrets.token_hex(4)
+    signed = {"signature": signature(TOKEN, stamp, nonce, ""), "timestamp": stamp, "nonce": nonce}
+    body = text_xml("o-plain", "/help", 777).encode()
+    channel.fake.user_wrote("o-plain")
+    answers = []
+    for allowed, query in (
+        (False, signed),
+        (True, {**signed, "signature": "0" * 40}),
+        (True, signed),
+    ):
+        callback = WeChatCallback(channel.app, None, TOKEN, plain_mode=allowed)
+        web_app = web.Application()
+        web_app.router.add_post("/cb", callback.receive)
+        async with TestClient(TestServer(web_app)) as client:
+            response = await client.post("/cb", params=query, data=body)
+            answers.append((response.status, await response.text()))
+    assert [status for status, _ in answers] == [403, 403, 200]
+    await channel.deliver()
+    assert len(channel.fake.to("o-plain")) == 1  # answered once, to the allowed, signed POST
+    assert await channel.count(InboundEvent) == 1
+
+
+def test_plain_mode_needs_no_aes_key_but_safe_mode_does():
+    from bot.config import ConfigError
+    from bot.transports.wechat import check_settings
+
+    base = {"wechat_app_id": APP_ID, "wechat_app_secret": APP_SECRET, "wechat_token": TOKEN}
+    assert check_settings(Settings(**base, wechat_plain_mode=True))[2] is None
+    with pytest.raises(ConfigError, match="DAIBAN_WECHAT_AES_KEY"):
+        check_settings(Settings(**base))
