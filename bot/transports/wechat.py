@@ -3,7 +3,8 @@
 `/wechat/callback` answers WeChat's URL check (GET: `signature` over the Token, timestamp
 and nonce; the `echostr` comes back as it is) and receives messages in safe mode (POST,
 `encrypt_type=aes`, `msg_signature`: the WeCom crypto family with the AppID as the receive
-id, so `wecom_crypto`'s primitives do the work). Plain mode is refused.
+id, so `wecom_crypto`'s primitives do the work). Plain mode, whose signature covers no
+message, is refused unless `DAIBAN_WECHAT_PLAIN_MODE` allows it.
 
 A POST is refused without any effect when its signature is wrong, its timestamp is more
 than `MAX_SKEW` seconds away, it decrypts to another AppID, or its body (or the
