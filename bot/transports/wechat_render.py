@@ -45,7 +45,9 @@ NOTICE_TITLES = {
 NOTICE_KINDS = tuple(NOTICE_TITLES)
 # The keys of the template's fields: what, about, when (新版模板: thing ≤ 20 characters).
 TEMPLATE_FIELDS = ("thing1", "thing2", "time3")
-THING_CHARS = 20
+# Template field values by the key's type (模板消息 "参数说明"): thing ≤ 20 characters,
+# character_string ≤ 32, phrase ≤ 5; time and date values are ours and short.
+FIELD_CHARS = {"thing": 20, "character_string": 32, "phrase": 5, "keyword": 20}
 WAITING = N_("Messages that waited for you while this chat was closed: {count}")
 NUMBER_HINT = N_("Reply with # and the number of your choice, for example #1.")
 
@@ -164,9 +166,13 @@ def choice_payload(payload: dict[str, Any], menu_id: int) -> str | None:
     return str(buttons[position - 1]["payload"]) if 1 <= position <= len(buttons) else None
 
 
-def _thing(text: str) -> str:
+def field_value(key: str, text: str) -> str:
+    """`text` fitted to what WeChat accepts in a field with this key (cut with "…")."""
+    limit = next((n for kind, n in FIELD_CHARS.items() if key.startswith(kind)), None)
     text = " ".join(text.split())
-    return text if len(text) <= THING_CHARS else text[: THING_CHARS - 1] + "…"
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…" if limit > 1 else text[:limit]
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,7 @@ def template_body(
         "touser": openid,
         "template_id": template.template_id,
         "data": {
-            key: {"value": _thing(value) if key.startswith("thing") else value}
+            key: {"value": field_value(key, value)}
             for key, value in zip(template.fields, values, strict=True)
         },
     }

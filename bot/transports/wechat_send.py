@@ -26,7 +26,7 @@ from collections import OrderedDict
 from datetime import timedelta, tzinfo
 from typing import Any
 
-from bot.transports.base import HoldUntilReachable, TransientError
+from bot.transports.base import HoldUntilReachable, PermanentError, TransientError
 from bot.transports.wechat_api import BadTemplate, Unreachable, WeChatApi
 from bot.transports.wechat_batch import Batcher
 from bot.transports.wechat_render import (
@@ -181,6 +181,8 @@ class WeChatTransport:
                     log.error("%s: check DAIBAN_WECHAT_TEMPLATES (kind %s)", exc, kind)
                 except Unreachable as exc:  # unfollowed: the message still waits
                     log.info("WeChat template to a contact not sent: %s", exc)
+                except PermanentError as exc:  # e.g. a field the template refuses
+                    log.error("WeChat template of kind %s refused: %s", kind, exc)
                 else:
                     async with UnitOfWork(self.db) as uow:
                         await WeChatRepo(uow.session).record_notice(key, now)

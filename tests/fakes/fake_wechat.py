@@ -7,7 +7,8 @@ and `menu/create`. Where it matters it behaves as WeChat does:
 - a customer-service message is accepted only within 48 hours of the contact's last
   message (else errcode 45015) and at most 5 per message they sent (else 45047), by the
   fake's own clock, which `advance` moves forward; breaches are counted in `violations`;
-- a template message must name one of the account's templates (else 40037);
+- a template message must name one of the account's templates (else 40037), its `thing`
+  fields at most 20 characters (else 47003);
 - an image message must name a media_id uploaded here (else 40007);
 - tokens can be expired (`expire_tokens`: then 40001 / 42001) and are counted.
 
@@ -189,6 +190,9 @@ class FakeWeChat:
             return self._error("template", 40037, "invalid template_id")
         if body.get("touser") not in self.followers:
             return self._error("template", 43004, "require subscribe")
+        for key, field_ in body.get("data", {}).items():  # thing: at most 20 characters
+            if key.startswith("thing") and len(str(field_.get("value", ""))) > 20:
+                return self._error("template", 47003, f"argument invalid! data.{key}.value")
         self.sent.append(Sent("template", body["touser"], body, self.now()))
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._ids)})
 

@@ -740,3 +740,31 @@ def test_plain_mode_needs_no_aes_key_but_safe_mode_does():
     assert check_settings(Settings(**base, wechat_plain_mode=True))[2] is None
     with pytest.raises(ConfigError, match="DAIBAN_WECHAT_AES_KEY"):
         check_settings(Settings(**base))
+
+
+def test_template_values_fit_their_field_types():
+    from bot.transports.wechat_render import field_value
+
+    long = "北京运河建设有限公司关于运河大厦项目立项阶段的全部材料"
+    assert field_value("thing2", long) == long[:19] + "…"
+    assert (
+        field_value("character_string5", "A2026-0001 " * 5)
+        == ("A2026-0001 " * 5).strip()[:31] + "…"
+    )
+    assert field_value("phrase3", "已受理完毕啦") == "已受理完…"
+    assert field_value("time4", "2026-12-03 09:00") == "2026-12-03 09:00"
+
+
+async def test_a_template_wechat_refuses_still_leaves_the_message_waiting(channel):
+    zhang = channel.contact("o-zhang")
+    await zhang.say("/start")
+    await channel.deliver()
+    channel.advance(timedelta(days=3))
+    channel.fake.templates.clear()  # the office deleted its templates in the 公众平台
+    await enqueue(channel, "acc", {"text": "您的申请已受理。", "notice": "accepted"})
+    await channel.deliver()
+    assert ("template", 40037) in channel.fake.refused
+    async with UnitOfWork(channel.app.services.db) as uow:
+        assert [w.count for w in await HeldRepo(uow.session).waiting("wechat")] == [1]
+        (row,) = await uow.outbox.recent_for_chat("wechat", "o-zhang", statuses=["pending"])
+    assert row.status == "pending"  # not failed: it waits for the contact
