@@ -247,9 +247,11 @@ class WeChatCallback:
             return
         first = await uow.outbox.get(released[0])
         assert first is not None
-        # The transport writes "N messages waited" above it in the person's language.
-        first.payload = {**first.payload, "waiting": len(released)}
-        log.info("WeChat: %d held message(s) released for a contact", len(released))
+        # The transport writes "N messages waited" above it in the person's language; N
+        # counts the messages queued behind the held ones too.
+        waiting = await HeldRepo(uow.session).pending_in_chat(PLATFORM, openid)
+        first.payload = {**first.payload, "waiting": waiting}
+        log.info("WeChat: %d waiting message(s) released for a contact", waiting)
 
     async def sweep(self) -> int:
         """Release what was held while its contact was writing (the worker held it after

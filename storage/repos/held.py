@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage
 from storage.repos._base import Repo
@@ -72,8 +73,27 @@ class HeldRepo(Repo):
         )
         return sorted(result.scalars())
 
+    async def pending_in_chat(self, platform: str, chat_external_id: str) -> int:
+        """How many messages of the chat are pending: the held ones and those queued behind."""
+        result = await self.session.execute(
+            select(func.count()).where(
+                OutboxMessage.chat_external_id == chat_external_id,
+                OutboxMessage.platform == platform,
+                OutboxMessage.status == "pending",
+            )
+        )
+        return int(result.scalar_one())
+
     async def waiting(self, platform: str | None = None) -> list[WaitingChat]:
-        """Every chat with held messages, the longest-waiting first."""
+        """Every chat with held messages (counting those queued behind them too), the
+        longest-waiting first."""
+        held = aliased(OutboxMessage)
+        has_held = exists().where(
+            held.chat_external_id == OutboxMessage.chat_external_id,
+            held.platform == OutboxMessage.platform,
+            held.status == "pending",
+            held.not_before == HOLD_UNTIL,
+        )
         stmt = (
             select(
                 OutboxMessage.platform,
@@ -82,7 +102,7 @@ class HeldRepo(Repo):
                 func.count(),
                 func.min(OutboxMessage.created_at),
             )
-            .where(OutboxMessage.status == "pending", OutboxMessage.not_before == HOLD_UNTIL)
+            .where(OutboxMessage.status == "pending", has_held)
             .group_by(OutboxMessage.platform, OutboxMessage.chat_external_id)
         )
         if platform is not None:

@@ -768,3 +768,34 @@ async def test_a_template_wechat_refuses_still_leaves_the_message_waiting(channe
         assert [w.count for w in await HeldRepo(uow.session).waiting("wechat")] == [1]
         (row,) = await uow.outbox.recent_for_chat("wechat", "o-zhang", statuses=["pending"])
     assert row.status == "pending"  # not failed: it waits for the contact
+
+
+async def test_the_quota_holds_across_replicas_and_restarts(channel):
+    """A second process on the same store (a replica, or this one restarted) sees the
+    sends already used: together they never exceed WeChat's quota."""
+    zhang = channel.contact("o-zhang")
+    await zhang.say("你好")
+    await channel.deliver()
+    used = len(channel.fake.to("o-zhang"))
+    settings = channel.app.settings
+    replica = await build_app(settings, clock=channel.clock)
+    stop = await start_wechat(replica, settings, build_web_app(replica))
+    try:
+        for n in range(8):
+            await enqueue(channel, f"r:{n}", {"text": f"第 {n} 条"})
+            # Each message goes out through whichever process claims it first.
+            await (replica if n % 2 else channel.app).worker.drain()
+        await channel.deliver()
+        await replica.worker.drain()
+    finally:
+        await stop()
+        await replica.close()
+    assert len(channel.fake.to("o-zhang")) == 5 and channel.fake.violations == 0
+    async with UnitOfWork(channel.app.services.db) as uow:
+        waiting = await HeldRepo(uow.session).waiting("wechat")
+    assert [w.count for w in waiting] == [8 - (5 - used)]
+    await zhang.say("还有吗")
+    await channel.deliver()
+    rest = channel.fake.texts("o-zhang")[5:9]
+    assert rest[0].startswith(f"在对话关闭期间等您查收的消息：{8 - (5 - used)} 条")
+    assert [t.rsplit("\n", 1)[-1] for t in rest] == [f"第 {n} 条" for n in range(5 - used, 8)]
