@@ -87,7 +87,9 @@ class WeChatTransport:
     async def send(self, chat_external_id: str, payload: dict[str, Any]) -> None:
         """Deliver one message, announce it by template, or hold it; or raise TransientError."""
         openid = chat_external_id
-        image = await asyncio.to_thread(image_of, Outgoing.from_payload(payload))
+        image = None
+        if payload.get("attachment"):  # a file on disk is looked at off the event loop
+            image = await asyncio.to_thread(image_of, Outgoing.from_payload(payload))
         # The message's identity leaves out the "waited" count its release may add.
         content = {k: v for k, v in payload.items() if k != "waiting"}
         key = hashlib.sha256(
