@@ -110,10 +110,18 @@ async def _start_frontends(
 
             # checks agent id, secret, token, AES key (43 characters) and robot keys
             stoppers.append(await start_wecom(app, settings, web_app))
+        if settings.wechat_app_id:
+            from bot.transports.wechat import start_wechat
+
+            # checks secret, token, AES key (43 characters) and the template kinds
+            stoppers.append(await start_wechat(app, settings, web_app))
         if emulator_on:
             from bot.emulator import attach_emulator
 
             stoppers.append(await attach_emulator(app, settings, web_app))
+            from bot.transports.wechat_view import add_wechat_view
+
+            add_wechat_view(app, web_app)  # a demo chat as a WeChat contact sees it
     except BaseException:
         for stop_frontend in reversed(stoppers):
             await stop_frontend()

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     # Where the WeCom rate windows, token and progress live when set (else the database).
     redis_url: SecretStr | None = None
 
+    # WeChat Official Account (服务号) for enterprise contacts: setting the AppID connects it.
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_templates: str | None = None  # kind=template_id,… (kinds in the README)
+    wechat_link_url: str | None = None  # where a template message leads (the chat's page)
+    wechat_plain_mode: bool = False  # accept plain-mode (明文模式) callbacks too; not advised
+
     # How long a claimed outbox row stays claimed without its worker renewing it.
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
 
@@ -98,7 +108,11 @@ class Settings(BaseSettings):
 
     @property
     def messenger_configured(self) -> bool:
-        return self.telegram_token is not None or self.wecom_corp_id is not None
+        return (
+            self.telegram_token is not None
+            or self.wecom_corp_id is not None
+            or self.wechat_app_id is not None
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -39,7 +39,8 @@ SECRET_SHAPES = (
 )
 # Libraries that log each request or scheduler run at INFO; httpx's lines hold the Bot
 # API URL, which contains the token.
-QUIET = ("apscheduler", "alembic", "httpx", "httpcore", "aiogram.event")
+# aiosqlite's DEBUG lines carry statement parameters (a stored access token among them).
+QUIET = ("apscheduler", "alembic", "httpx", "httpcore", "aiogram.event", "aiosqlite")
 
 
 def settings_secrets(settings: Settings) -> list[str]:
@@ -51,6 +52,9 @@ def settings_secrets(settings: Settings) -> list[str]:
         settings.wecom_secret,
         settings.wecom_token,
         settings.wecom_aes_key,
+        settings.wechat_app_secret,
+        settings.wechat_token,
+        settings.wechat_aes_key,
     ):
         if secret is not None:
             values.append(secret.get_secret_value())

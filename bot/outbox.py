@@ -13,7 +13,9 @@ hands each to its platform's transport, and records the result.
 - **Nothing is dropped.** A transient error (429, 5xx, timeout) puts the row and the rest
   of its lane back to pending after `retry_after` (or a backoff). A permanent error marks
   the row failed and tells the office once (one outbox row per office person, keyed by the
-  failed row).
+  failed row). A chat the platform cannot reach now (`HoldUntilReachable`: WeChat's
+  48-hour window) keeps the row and the rest of its lane pending until the transport
+  releases them (storage/repos/held.py).
 - **Leases.** Claimed rows carry the worker id and a claim time that the worker renews
   while it works; if the process dies, the lease runs out and the next claim takes the
   rows back. A message whose send succeeded just before a crash may then go out twice.
@@ -35,6 +37,7 @@ from typing import Any
 
 from bot.metrics import Metrics
 from bot.transports.base import (
+    HoldUntilReachable,
     KeyedTransport,
     PermanentError,
     TransientError,
@@ -183,6 +186,14 @@ class DeliveryWorker:
                 log.info("outbox %s to %s: %s; retry in %ss", row.id, chat, exc, delay)
                 not_before = self.clock.now() + timedelta(seconds=delay)
                 await self._release(rows[index:], not_before, str(exc)[:500])
+                break
+            except HoldUntilReachable as exc:
+                # Not a failure: the chat's rows wait until the person writes again.
+                self.metrics.delivered(row.platform, "held", row.dedupe_key)
+                log.info("outbox %s to %s held: %s", row.id, chat, exc)
+                async with UnitOfWork(self.db) as uow:
+                    ids = [r.id for r in rows[index:]]
+                    await uow.held.hold(ids, str(exc)[:400], self.clock.now())
                 break
             except PermanentError as exc:
                 self.metrics.delivered(row.platform, "permanent", row.dedupe_key)

@@ -18,6 +18,7 @@ from handlers import (
     rating,
     status,
     team,
+    waiting,
 )
 from handlers import digest as digest_flow
 from handlers.router import Router
@@ -44,6 +45,7 @@ def build_router() -> Router:
     root.include(activity.router)
     root.include(office.router)
     root.include(contacts.router)
+    root.include(waiting.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

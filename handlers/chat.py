@@ -96,9 +96,12 @@ class Outgoing:
     buttons: list[list[Button]] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     attachment: Attachment | None = None
+    # A proactive notice's kind (application accepted, materials missing…): a platform that
+    # cannot always reach a person (WeChat) sends such a notice in its own notice form.
+    notice: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text,
             "buttons": [
                 [{"label": b.label, "payload": b.payload} for b in row] for row in self.buttons
@@ -115,6 +118,9 @@ class Outgoing:
                 "ref": self.attachment.ref,
             },
         }
+        if self.notice is not None:
+            payload["notice"] = self.notice
+        return payload
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Outgoing:
@@ -126,4 +132,5 @@ class Outgoing:
             ],
             mentions=[Mention(m["person_id"], m["display_name"]) for m in data.get("mentions", [])],
             attachment=None if att is None else Attachment(**att),
+            notice=data.get("notice"),
         )

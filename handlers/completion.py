@@ -196,7 +196,9 @@ async def complete(ctx: Ctx) -> None:
     sent = await ctx.post.to_person(
         contact.id,
         Outgoing(
-            summary, buttons=[[Button(say._("✔ I confirm completion"), f"fin:ok:{project.id}")]]
+            summary,
+            buttons=[[Button(say._("✔ I confirm completion"), f"fin:ok:{project.id}")]],
+            notice="completion",
         ),
     )
     await ctx.reply(

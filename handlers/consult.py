@@ -189,7 +189,7 @@ async def _send_answer(ctx: Ctx, values: dict[str, Any]) -> None:
             name=ctx.person.name,
             answer=values["answer"],
         )
-        await ctx.post.to_person(asker.id, text)
+        await ctx.post.to_person(asker.id, Outgoing(text, notice="answer"))
     await ctx.reply(
         ctx._(
             "Your answer to question #{number} was sent to {name}.",

@@ -135,7 +135,7 @@ async def accept(ctx: Ctx) -> None:
                 butler=say.label(scheme.roles.butler),
             )
         )
-        await ctx.send_to_person(contact.id, "\n".join(lines))
+        await ctx.send_to_person(contact.id, Outgoing("\n".join(lines), notice="accepted"))
     await ctx.reply(
         ctx._(
             "Accepted: application {number} is now project {code}.",
@@ -248,7 +248,9 @@ async def _requested(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     contact = await _contact(ctx, app)
     if contact is not None:
-        await ctx.send_to_person(contact.id, one_time_notice(Voice(contact.lang), ctx, app))
+        notice = one_time_notice(Voice(contact.lang), ctx, app)
+        notice.notice = "materials"
+        await ctx.send_to_person(contact.id, notice)
     await ctx.reply(
         ctx._(
             "The enterprise has been sent one notice listing {count} missing documents.",

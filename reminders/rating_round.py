@@ -54,7 +54,7 @@ def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: st
             " project {code} {name}."
         )
     text = translate(lang, msgid, period=period, code=code, name=name)
-    return Outgoing(text, buttons=[[Button(gettext(lang, "Rate"), payload)]])
+    return Outgoing(text, buttons=[[Button(gettext(lang, "Rate"), payload)]], notice="rating")
 
 
 async def start_round(services: Services, at: datetime) -> bool:

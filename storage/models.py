@@ -375,6 +375,39 @@ class InboundEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WeChatContact(Base):
+    """A WeChat contact's customer-service window (客服消息窗口) and what is left of its quota.
+
+    WeChat lets an account answer a person for 48 hours after their last message, with a
+    few messages per message they send; kept here so every replica and restart agrees.
+    """
+
+    __tablename__ = "wechat_contacts"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sends_left: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WeChatNoticeSent(Base):
+    """A template message (模板消息) already sent for one waiting outbox message: never twice."""
+
+    __tablename__ = "wechat_notices_sent"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlatformToken(Base):
+    """A platform's access token (接口调用凭证), shared by every replica until it expires."""
+
+    __tablename__ = "platform_tokens"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class JobRun(Base):
     """A cron job's run for one slot ("ran for this slot"): scheduler dedupe and catch-up."""
 
@@ -626,10 +659,13 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "PersonRole",
+    "PlatformToken",
     "Project",
     "ProjectMember",
     "RateSlot",
     "StoredFile",
     "Ticket",
     "TransportValue",
+    "WeChatContact",
+    "WeChatNoticeSent",
 ]

@@ -30,6 +30,7 @@ from storage.repos.cards import CardRepo
 from storage.repos.digests import DigestRepo
 from storage.repos.due import DueRepo
 from storage.repos.files import FileRepo
+from storage.repos.held import HeldRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
@@ -40,6 +41,7 @@ from storage.repos.ratings import RatingRepo
 from storage.repos.sequences import SequenceRepo
 from storage.repos.tickets import TicketRepo
 from storage.repos.transport_values import TransportValueRepo
+from storage.repos.wechat import WeChatRepo
 
 
 class UnitOfWork:
@@ -68,6 +70,8 @@ class UnitOfWork:
     projects: ProjectRepo
     activities: ActivityRepo
     files: FileRepo
+    held: HeldRepo
+    wechat: WeChatRepo
     sequences: SequenceRepo
     tickets: TicketRepo
     due: DueRepo
@@ -109,6 +113,8 @@ class UnitOfWork:
         self.projects = ProjectRepo(session)
         self.activities = ActivityRepo(session)
         self.files = FileRepo(session)
+        self.held = HeldRepo(session)
+        self.wechat = WeChatRepo(session)
         self.sequences = SequenceRepo(session)
         self.tickets = TicketRepo(session)
         self.due = DueRepo(session)

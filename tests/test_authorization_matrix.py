@@ -415,6 +415,10 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         )
         for venue in ("dm", "group")
     },
+    "waiting": {
+        "dm": ("/waiting", only({"office": ok(r"^No messages are waiting")}, no(ONLY_FOR))),
+        "group": ("/waiting", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
 }
 
 CASES = [

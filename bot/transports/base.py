@@ -20,6 +20,9 @@ class PermanentError(Exception):
 class Unreachable(PermanentError):
     """The recipient's account cannot be reached at all (left the organisation): the row is
     marked failed, the account unreachable, and the office told once per account."""
+class HoldUntilReachable(Exception):
+    """The chat cannot be reached now (WeChat's 48-hour window closed, its quota used): the
+    message and the chat's later ones wait, in order, until the person writes again."""
 
 
 class Transport(Protocol):
