@@ -86,7 +86,7 @@ async def _decide(ctx: Ctx, *, approved: bool) -> None:
         )
     else:
         news = refused_text(say, enterprise)
-    await ctx.send_to_person(claimant.id, news)
+    await ctx.post.to_person(claimant.id, news)
 
 
 # -- the office's list of contacts ------------------------------------------------------
@@ -209,7 +209,7 @@ async def remove(ctx: Ctx) -> None:
         )
     )
     say = Voice(person.lang)
-    await ctx.send_to_person(
+    await ctx.post.to_person(
         person.id,
         say._(
             "The service office removed you as a contact of {enterprise}; you no longer see its "

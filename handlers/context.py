@@ -116,17 +116,6 @@ class Ctx:
         """Answer in the chat the event came from."""
         await self.post.to_chat(self.incoming.platform, self.incoming.chat_id, message)
 
-    # Old names of `post.to_chat` / `post.to_person`, kept while flows that are being
-    # rewritten elsewhere (team, office) still call them.
-    async def send_to_chat(
-        self, platform: str, chat_external_id: str, message: Outgoing | str
-    ) -> None:
-        await self.post.to_chat(platform, chat_external_id, message)
-
-    async def send_to_person(self, person_id: int, message: Outgoing | str) -> bool:
-        """DM a person on their account (the event's platform preferred); False if none."""
-        return await self.post.to_person(person_id, message)
-
 
 def mention(person: Person) -> Mention:
     return Mention(person_id=person.id, display_name=person.name)

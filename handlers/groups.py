@@ -18,7 +18,7 @@ from handlers.access import OnProject
 from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.invites import GROUP_CODE_VALID, new_code
+from handlers.invites import issue_group_code
 from handlers.router import Router
 from storage.models import Project
 from storage.uow import UnitOfWork
@@ -109,14 +109,8 @@ async def _make_group(ctx: Ctx, project: Project) -> None:
         )
         return
     else:
-        code = await new_code(ctx.uow)
-        await ctx.uow.invites.add(
-            code=code,
-            kind="group",
-            now=ctx.now,
-            project_id=project.id,
-            created_by_id=ctx.person.id,
-            expires_at=ctx.now + GROUP_CODE_VALID,
+        code = await issue_group_code(
+            ctx.uow, project.id, now=ctx.now, created_by_id=ctx.person.id
         )
         intent = {
             "action": "create",

@@ -192,6 +192,22 @@ async def _become_contact(ctx: Ctx, invite: Invite) -> None:
     )
 
 
+async def issue_group_code(
+    uow: UnitOfWork, project_id: int, *, now: datetime, created_by_id: int
+) -> str:
+    """A new one-time code that binds a group chat to the project (/bind, /group)."""
+    code = await new_code(uow)
+    await uow.invites.add(
+        code=code,
+        kind="group",
+        now=now,
+        project_id=project_id,
+        created_by_id=created_by_id,
+        expires_at=now + GROUP_CODE_VALID,
+    )
+    return code
+
+
 async def issue_contact_code(
     uow: UnitOfWork, enterprise_id: int, *, now: datetime, created_by_id: int, valid_days: int = 14
 ) -> str:

@@ -135,7 +135,7 @@ async def accept(ctx: Ctx) -> None:
                 butler=say.label(scheme.roles.butler),
             )
         )
-        await ctx.send_to_person(contact.id, Outgoing("\n".join(lines), notice="accepted"))
+        await ctx.post.to_person(contact.id, Outgoing("\n".join(lines), notice="accepted"))
     await ctx.reply(
         ctx._(
             "Accepted: application {number} is now project {code}.",
@@ -174,7 +174,7 @@ async def _rejected(ctx: Ctx, values: dict[str, Any]) -> None:
     contact = await _contact(ctx, app)
     if contact is not None:
         say = Voice(contact.lang)
-        await ctx.send_to_person(
+        await ctx.post.to_person(
             contact.id,
             say._(
                 "Your application {number} was not accepted. The service office gives this "
@@ -250,7 +250,7 @@ async def _requested(ctx: Ctx, values: dict[str, Any]) -> None:
     if contact is not None:
         notice = one_time_notice(Voice(contact.lang), ctx, app)
         notice.notice = "materials"
-        await ctx.send_to_person(contact.id, notice)
+        await ctx.post.to_person(contact.id, notice)
     await ctx.reply(
         ctx._(
             "The enterprise has been sent one notice listing {count} missing documents.",

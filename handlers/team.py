@@ -15,7 +15,7 @@ from handlers.chat import Button, ChatKind, Mention, Outgoing
 from handlers.context import Ctx
 from handlers.handbook import handbook_text
 from handlers.i18n import N_
-from handlers.invites import GROUP_CODE_VALID, new_code
+from handlers.invites import issue_group_code
 from handlers.projects import Team, assign_team, bind_chat
 from handlers.render import Speaks, Voice
 from handlers.router import Router
@@ -132,9 +132,9 @@ async def butler_pressed(ctx: Ctx) -> None:
     if account is not None and account.platform in ctx.services.group_platforms:
         # Where the messenger lets the bot make the group, one press does it (/group).
         button = Button(say._("Create the team's group chat"), f"grp:{project.id}")
-        await ctx.send_to_person(team.butler.id, Outgoing(notice, buttons=[[button]]))
+        await ctx.post.to_person(team.butler.id, Outgoing(notice, buttons=[[button]]))
     else:
-        await ctx.send_to_person(team.butler.id, notice)
+        await ctx.post.to_person(team.butler.id, notice)
 
 
 def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> str:
@@ -175,14 +175,8 @@ async def bind(ctx: Ctx) -> None:
     """`/bind [PROJECT]` in a DM issues the code that binds the project's group."""
     project = ctx.project
     assert project is not None
-    code = await new_code(ctx.uow)
-    await ctx.uow.invites.add(
-        code=code,
-        kind="group",
-        now=ctx.now,
-        project_id=project.id,
-        created_by_id=ctx.person.id,
-        expires_at=ctx.now + GROUP_CODE_VALID,
+    code = await issue_group_code(
+        ctx.uow, project.id, now=ctx.now, created_by_id=ctx.person.id
     )
     await ctx.reply(
         ctx._(

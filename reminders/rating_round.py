@@ -10,9 +10,9 @@ reminds the office of each bad review whose follow-up day has come and is still 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from domain.scheme import RatingCycle
+from domain.rating_rounds import period_start, rating_period
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
 from handlers.i18n import N_, gettext, translate
@@ -22,24 +22,6 @@ from reminders.slots import due_slots, in_service_before, late_note
 from storage.uow import UnitOfWork
 
 ROUND_JOB = "rating-round"
-
-
-def rating_period(cycle: RatingCycle, day: date) -> str:
-    """The rating period containing ``day``: ``2026-11``, ``2026Q4`` or ``2026``."""
-    if cycle == RatingCycle.MONTHLY:
-        return f"{day.year}-{day.month:02d}"
-    if cycle == RatingCycle.QUARTERLY:
-        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-    return str(day.year)
-
-
-def period_start(cycle: RatingCycle, day: date) -> date:
-    """The first day of the rating period containing ``day``."""
-    if cycle == RatingCycle.MONTHLY:
-        return day.replace(day=1)
-    if cycle == RatingCycle.QUARTERLY:
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    return date(day.year, 1, 1)
 
 
 def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: str) -> Outgoing:

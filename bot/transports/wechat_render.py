@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.transports.text_pieces import plain, split_bytes
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 
@@ -50,31 +51,6 @@ TEMPLATE_FIELDS = ("thing1", "thing2", "time3")
 FIELD_CHARS = {"thing": 20, "character_string": 32, "phrase": 5, "keyword": 20}
 WAITING = N_("Messages that waited for you while this chat was closed: {count}")
 NUMBER_HINT = N_("Reply with # and the number of your choice, for example #1.")
-
-
-def plain(text: str) -> str:
-    return text.replace("**", "")
-
-
-def split_bytes(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` UTF-8 bytes, cut at line ends where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode()) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        while len(line.encode()) > limit:  # one very long line: cut by characters
-            cut = len(line.encode()[:limit].decode("utf-8", errors="ignore"))
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
 
 
 def buttons_of(payload: dict[str, Any]) -> list[dict[str, str]]:

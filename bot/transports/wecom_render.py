@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from bot.transports.text_pieces import plain, split_bytes
 from handlers.chat import Outgoing
 from handlers.i18n import gettext
 
@@ -26,33 +27,6 @@ CARD_MAX_BUTTONS = 6
 CARD_KEY_BYTES = 1024
 CARD_TITLE_CHARS = 36
 CARD_SUBTITLE_CHARS = 160
-
-
-def plain(text: str) -> str:
-    """Our light markup without the bold markers, for text messages."""
-    return text.replace("**", "")
-
-
-def split_bytes(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` UTF-8 bytes, cut at line ends where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode()) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        current = ""
-        while len(line.encode()) > limit:  # one very long line: cut by characters
-            cut = len(line.encode()[:limit].decode("utf-8", errors="ignore"))
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
 
 
 def numbered(text: str, labels: list[str], lang: str) -> str:
