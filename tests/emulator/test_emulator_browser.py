@@ -30,6 +30,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.emulator.browser_steps import (
     answer,
@@ -165,7 +166,7 @@ def welcome_and_english(page) -> None:
     say(page, "/start")
     bot_says(page, "全程代办").get_by_role("button", name="English").click()
     bot_says(page, "Language set to English")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def contact_form_with_a_wrong_mobile(page) -> None:
@@ -185,9 +186,7 @@ def inspector_shows_the_outbox_row(page) -> None:
     row = page.inner_text("#inspector-outbox")
     assert re.search(r"dedupe_key\s+in:emulator:em-", row) and re.search(r"status\s+sent", row)
     assert '"command": null' in page.inner_text("#inspector-event")
-    page.wait_for_function(
-        "document.getElementById('conversation-state').textContent.includes('\"profile\"')"
-    )
+    expect(page.locator("#conversation-state")).to_contain_text('"profile"')
 
 
 def office_takes_a_look(page) -> None:
@@ -201,7 +200,7 @@ def next_working_day_brings_the_reminder(page) -> None:
     be(page, "enterprise")
     before = page.inner_text("#clock-time")
     page.click("#clock-hour")
-    page.wait_for_function(f"document.getElementById('clock-time').textContent !== '{before}'")
+    expect(page.locator("#clock-time")).not_to_have_text(before)
     # Past the next working day's morning, whatever the hour the test runs at.
     from domain.calendar import WorkCalendar
 
@@ -210,10 +209,7 @@ def next_working_day_brings_the_reminder(page) -> None:
     target = datetime.combine(day, clock_time(10, 0), SHANGHAI)
     page.fill("#clock-to-input", target.strftime("%Y-%m-%dT%H:%M"))
     page.click("#clock-to-go")
-    page.wait_for_function(
-        f"document.getElementById('clock-time').textContent === '{target:%Y-%m-%d %H:%M}'",
-        timeout=60_000,
-    )
+    expect(page.locator("#clock-time")).to_have_text(f"{target:%Y-%m-%d %H:%M}", timeout=60_000)
     reminder = bot_says(page, "unfinished form: Contact details")
     assert "09:" in reminder.locator(".meta").inner_text()
 
@@ -357,9 +353,7 @@ def the_nudge_arrives_in_the_group(page, code: str) -> None:
     page.click("#clock-workday")
     nudge = bot_says_after(page, since, r"@王强 .*(Overdue|逾期).*企业投资项目备案", timeout=90_000)
     assert nudge.locator(".mention").all_inner_texts() == ["@王强"]
-    page.wait_for_function(
-        f"document.getElementById('clock-time').textContent !== '{before}'", timeout=60_000
-    )
+    expect(page.locator("#clock-time")).not_to_have_text(before, timeout=60_000)
     # The specialist sees the group (they are on the team) and the mention as theirs.
     be(page, "specialist-1")
     group = page.locator(".chat[data-chat='group-1']")
@@ -370,12 +364,9 @@ def the_nudge_arrives_in_the_group(page, code: str) -> None:
     assert mine.locator(".mention.me").all_inner_texts() == ["@王强"]
     # Sent by the daily round, not in answer to anyone: the inspector says so.
     mine.click()
-    page.wait_for_function(
-        "document.getElementById('inspector-outbox').textContent.includes('nudge:')",
-        timeout=20_000,
-    )
+    expect(page.locator("#inspector-outbox")).to_contain_text("nudge:", timeout=20_000)
     assert re.search(r"dedupe_key\s+nudge:", page.inner_text("#inspector-outbox"))
-    assert page.inner_text("#inspector-event") == page.evaluate("state.ui.no_event")
+    assert page.inner_text("#inspector-event") == page.evaluate("() => state.ui.no_event")
 
 
 def a_new_group_from_the_page(page) -> None:
