@@ -91,14 +91,23 @@ async def issue_person_code(
     created_by_id: int | None = None,
 ) -> str:
     """A new one-time code that binds an account to `person`."""
+    return await _issue(
+        uow, "person", now, now + timedelta(days=valid_days), created_by_id, person_id=person.id
+    )
+
+
+async def _issue(
+    uow: UnitOfWork,
+    kind: str,
+    now: datetime,
+    expires_at: datetime,
+    created_by_id: int | None,
+    **target: int,
+) -> str:
+    """Store a fresh one-time code of `kind` for its target (person, project, enterprise)."""
     code = await new_code(uow)
     await uow.invites.add(
-        code=code,
-        kind="person",
-        now=now,
-        person_id=person.id,
-        created_by_id=created_by_id,
-        expires_at=now + timedelta(days=valid_days),
+        code=code, kind=kind, now=now, created_by_id=created_by_id, expires_at=expires_at, **target
     )
     return code
 
@@ -196,32 +205,16 @@ async def issue_group_code(
     uow: UnitOfWork, project_id: int, *, now: datetime, created_by_id: int
 ) -> str:
     """A new one-time code that binds a group chat to the project (/bind, /group)."""
-    code = await new_code(uow)
-    await uow.invites.add(
-        code=code,
-        kind="group",
-        now=now,
-        project_id=project_id,
-        created_by_id=created_by_id,
-        expires_at=now + GROUP_CODE_VALID,
-    )
-    return code
+    expires = now + GROUP_CODE_VALID
+    return await _issue(uow, "group", now, expires, created_by_id, project_id=project_id)
 
 
 async def issue_contact_code(
     uow: UnitOfWork, enterprise_id: int, *, now: datetime, created_by_id: int, valid_days: int = 14
 ) -> str:
     """A new one-time code that makes whoever sends it a contact of the enterprise."""
-    code = await new_code(uow)
-    await uow.invites.add(
-        code=code,
-        kind="contact",
-        now=now,
-        enterprise_id=enterprise_id,
-        created_by_id=created_by_id,
-        expires_at=now + timedelta(days=valid_days),
-    )
-    return code
+    expires = now + timedelta(days=valid_days)
+    return await _issue(uow, "contact", now, expires, created_by_id, enterprise_id=enterprise_id)
 
 
 async def _account(ctx: Ctx) -> Account | None:
