@@ -310,6 +310,37 @@ class Mine:
         return False
 
 
+# -- enterprise claims ---------------------------------------------------------------------
+ONLY_CONTACTS_DECIDE = N_(
+    "Only a contact of the enterprise or the service office can decide this request."
+)
+
+
+@dataclass(frozen=True)
+class ClaimDecider:
+    """Scope of a claim's Approve/Refuse button (``claim:VERB:ID``, 认领审核): the claim
+    exists and the presser is a contact of its enterprise or the office, never the
+    claimant. `ctx.target` is the claim, locked for the decision."""
+
+    @property
+    def audience(self) -> frozenset[str]:
+        return frozenset()
+
+    async def admit(self, ctx: Ctx) -> bool:
+        number = row_id((ctx.incoming.payload or "").rsplit(":", 1)[-1])
+        claim = await ctx.uow.enterprises.get_claim(number, for_update=True) if number else None
+        enterprise = await ctx.uow.enterprises.get(claim.enterprise_id) if claim else None
+        if claim is None or enterprise is None:
+            await ctx.reply(ctx._("This request no longer exists."))
+            return False
+        allowed = ctx.has_role("office") or ctx.person.enterprise_id == enterprise.id
+        if not allowed or ctx.person.id == claim.person_id:
+            await ctx.reply(ctx._(ONLY_CONTACTS_DECIDE))
+            return False
+        ctx.target = claim
+        return True
+
+
 # -- rating rounds --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RatingAsk:

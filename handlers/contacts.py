@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from domain.bounds import row_id
 from domain.identifiers import validate_uscc
+from handlers.access import ClaimDecider
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.enterprise_claims import refused_text
@@ -24,30 +25,20 @@ router = Router("contacts")
 
 
 # -- deciding a claim -------------------------------------------------------------------
-@router.button("claim:approve:")
+@router.button("claim:approve:", scope=ClaimDecider())
 async def approve(ctx: Ctx) -> None:
     await _decide(ctx, approved=True)
 
 
-@router.button("claim:refuse:")
+@router.button("claim:refuse:", scope=ClaimDecider())
 async def refuse(ctx: Ctx) -> None:
     await _decide(ctx, approved=False)
 
 
 async def _decide(ctx: Ctx, *, approved: bool) -> None:
-    claim_id = row_id((ctx.incoming.payload or "").rsplit(":", 1)[-1])
-    claim = await ctx.uow.enterprises.get_claim(claim_id, for_update=True) if claim_id else None
-    enterprise = await ctx.uow.enterprises.get(claim.enterprise_id) if claim else None
-    if claim is None or enterprise is None:
-        await ctx.reply(ctx._("This request no longer exists."))
-        return
-    # Only the enterprise's own contacts or the office decide; never the claimant.
-    allowed = ctx.has_role("office") or ctx.person.enterprise_id == enterprise.id
-    if not allowed or ctx.person.id == claim.person_id:
-        await ctx.reply(
-            ctx._("Only a contact of the enterprise or the service office can decide this request.")
-        )
-        return
+    claim = ctx.target
+    enterprise = await ctx.uow.enterprises.get(claim.enterprise_id)
+    assert enterprise is not None  # the scope admitted it
     claimant = await ctx.uow.people.get(claim.person_id)
     name = claimant.name if claimant else "—"
     if claim.status != "pending":

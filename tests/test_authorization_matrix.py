@@ -710,8 +710,8 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
         )
     },
 }
-# An enterprise claim is decided by its contacts or the office (the handler checks whom
-# the claim concerns); made-up and huge ids name no claim, for anyone.
+# An enterprise claim is decided by its contacts or the office (the ClaimDecider scope checks
+# whom the claim concerns); made-up and huge ids name no claim, for anyone.
 BUTTONS |= {
     **{
         f"claim:{verb}:{number}": {"dm": everyone(no(r"^This request no longer exists\.$"))}
