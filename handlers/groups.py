@@ -126,14 +126,12 @@ async def _make_group(ctx: Ctx, project: Project) -> None:
             count=len(members),
         )
     await ctx.reply(text)
-    ctx.uow.outbox.enqueue_later(
-        platform=platform,
-        chat_external_id=ctx.incoming.chat_id,  # after the reply, in the butler's lane
-        payload={GROUP_INTENT: intent},
-        dedupe_key=f"in:{platform}:{ctx.incoming.event_id}:group",
-        now=ctx.now,
+    ctx.post.instruct(  # after the reply, in the butler's lane
+        platform,
+        ctx.incoming.chat_id,
+        {GROUP_INTENT: intent},
+        suffix="group",
         person_id=ctx.person.id,
-        source_event_id=ctx.incoming.event_id,
     )
 
 

@@ -117,6 +117,26 @@ class Postman:
             source_event_id=self.source_event_id,
         )
 
+    def instruct(
+        self,
+        platform: str,
+        chat_external_id: str,
+        intent: dict[str, Any],
+        suffix: str,
+        person_id: int | None = None,
+    ) -> None:
+        """Queue an instruction for the transport (not a message: e.g. "create this group
+        chat"), in the chat's lane after what this cause posted before it."""
+        self.uow.outbox.enqueue_later(
+            platform=platform,
+            chat_external_id=chat_external_id,
+            payload=intent,
+            dedupe_key=self.key(suffix),
+            now=self.now,
+            person_id=person_id,
+            source_event_id=self.source_event_id,
+        )
+
     async def to_project_groups(
         self, project_id: int, message: Outgoing | str, suffix: str
     ) -> int:
