@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.transports.text_pieces import plain, split_bytes
+from bot.transports.text_pieces import plain, split_bytes, with_options
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 
@@ -50,7 +50,6 @@ TEMPLATE_FIELDS = ("thing1", "thing2", "time3")
 # character_string ≤ 32, phrase ≤ 5; time and date values are ours and short.
 FIELD_CHARS = {"thing": 20, "character_string": 32, "phrase": 5, "keyword": 20}
 WAITING = N_("Messages that waited for you while this chat was closed: {count}")
-NUMBER_HINT = N_("Reply with # and the number of your choice, for example #1.")
 
 
 def buttons_of(payload: dict[str, Any]) -> list[dict[str, str]]:
@@ -107,8 +106,7 @@ def bodies(payload: dict[str, Any], lang: str, image: Image | None) -> list[dict
         out.append({"msgtype": "msgmenu", "msgmenu": menu})
     else:
         if buttons:
-            options = "\n".join(f"#{n} {b['label']}" for n, b in enumerate(buttons, start=1))
-            text = f"{text}\n\n{options}\n{gettext(lang, NUMBER_HINT)}"
+            text = with_options(text, [b["label"] for b in buttons], lang)
         if text.strip() or image is None:
             out += [
                 {"msgtype": "text", "text": {"content": p}} for p in split_bytes(text, TEXT_BYTES)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.transports.text_pieces import plain, split_bytes
 from handlers.chat import Outgoing
-from handlers.i18n import gettext
 
 if TYPE_CHECKING:
     from bot.transports.wecom_media import LocalFile
@@ -27,12 +26,6 @@ CARD_MAX_BUTTONS = 6
 CARD_KEY_BYTES = 1024
 CARD_TITLE_CHARS = 36
 CARD_SUBTITLE_CHARS = 160
-
-
-def numbered(text: str, labels: list[str], lang: str) -> str:
-    options = "\n".join(f"#{n} {label}" for n, label in enumerate(labels, start=1))
-    hint = gettext(lang, "Reply with # and the number of your choice, for example #1.")
-    return f"{text}\n\n{options}\n{hint}"
 
 
 def card_fits(text: str, buttons: list[dict[str, str]]) -> bool:
@@ -107,7 +100,6 @@ __all__ = [
     "TEXT_BYTES",
     "button_card",
     "card_fits",
-    "numbered",
     "plain",
     "split_bytes",
     "text_bodies",

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.transports.base import TransientError
+from bot.transports.text_pieces import with_options
 from bot.transports.wecom_cards import CARD_UPDATE
 from bot.transports.wecom_client import APPCHAT_PREFIX, PLATFORM, MediaGone, WeComApi
 from bot.transports.wecom_groups import BindGroup, GroupMaker
@@ -47,7 +48,6 @@ from bot.transports.wecom_render import (
     TEXT_BYTES,
     button_card,
     card_fits,
-    numbered,
     plain,
     split_bytes,
     text_bodies,
@@ -231,7 +231,7 @@ class WeComTransport:
         else:
             text = message.text
             if buttons:
-                text = numbered(text, [b["label"] for b in buttons], await self.lang_of(userid))
+                text = with_options(text, [b["label"] for b in buttons], await self.lang_of(userid))
             bodies = text_part(text, message, file)
 
         async def post(body: dict[str, Any]) -> None:
@@ -259,7 +259,7 @@ class WeComTransport:
         # Its per-chat limit is not published; the robots' 20 a minute is the careful choice.
         text = with_names(message.text, [m["display_name"] for m in mentions])
         if buttons:
-            text = numbered(text, [b["label"] for b in buttons], self.default_lang)
+            text = with_options(text, [b["label"] for b in buttons], self.default_lang)
         chatid = chat.removeprefix(APPCHAT_PREFIX)
 
         async def post(body: dict[str, Any]) -> None:
@@ -287,7 +287,7 @@ class WeComTransport:
         unknown = [m["display_name"] for m in mentions if not m.get("external_id")]
         text = with_names(message.text, unknown)
         if buttons:
-            text = numbered(text, [b["label"] for b in buttons], self.default_lang)
+            text = with_options(text, [b["label"] for b in buttons], self.default_lang)
         if file is None:
             text = with_attachment(text, message)
         bodies: list[dict[str, Any]]

@@ -174,17 +174,19 @@ class Enterprise:
 
     async def taps(self, label: str, count: int = 1) -> list[str]:
         """Tap the choice whose label matches on the latest menu message, or, when the
-        choices came as numbered options, answer its number (#n)."""
+        choices came as numbered options, answer its number: `#n` for a button, the bare
+        number for a choice the form numbers itself (listed once, not twice)."""
         latest = self.custom()[-1].body
         if latest["msgtype"] == "text":
             # A long text comes in parts: the options may begin in an earlier one.
             text = "\n".join(
                 s.body["text"]["content"] for s in self.custom()[-3:] if s.body["msgtype"] == "text"
             )
-            options = dict(re.findall(r"^#(\d+) (.+)$", text, re.M))
+            options = {f"#{n}": o for n, o in re.findall(r"^#(\d+) (.+)$", text, re.M)}
+            options |= {n: o for n, o in re.findall(r"^(\d+)\. (.+)$", text, re.M)}
             for number, option in options.items():
                 if re.search(label, option):
-                    return await self.says(f"#{number}")
+                    return await self.says(number)
             pytest.fail(f"no option {label!r} in {options}")
         menus = [s.body for s in self.custom() if s.body["msgtype"] == "msgmenu"]
         for choice in menus[-1]["msgmenu"]["list"]:
@@ -259,7 +261,8 @@ async def test_an_enterprise_on_wechat_from_follow_to_completion(deployment):
     await zhang.taps("代办类")
     await zhang.taps(zh("Done"))
     (documents,) = await zhang.says("2027-03-01")  # the first page of ten
-    assert "#1 项目备案信息表" in documents
+    assert "\n1. 项目备案信息表\n" in documents  # listed once, answered with its number
+    assert "#1 项目备案信息表" not in documents
     await zhang.taps("项目备案信息表")
     (ask_file,) = await zhang.taps(f"^{zh('Done')}$")
     assert "项目备案信息表" in ask_file
