@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.json_http import TRANSFER_TIMEOUT, JsonHttp
 from domain.clock import Clock
 from storage.db import Database
 from storage.uow import UnitOfWork
@@ -44,8 +45,6 @@ CONFIG_ERRORS = {40013, 40125, 40164, 41002, 41004, 48001, 61004}
 CONFIG_RETRY = 300.0
 MENU_MISSING = 46003  # menu/get when no menu was ever set
 
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
-TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)
 
 
 class Unreachable(PermanentError):
@@ -81,11 +80,11 @@ def check(data: dict[str, Any], what: str) -> None:
     raise PermanentError(reason)
 
 
-class WeChatApi:
+class WeChatApi(JsonHttp):
     """A small client of the 服务号 server API, its access_token shared through the store."""
 
     def __init__(self, base_url: str, app_id: str, secret: str, db: Database, clock: Clock) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__("WeChat", base_url)
         self.app_id = app_id
         self._secret = secret
         self._db = db
@@ -93,56 +92,10 @@ class WeChatApi:
         self._token_name = f"wechat:{app_id}"
         self._token_lock = asyncio.Lock()
         self._known: tuple[str, datetime] | None = None  # the token and until when
-        self._session: aiohttp.ClientSession | None = None
         self.token_fetches = 0  # how many times this process asked WeChat for a token
 
     def __repr__(self) -> str:  # never show the secret
         return f"WeChatApi(app_id={self.app_id!r})"
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
-        return self._session
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str],
-        body: dict[str, Any] | None = None,
-        *,
-        form: aiohttp.FormData | None = None,
-    ) -> dict[str, Any]:
-        """One HTTP call; network trouble and 5xx are transient. The URL is never logged."""
-        try:
-            async with self._http().request(
-                method,
-                f"{self.base_url}{path}",
-                params=params,
-                # WeChat reads the body as UTF-8 JSON; escaped Chinese would be shown escaped.
-                data=form
-                if form is not None
-                else None
-                if body is None
-                else json.dumps(body, ensure_ascii=False).encode(),
-                headers=None if body is None else {"Content-Type": "application/json"},
-                timeout=HTTP_TIMEOUT if form is None else TRANSFER_TIMEOUT,
-            ) as response:
-                if response.status >= 500 or response.status == 429:
-                    raise TransientError(f"WeChat {path}: HTTP {response.status}")
-                if response.status != 200:
-                    raise PermanentError(f"WeChat {path}: HTTP {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(f"WeChat {path}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise TransientError(f"WeChat {path}: unexpected answer")
-        return data
 
     # -- the access token -----------------------------------------------------------------
     async def access_token(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.transports.base import PermanentError, TransientError, Unreachable
+from bot.transports.json_http import TRANSFER_TIMEOUT, JsonHttp
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,9 @@ CARD_REPLACE_CHARS = 20  # the replaced button shows a short label
 APPCHAT_NAME_CHARS = 50  # appchat/create: "群聊名，最多50个utf8字符，超过将截断"
 MEDIA_GONE = 40007  # invalid media_id: expired (3 days) or never uploaded by this sender
 
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 # The store's token is read again after this long (or at once when WeCom rejects it), so
 # a replica picks up another's renewal without a store read per send.
 LOCAL_TOKEN_SECONDS = 60.0
-TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
 
 
 class TokenCache(Protocol):
@@ -75,7 +74,7 @@ class MediaGone(PermanentError):
     """WeCom no longer knows a media_id (40007): upload the file again."""
 
 
-class WeComApi:
+class WeComApi(JsonHttp):
     """A small client of the WeCom server API: the access_token and the send calls."""
 
     def __init__(
@@ -88,7 +87,7 @@ class WeComApi:
         tokens: TokenCache | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__("WeCom", base_url)
         self.corp_id = corp_id
         self.agent_id = agent_id
         self._secret = secret
@@ -96,52 +95,10 @@ class WeComApi:
         self.tokens: TokenCache = tokens if tokens is not None else _MemoryTokens(clock)
         self._token_lock = asyncio.Lock()
         self._local_token: tuple[str, float] | None = None  # (token, until), read from `tokens`
-        self._session: aiohttp.ClientSession | None = None
         # A configuration error (40091 …) holds every app call until an operator fixes it;
         # /healthz shows `problem` meanwhile.
         self.problem: str | None = None
         self._held_until = 0.0
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
-        return self._session
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str],
-        body: dict[str, Any] | None,
-        *,
-        form: aiohttp.FormData | None = None,
-    ) -> dict[str, Any]:
-        """One HTTP call (a JSON body, or a multipart `form`); network trouble and 5xx are
-        transient. URLs are never logged: they carry the access_token or a robot key."""
-        try:
-            async with self._http().request(
-                method,
-                f"{self.base_url}{path}",
-                params=params,
-                json=body if form is None else None,
-                data=form,
-                timeout=HTTP_TIMEOUT if form is None else TRANSFER_TIMEOUT,
-            ) as response:
-                if response.status >= 500 or response.status == 429:
-                    raise TransientError(f"WeCom {path}: HTTP {response.status}")
-                if response.status != 200:
-                    raise PermanentError(f"WeCom {path}: HTTP {response.status}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(f"WeCom {path}: {type(exc).__name__}") from None
-        if not isinstance(data, dict):
-            raise TransientError(f"WeCom {path}: unexpected answer")
-        return data
 
     async def access_token(self, *, rejected: str | None = None) -> str:
         """The cached access_token (gettoken), shared by replicas through `tokens`.

@@ -1,0 +1,74 @@
+"""One HTTP session for a JSON server API (接口会话), shared by the WeChat and WeCom clients.
+
+Network trouble, HTTP 5xx and 429 are transient (the outbox retries); any other non-200
+answer is permanent. URLs are never logged: they carry the access_token or a robot key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from bot.transports.base import PermanentError, TransientError
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
+TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=120)  # uploads and downloads of up to 20 MB
+
+
+class JsonHttp:
+    """A lazily opened `aiohttp` session and one request method, for `platform`'s API."""
+
+    def __init__(self, platform: str, base_url: str) -> None:
+        self._platform = platform  # the name in error messages: WeChat, WeCom
+        self.base_url = base_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        body: dict[str, Any] | None = None,
+        *,
+        form: aiohttp.FormData | None = None,
+    ) -> dict[str, Any]:
+        """One call with a JSON `body` (UTF-8, Chinese unescaped: WeChat would show the
+        escapes) or a multipart `form`; the answer's JSON object."""
+        if form is not None:
+            data: aiohttp.FormData | bytes | None = form
+        else:
+            data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        try:
+            async with self._http().request(
+                method,
+                f"{self.base_url}{path}",
+                params=params,
+                data=data,
+                headers=None if body is None else {"Content-Type": "application/json"},
+                timeout=HTTP_TIMEOUT if form is None else TRANSFER_TIMEOUT,
+            ) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise TransientError(f"{self._platform} {path}: HTTP {response.status}")
+                if response.status != 200:
+                    raise PermanentError(f"{self._platform} {path}: HTTP {response.status}")
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"{self._platform} {path}: {type(exc).__name__}") from None
+        if not isinstance(answer, dict):
+            raise TransientError(f"{self._platform} {path}: unexpected answer")
+        return answer
+
+
+__all__ = ["HTTP_TIMEOUT", "TRANSFER_TIMEOUT", "JsonHttp"]
