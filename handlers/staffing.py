@@ -112,6 +112,7 @@ class Swap:
     moved: int  # open items re-assigned to the person
     reach: Reach
     already: bool  # they were the department's specialist on the team before
+    backups: int = 0  # how many backups came with them
 
 
 async def choose_specialist(
@@ -159,7 +160,7 @@ async def choose_specialist(
         },
     )
     reach = (await uow.people.reach([person_id]))[person_id]
-    return Swap(person, replaced, moved, reach, False)
+    return Swap(person, replaced, moved, reach, False, len(backups))
 
 
 __all__ = [

@@ -65,7 +65,7 @@ async def assign(ctx: Ctx) -> None:
         await ctx.reply(ctx._("There is no project {code}.", code=code))
         return
     if project.butler_id is not None and project.status != "archived":
-        await _specialist_choices(ctx, project, everyone=True)
+        await _specialist_choices(ctx, project, asked=True)
         return
     await _butler_buttons(ctx, project)
 
@@ -135,7 +135,7 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
-    await _specialist_choices(ctx, project, everyone=False)
+    await _specialist_choices(ctx, project, asked=False)
     say = Voice(team.butler.lang)
     notice = say._(
         "You are the butler of project {code} {name}. Create a group chat with the team, "
@@ -190,11 +190,17 @@ def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> s
     return "\n".join(lines)
 
 
-async def _specialist_choices(ctx: Ctx, project: Project, *, everyone: bool) -> None:
-    """Per department, the roster's specialists as buttons (with load and reachability):
-    every department with a choice; right after assigning, only where there is one."""
-    choices = await department_choices(ctx.uow, project)
-    if everyone:
+async def _specialist_choices(ctx: Ctx, project: Project, *, asked: bool) -> None:
+    """Per department with a choice (several specialists on the roster, or the one on the
+    team unreachable), its specialists as buttons with load and reachability; `asked`:
+    the office asked for this project (`/assign CODE`), so say so when there is none."""
+    choices = [
+        choice
+        for choice in await department_choices(ctx.uow, project)
+        if len(choice.candidates) > 1
+        or (choice.current is not None and choice.current.reach is not Reach.REACHABLE)
+    ]
+    if asked:
         await ctx.reply(
             ctx._(
                 "Project {code} {name}: choose its specialists per department.",
@@ -202,14 +208,15 @@ async def _specialist_choices(ctx: Ctx, project: Project, *, everyone: bool) -> 
                 name=project.name,
             )
             if choices
-            else ctx._("No specialist of this project's departments is on the roster yet.")
+            else ctx._(
+                "Project {code}: each of its departments has one specialist on the roster "
+                "at most, so there is nothing to choose.",
+                code=project.code,
+            )
         )
     for choice in choices:
-        current = choice.current
-        unreached = current is not None and current.reach is not Reach.REACHABLE
-        if everyone or len(choice.candidates) > 1 or unreached:
-            name = _label(ctx, ctx.scheme, choice.code)
-            await ctx.reply(choice_message(ctx, project, choice, name))
+        name = _label(ctx, ctx.scheme, choice.code)
+        await ctx.reply(choice_message(ctx, project, choice, name))
 
 
 @router.button(CHOICE_PREFIX, roles={"office"}, chat=ChatKind.DM)  # like /assign
@@ -254,11 +261,20 @@ async def specialist_pressed(ctx: Ctx) -> None:
             n=swap.moved,
         )
     ]
-    if swap.reach is not Reach.REACHABLE:
+    if swap.reach is not Reach.REACHABLE and swap.backups:
         lines.append(
             ctx._(
                 "{name} cannot be reached yet{note}: what they are sent goes to their backup "
                 "until they are. /people sends them a new code.",
+                name=swap.person.name,
+                note=reach_note(ctx, swap.reach),
+            )
+        )
+    elif swap.reach is not Reach.REACHABLE:
+        lines.append(
+            ctx._(
+                "{name} cannot be reached yet{note} and has no backup: what they are sent "
+                "reaches nobody until they are. /people sends them a new code.",
                 name=swap.person.name,
                 note=reach_note(ctx, swap.reach),
             )
