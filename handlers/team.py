@@ -17,6 +17,7 @@ from handlers.context import Ctx
 from handlers.handbook import handbook_text
 from handlers.i18n import N_
 from handlers.invites import issue_group_code
+from handlers.problem_notices import GROUP_LANG
 from handlers.projects import Team, assign_team, bind_chat
 from handlers.render import Speaks, Voice
 from handlers.router import Router
@@ -280,6 +281,20 @@ async def specialist_pressed(ctx: Ctx) -> None:
             )
         )
     await ctx.reply("\n".join(lines))
+    group = Voice(GROUP_LANG)
+    await ctx.post.to_project_groups(
+        project.id,
+        Outgoing(
+            group._(
+                "@{name} is now the specialist of {department} on this project; its open "
+                "items are theirs.",
+                name=swap.person.name,
+                department=await ctx.uow.departments.name(department_id, group.lang) or "—",
+            ),
+            mentions=[Mention(swap.person.id, swap.person.name)],
+        ),
+        f"specialist:{department_id}",
+    )
     if swap.reach is Reach.REACHABLE:
         say = Voice(swap.person.lang)
         await ctx.post.to_person(
