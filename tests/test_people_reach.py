@@ -288,3 +288,52 @@ async def test_assignment_prefers_the_reachable_and_choosing_moves_open_items(
             )
             is None
         )
+
+
+def test_the_invite_command_takes_several_names_or_pending(tmp_path: Path) -> None:
+    """`daiban people invite 赵磊 李明` and `--pending`, through the real command line."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+
+    async def seed() -> None:
+        await upgrade(url)
+        app = await build_app(Settings(database_url=url, scheme="tongzhou"), clock=FakeClock(START))
+        try:
+            async with UnitOfWork(app.services.db) as uow:
+                for name, mobile in (("赵磊", "13800000001"), ("李明", "13800000002")):
+                    await uow.people.add(name, mobile=mobile, roles=[("butler", None)], now=START)
+                done = await uow.people.add("王芳", roles=[("office", None)], now=START)
+                await uow.people.add_account(done.id, TG, "wang", "王芳", START)
+        finally:
+            await app.close()
+
+    asyncio.run(seed())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAIBAN_")}
+    env["DAIBAN_DATABASE_URL"] = url
+
+    def daiban(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "people", *args],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    several = daiban("invite", "赵磊", "13800000002")
+    assert several.returncode == 0, several.stderr
+    assert [line.split(" ")[0] for line in several.stdout.splitlines()] == ["赵磊", "李明"]
+    pending = daiban("invite", "--pending")
+    assert pending.returncode == 0 and pending.stdout.count("/start ") == 2  # not 王芳
+    nobody = daiban("invite", "无此人")
+    assert nobody.returncode == 1 and "nobody named '无此人'" in nobody.stderr
+    bare = daiban("import")
+    assert (
+        bare.returncode == 2 and bare.stderr.strip() == "daiban: people import needs a roster file"
+    )
