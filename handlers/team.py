@@ -253,13 +253,15 @@ async def specialist_pressed(ctx: Ctx) -> None:
         )
         return
     lines = [
-        ctx._(
+        ctx.n_(
+            "{name} is now the specialist of {department} on project {code}; {n} open item "
+            "moved to them.",
             "{name} is now the specialist of {department} on project {code}; {n} open items "
             "moved to them.",
+            swap.moved,
             name=swap.person.name,
             department=department,
             code=project.code,
-            n=swap.moved,
         )
     ]
     if swap.reach is not Reach.REACHABLE and swap.backups:
