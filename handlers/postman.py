@@ -56,6 +56,7 @@ class Postman:
     _groups: dict[int, list[Chat]] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
     _stand_ins: dict[int, tuple[Reach, list[Person]]] = field(default_factory=dict)
+    _to_tell: dict[int, tuple[str, list[int]]] = field(default_factory=dict)
     _told: set[str] = field(default_factory=set)
 
     @classmethod
@@ -138,13 +139,16 @@ class Postman:
     async def _tell_unreached(self, person: Person, reach: Reach, via: Person | None) -> None:
         """Tell the butlers of the person's projects (else the office), once per person
         and state, that messages do not reach them and where they go instead."""
-        state = str(reach)
-        if reach is Reach.UNREACHABLE:
-            since = await self.uow.people.refused_since(person.id)
-            state += f":{since.astimezone(UTC).date().isoformat()}" if since else ""
-        told = await self.uow.members.butlers_over(person.id)
-        if not told:
-            told = [p.id for p in await self.with_role("office") if p.id != person.id]
+        if not self.remember or person.id not in self._to_tell:
+            state = str(reach)
+            if reach is Reach.UNREACHABLE:
+                since = await self.uow.people.refused_since(person.id)
+                state += f":{since.astimezone(UTC).date().isoformat()}" if since else ""
+            told = await self.uow.members.butlers_over(person.id)
+            if not told:
+                told = [p.id for p in await self.with_role("office") if p.id != person.id]
+            self._to_tell[person.id] = (state, told)
+        state, told = self._to_tell[person.id]
         notices = Postman(self.uow, self.now, UNREACHED_CAUSE, self.source_event_id)
         for recipient_id in told:
             key = f"u{person.id}:{state}:to{recipient_id}"
