@@ -7,7 +7,7 @@ daiban simulate STORY.yaml        play a story; exit 0 when every expectation ho
 daiban chat --as ROLE             a terminal chat with the bot
 daiban i18n update                merge new message ids into both catalogs
 daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml)
-daiban people invite NAME         a one-time code to bind a person's chat account
+daiban people invite NAME… | --pending  one-time codes to bind people's chat accounts
 daiban people sync wecom [--apply]  the roster against the WeCom directory
 daiban archive PROJECT            write the project's file (一事一档) as a ZIP
 daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
@@ -235,7 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     people = sub.add_parser("people", help="the staff roster and invite codes")
     people.add_argument("action", choices=["import", "invite", "sync"])
     people.add_argument(
-        "target", help="roster file (import), name/mobile (invite) or messenger (sync: wecom)"
+        "target",
+        nargs="?",
+        help="roster file (import), name/mobile (invite) or messenger (sync: wecom)",
+    )
+    people.add_argument("more", nargs="*", help="invite: more names or mobiles")
+    people.add_argument(
+        "--pending", action="store_true", help="invite: everyone who has not activated yet"
     )
     people.add_argument(
         "--apply", action="store_true", help="sync: apply the changes, not only list them"
@@ -257,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PEOPLE_TARGET = {"import": "roster file", "sync": "messenger, e.g. wecom"}
+
+
 async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
     """`daiban people|archive|export …` against the configured store and scheme."""
     from datetime import UTC, datetime
@@ -270,6 +279,17 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.command == "people":
             from bot.people_cli import people_command
 
+            if args.action == "invite":
+                from bot.people_cli import invite_command
+
+                names = [n for n in [args.target, *args.more] if n]
+                return await invite_command(db, names, pending=args.pending)
+            if not args.target:
+                print(
+                    f"daiban: people {args.action} needs a {_PEOPLE_TARGET[args.action]}",
+                    file=sys.stderr,
+                )
+                return 2
             if args.action == "sync":
                 from bot.transports.wecom_sync import sync_command
 

@@ -11,6 +11,7 @@ from handlers import (
     groups,
     items,
     office,
+    people,
     plan,
     problems,
     profile,
@@ -35,6 +36,7 @@ def build_router() -> Router:
     root.include(status.router)
     root.include(items.router)
     root.include(team.router)
+    root.include(people.router)
     root.include(groups.router)
     root.include(plan.router)
     root.include(completion.router)

@@ -2,7 +2,8 @@
 
 The office imports the roster and gives each person a one-time code
 (`daiban people invite NAME`); the person sends `/start CODE` to the bot from Telegram or
-WeCom. A person may bind several accounts; a used or expired code is refused clearly.
+WeCom. A person may bind several accounts; a used, expired or replaced code is refused
+clearly: a new code for a person revokes their older unused ones (撤销).
 A contact code (issued with `/contacts`) makes whoever sends it a contact of an enterprise.
 Wrong codes (these and the groups' `/bind CODE`) are limited per messenger account.
 """
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from handlers.context import Ctx
 from handlers.roles import ROLE_LABELS
 from storage.models import Account, Invite, Person
+from storage.repos.invites import REVOKED
 from storage.uow import UnitOfWork
 
 GROUP_CODE_VALID = timedelta(days=7)  # a one-time group code (/bind, /group) lasts a week
@@ -42,6 +44,8 @@ def invite_refusal(ctx: Ctx, invite: Invite | None, kind: str) -> str | None:
         return ctx._("That code is not valid. Check it, or ask for a new one.")
     if invite.used_at is not None:
         return ctx._("That code was already used. Ask for a new one.")
+    if invite.used_by == REVOKED:
+        return ctx._("That code was replaced by a newer one. Use the newest code you were given.")
     if invite.expires_at is not None and invite.expires_at <= ctx.now:
         return ctx._("That code has expired. Ask for a new one.")
     return None
@@ -90,7 +94,9 @@ async def issue_person_code(
     valid_days: int = 14,
     created_by_id: int | None = None,
 ) -> str:
-    """A new one-time code that binds an account to `person`."""
+    """A new one-time code that binds an account to `person`; their older unused codes
+    stop working."""
+    await uow.invites.revoke_person_codes(person.id, now=now)
     return await _issue(
         uow, "person", now, now + timedelta(days=valid_days), created_by_id, person_id=person.id
     )
@@ -145,6 +151,8 @@ async def start_with_code(ctx: Ctx) -> bool:
     await ctx.uow.invites.use(
         invite, now=ctx.now, used_by=f"{ctx.incoming.platform}:{ctx.incoming.sender.external_id}"
     )
+    # Writing to us with a code shows the account works again, whatever was refused before.
+    await ctx.uow.people.clear_unreachable(ctx.incoming.platform, ctx.incoming.sender.external_id)
     await ctx.uow.events.append(
         "person.account_bound",
         at=ctx.now,

@@ -14,17 +14,28 @@ once and remembers them: what a round changes (problems, work-log lines, message
 never what it remembers (accounts, roles, teams). An event's postman remembers nothing,
 since a flow may change exactly those (a person binds an account, a butler assigns a
 team) before it posts.
+
+A person who cannot receive a DM (never activated, or every account refused by its
+platform: `domain.reach`) is not skipped silently: the message goes to their first
+reachable backup (候补), headed with whom it was for, and the butlers of their projects
+(the office, for someone on no team) are told once per person and state.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
+from domain.reach import Reach
 from handlers.chat import Outgoing
+from handlers.i18n import N_
+from handlers.render import Voice
 from storage.models import Account, Chat, Person, Project
 from storage.uow import UnitOfWork
+
+UNREACHED_CAUSE = "unreached"  # keys of the "cannot be reached" notices, across causes
+WHY = {Reach.PENDING: N_("not activated"), Reach.UNREACHABLE: N_("unreachable")}
 
 
 @dataclass
@@ -44,6 +55,9 @@ class Postman:
     _members: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     _groups: dict[int, list[Chat]] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
+    _stand_ins: dict[int, tuple[Reach, list[Person]]] = field(default_factory=dict)
+    _to_tell: dict[int, tuple[str, list[int]]] = field(default_factory=dict)
+    _told: set[str] = field(default_factory=set)
 
     @classmethod
     def for_event(
@@ -72,13 +86,101 @@ class Postman:
     async def to_person(
         self, person_id: int, message: Outgoing | str, suffix: str | None = None
     ) -> bool:
-        """DM a person; False when they have no account or this key was used before."""
+        """DM a person; one who cannot be reached gets it through their backup (the butler
+        told once). False when nobody got it or this key was used before."""
         account = await self.account(person_id, self.prefer_platform)
         if account is None:
-            return False
+            return await self._to_stand_in(person_id, message, suffix)
         return await self.to_chat(
             account.platform, account.external_id, message, suffix, person_id=person_id
         )
+
+    async def _to_stand_in(
+        self, person_id: int, message: Outgoing | str, suffix: str | None
+    ) -> bool:
+        """The message for an unreached person, to their first reachable backup."""
+        person = await self.person(person_id)
+        if person is None:
+            return False
+        reach, backups = await self._stand_in(person_id)
+        sent, via = False, None
+        for backup in backups:
+            account = await self.account(backup.id, self.prefer_platform)
+            if account is None:
+                continue
+            say = Voice(backup.lang)
+            out = Outgoing(message) if isinstance(message, str) else message
+            head = say._(
+                "For {name}, who cannot receive messages yet ({why}); you are their backup:",
+                name=person.name,
+                why=say._(WHY[reach]),
+            )
+            out = replace(out, text=f"{head}\n\n{out.text}")
+            sent = await self.to_chat(
+                account.platform,
+                account.external_id,
+                out,
+                None if suffix is None else f"{suffix}:via{backup.id}",
+                person_id=backup.id,
+            )
+            via = backup
+            break
+        await self._tell_unreached(person, reach, via)
+        return sent
+
+    async def _stand_in(self, person_id: int) -> tuple[Reach, list[Person]]:
+        """Why the person cannot be reached, and their backups, looked up once."""
+        if not self.remember or person_id not in self._stand_ins:
+            reach = (await self.uow.people.reach([person_id]))[person_id]
+            backups = await self.uow.people.backups_of(person_id)
+            self._stand_ins[person_id] = (reach, backups)
+        return self._stand_ins[person_id]
+
+    async def _tell_unreached(self, person: Person, reach: Reach, via: Person | None) -> None:
+        """Tell the butlers of the person's projects (else the office), once per person
+        and state, that messages do not reach them and where they go instead."""
+        if not self.remember or person.id not in self._to_tell:
+            state = str(reach)
+            if reach is Reach.UNREACHABLE:
+                since = await self.uow.people.refused_since(person.id)
+                state += f":{since.astimezone(UTC).date().isoformat()}" if since else ""
+            told = await self.uow.members.butlers_over(person.id)
+            if not told:
+                told = [p.id for p in await self.with_role("office") if p.id != person.id]
+            self._to_tell[person.id] = (state, told)
+        state, told = self._to_tell[person.id]
+        notices = Postman(self.uow, self.now, UNREACHED_CAUSE, self.source_event_id)
+        for recipient_id in told:
+            key = f"u{person.id}:{state}:to{recipient_id}"
+            if key in self._told:
+                continue
+            self._told.add(key)
+            recipient = await self.person(recipient_id)
+            account = await self.account(recipient_id, self.prefer_platform)
+            if recipient is None or account is None:
+                continue
+            say = Voice(recipient.lang)
+            why = say._(WHY[reach])
+            if via is not None:
+                text = say._(
+                    "{name} cannot receive messages from me ({why}); until they can, what I "
+                    "send them goes to their backup {backup}. The office can send them a new "
+                    "code with /people.",
+                    name=person.name,
+                    why=why,
+                    backup=via.name,
+                )
+            else:
+                text = say._(
+                    "{name} cannot receive messages from me ({why}) and has no reachable "
+                    "backup: what I send them reaches nobody. The office can send them a new "
+                    "code with /people.",
+                    name=person.name,
+                    why=why,
+                )
+            await notices.to_chat(
+                account.platform, account.external_id, text, key, person_id=recipient_id
+            )
 
     async def to_chat(
         self,

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from domain.calendar import WorkCalendar
 from domain.items import ItemState, Status
 from domain.planning import Plan, build_plan, remaining_stages
+from domain.reach import Reach
 from domain.scheme import ChecklistItem as SchemeItem
 from domain.scheme import Label, Scheme
 from storage.models import Chat, ChecklistItem, Person, Project
@@ -33,9 +34,15 @@ class Team:
     specialists: dict[str, Person]
     backups: dict[str, list[Person]]
     missing: list[str]  # departments with no specialist on the roster
+    reach: dict[int, Reach]  # of the butler, the specialists and their backups
+
+    def unreached(self, person: Person) -> Reach | None:
+        """Why the person cannot be reached (pending, unreachable), or None."""
+        found = self.reach.get(person.id, Reach.REACHABLE)
+        return None if found is Reach.REACHABLE else found
 
 
-async def _roster_by_department(uow: UnitOfWork) -> tuple[dict[str, list[int]], dict[int, list]]:
+async def roster_by_department(uow: UnitOfWork) -> tuple[dict[str, list[int]], dict[int, list]]:
     """Specialist person ids per department code, and backup roles per backed-up person."""
     specialists: dict[str, list[int]] = {}
     backups: dict[int, list] = {}
@@ -60,7 +67,8 @@ async def assign_team(
     specialists: dict[str, int] | None = None,
 ) -> Team:
     """Make `butler_id` the project's butler and attach one specialist per checklist
-    department (the given ones, else the least loaded on the roster) with their backups."""
+    department (the given ones, else the least loaded reachable one on the roster; an
+    unreachable one only when nobody else is, and `Team.reach` says so) with their backups."""
     butler = await uow.people.get(butler_id)
     if butler is None:
         raise LookupError(f"no person {butler_id}")
@@ -70,7 +78,7 @@ async def assign_team(
     contact = await enterprise_contact(uow, project)
     if contact is not None:
         await uow.members.add(project.id, contact.id, "enterprise")
-    roster, backups_of = await _roster_by_department(uow)
+    roster, backups_of = await roster_by_department(uow)
     chosen = dict(specialists or {})
     team_specialists: dict[str, Person] = {}
     team_backups: dict[str, list[Person]] = {}
@@ -82,8 +90,11 @@ async def assign_team(
             if not candidates:
                 missing.append(code)
                 continue
-            loads = {pid: len(await uow.items.of_assignee(pid)) for pid in candidates}
-            person_id = min(candidates, key=lambda pid: (loads[pid], pid))
+            loads = await uow.members.specialist_loads(candidates)
+            reach = await uow.people.reach(candidates)
+            person_id = min(
+                candidates, key=lambda pid: (reach[pid] is not Reach.REACHABLE, loads[pid], pid)
+            )
         person = await uow.people.get(person_id)
         if person is None:
             missing.append(code)
@@ -96,6 +107,9 @@ async def assign_team(
                 await uow.members.add(project.id, backup.id, "backup", departments.get(code))
                 team_backups.setdefault(code, []).append(backup)
     await uow.projects.save(project)
+    everyone = [butler, *team_specialists.values()]
+    everyone += [b for backups in team_backups.values() for b in backups]
+    reach_of = await uow.people.reach([p.id for p in everyone])
     await uow.events.append(
         "project.team_assigned",
         at=now,
@@ -105,9 +119,10 @@ async def assign_team(
             "butler_id": butler_id,
             "specialists": {c: p.id for c, p in team_specialists.items()},
             "missing": missing,
+            "unreached": sorted(pid for pid, r in reach_of.items() if r is not Reach.REACHABLE),
         },
     )
-    return Team(butler, team_specialists, team_backups, missing)
+    return Team(butler, team_specialists, team_backups, missing, reach_of)
 
 
 async def enterprise_contact(uow: UnitOfWork, project: Project) -> Person | None:

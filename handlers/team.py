@@ -9,6 +9,7 @@ group); binding generates the plan and posts the handbook (一项目一册).
 from __future__ import annotations
 
 from domain.bounds import row_id
+from domain.reach import Reach
 from domain.scheme import Scheme
 from handlers.access import OnProject
 from handlers.chat import Button, ChatKind, Mention, Outgoing
@@ -16,9 +17,17 @@ from handlers.context import Ctx
 from handlers.handbook import handbook_text
 from handlers.i18n import N_
 from handlers.invites import issue_group_code
+from handlers.problem_notices import GROUP_LANG
 from handlers.projects import Team, assign_team, bind_chat
 from handlers.render import Speaks, Voice
 from handlers.router import Router
+from handlers.staffing import (
+    CHOICE_PREFIX,
+    choice_message,
+    choose_specialist,
+    department_choices,
+    reach_note,
+)
 from storage.models import Invite, Person, Project, ProjectMember
 
 router = Router("team")
@@ -41,7 +50,8 @@ def _label(say: Speaks, scheme: Scheme, department: str) -> str:
     help=N_("Assign a butler and team to an accepted project"),
 )
 async def assign(ctx: Ctx) -> None:
-    """`/assign [PROJECT]`: pick an accepted project, then its butler (with load)."""
+    """`/assign [PROJECT]`: pick an accepted project, then its butler (with load); for a
+    project with a team, choose its specialists per department."""
     code = ctx.incoming.args.strip()
     if not code:
         waiting = [p for p in await ctx.uow.projects.listed() if p.status == "accepted"]
@@ -54,6 +64,9 @@ async def assign(ctx: Ctx) -> None:
     project = await ctx.uow.projects.by_code(code)
     if project is None:
         await ctx.reply(ctx._("There is no project {code}.", code=code))
+        return
+    if project.butler_id is not None and project.status != "archived":
+        await _specialist_choices(ctx, project, asked=True)
         return
     await _butler_buttons(ctx, project)
 
@@ -75,10 +88,12 @@ async def _butler_buttons(ctx: Ctx, project: Project) -> None:
         await ctx.reply(ctx._("No butler is on the roster yet. Import it: daiban people import."))
         return
     loads = await ctx.uow.members.butler_loads()
+    reach = await ctx.uow.people.reach([b.id for b in butlers])
     buttons = [
         [
             Button(
-                ctx._("{name} ({count} open)", name=b.name, count=loads.get(b.id, 0)),
+                ctx._("{name} ({count} open)", name=b.name, count=loads.get(b.id, 0))
+                + reach_note(ctx, reach[b.id]),
                 f"asg:b:{project.id}:{b.id}",
             )
         ]
@@ -121,6 +136,7 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
+    await _specialist_choices(ctx, project, asked=False)
     say = Voice(team.butler.lang)
     notice = say._(
         "You are the butler of project {code} {name}. Create a group chat with the team, "
@@ -138,18 +154,23 @@ async def butler_pressed(ctx: Ctx) -> None:
 
 
 def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> str:
-    """The team as the office sees it after assigning."""
+    """The team as the office sees it after assigning (who cannot be reached, marked)."""
+
+    def name(person: Person) -> str:
+        why = team.unreached(person)
+        return person.name + (reach_note(say, why) if why else "")
+
     lines = [
         say._("**Team of project {code}**", code=project.code),
-        say._("{role}: {name}", role=say.label(scheme.roles.butler), name=team.butler.name),
+        say._("{role}: {name}", role=say.label(scheme.roles.butler), name=name(team.butler)),
     ]
     for code, person in team.specialists.items():
-        backups = "、".join(b.name for b in team.backups.get(code, [])) or "—"
+        backups = "、".join(name(b) for b in team.backups.get(code, [])) or "—"
         lines.append(
             say._(
                 "{department}: {name} (backup: {backups})",
                 department=_label(say, scheme, code),
-                name=person.name,
+                name=name(person),
                 backups=backups,
             )
         )
@@ -160,7 +181,133 @@ def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> s
                 department=_label(say, scheme, code),
             )
         )
+    if any(team.unreached(p) for p in [team.butler, *team.specialists.values()]):
+        lines.append(
+            say._(
+                "Someone on this team cannot be reached yet: /people sends them a new code; "
+                "what they are sent meanwhile goes to their backup."
+            )
+        )
     return "\n".join(lines)
+
+
+async def _specialist_choices(ctx: Ctx, project: Project, *, asked: bool) -> None:
+    """Per department with a choice (several specialists on the roster, or the one on the
+    team unreachable), its specialists as buttons with load and reachability; `asked`:
+    the office asked for this project (`/assign CODE`), so say so when there is none."""
+    choices = [
+        choice
+        for choice in await department_choices(ctx.uow, project)
+        if len(choice.candidates) > 1
+        or (choice.current is not None and choice.current.reach is not Reach.REACHABLE)
+    ]
+    if asked:
+        await ctx.reply(
+            ctx._(
+                "Project {code} {name}: choose its specialists per department.",
+                code=project.code,
+                name=project.name,
+            )
+            if choices
+            else ctx._(
+                "Project {code}: each of its departments has one specialist on the roster "
+                "at most, so there is nothing to choose.",
+                code=project.code,
+            )
+        )
+    for choice in choices:
+        name = _label(ctx, ctx.scheme, choice.code)
+        await ctx.reply(choice_message(ctx, project, choice, name))
+
+
+@router.button(CHOICE_PREFIX, roles={"office"}, chat=ChatKind.DM)  # like /assign
+async def specialist_pressed(ctx: Ctx) -> None:
+    """The office's choice of a department's specialist: swap them on the team."""
+    parts = (ctx.incoming.payload or "").removeprefix(CHOICE_PREFIX).split(":")
+    ids = [row_id(p) for p in parts]
+    project = None
+    if len(ids) == 3 and ids[0] is not None:
+        project = await ctx.uow.projects.get(ids[0])
+    if project is None or project.status == "archived":
+        await ctx.reply(ctx._("This project no longer exists."))
+        return
+    _, department_id, person_id = ids
+    swap = None
+    if department_id is not None and person_id is not None and project.butler_id is not None:
+        swap = await choose_specialist(
+            ctx.uow, project, department_id, person_id, now=ctx.now, actor_id=ctx.person.id
+        )
+    if swap is None:
+        await ctx.reply(ctx._("That person is not a specialist of that department on the roster."))
+        return
+    assert department_id is not None
+    department = await ctx.uow.departments.name(department_id, ctx.lang) or "—"
+    if swap.already:
+        await ctx.reply(
+            ctx._(
+                "{name} already is the specialist of {department} on project {code}.",
+                name=swap.person.name,
+                department=department,
+                code=project.code,
+            )
+        )
+        return
+    lines = [
+        ctx.n_(
+            "{name} is now the specialist of {department} on project {code}; {n} open item "
+            "moved to them.",
+            "{name} is now the specialist of {department} on project {code}; {n} open items "
+            "moved to them.",
+            swap.moved,
+            name=swap.person.name,
+            department=department,
+            code=project.code,
+        )
+    ]
+    if swap.reach is not Reach.REACHABLE and swap.backups:
+        lines.append(
+            ctx._(
+                "{name} cannot be reached yet{note}: what they are sent goes to their backup "
+                "until they are. /people sends them a new code.",
+                name=swap.person.name,
+                note=reach_note(ctx, swap.reach),
+            )
+        )
+    elif swap.reach is not Reach.REACHABLE:
+        lines.append(
+            ctx._(
+                "{name} cannot be reached yet{note} and has no backup: what they are sent "
+                "reaches nobody until they are. /people sends them a new code.",
+                name=swap.person.name,
+                note=reach_note(ctx, swap.reach),
+            )
+        )
+    await ctx.reply("\n".join(lines))
+    group = Voice(GROUP_LANG)
+    await ctx.post.to_project_groups(
+        project.id,
+        Outgoing(
+            group._(
+                "@{name} is now the specialist of {department} on this project; its open "
+                "items are theirs.",
+                name=swap.person.name,
+                department=await ctx.uow.departments.name(department_id, group.lang) or "—",
+            ),
+            mentions=[Mention(swap.person.id, swap.person.name)],
+        ),
+        f"specialist:{department_id}",
+    )
+    if swap.reach is Reach.REACHABLE:
+        say = Voice(swap.person.lang)
+        await ctx.post.to_person(
+            swap.person.id,
+            say._(
+                "You are now the specialist of {department} on project {code} {name}.",
+                department=await ctx.uow.departments.name(department_id, say.lang) or "—",
+                code=project.code,
+                name=project.name,
+            ),
+        )
 
 
 # -- /bind -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from handlers.postman import Postman
 from handlers.problems import department_name
 from handlers.rating import LEVEL_MSGIDS
 from reminders.slots import Slot, due_slots, in_service_before, late_note
+from reminders.unreached import unreached_section
 from storage.models import ChecklistItem, Project
 from storage.repos.due import CLOSED_PROJECT_STATUSES
 from storage.uow import UnitOfWork
@@ -214,6 +215,7 @@ async def _weekly(
             ]
         )
     report.sections.append(Section(_t(lang, "Due this week"), _item_header(lang, False), rows))
+    report.sections.append(Section(*await unreached_section(uow, services, lang)))
     return report
 
 

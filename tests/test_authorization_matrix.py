@@ -276,6 +276,16 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         ),
         "group": ("/assign PA-0001", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
     },
+    "people": {
+        "dm": (
+            "/people",
+            only(
+                {"office": ok(r"^(\*\*Who cannot be reached|Everyone on the roster has)")},
+                no(ONLY_FOR),
+            ),
+        ),
+        "group": ("/people", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
     "archive": {
         "dm": (
             "/archive PA-0001",
@@ -728,6 +738,26 @@ BUTTONS |= {
             ),
         )
     },
+}
+# The office's choice of a department's specialist (/assign) and its new codes (/people):
+# made-up, huge, malformed ids and people of the wrong kind are refused; never in a group.
+NOT_SPECIALIST = r"^That person is not a specialist of that department on the roster\.$"
+NOT_STAFF = r"^That person is not on the staff roster\.$"
+GONE_PROJECT = r"^This project no longer exists\.$"
+BUTTONS |= {
+    payload: {"dm": only({"office": no(gone)}, no(ONLY_FOR)), "ga": everyone(silent())}
+    for payload, gone in (
+        (f"asg:s:{MADE_UP}:1:1", GONE_PROJECT),
+        (f"asg:s:{HUGE}:{HUGE}:{HUGE}", GONE_PROJECT),
+        ("asg:s:{project}:1", GONE_PROJECT),
+        ("asg:s:{project}:1:1:1", GONE_PROJECT),
+        ("asg:s:{project}:" + f"{MADE_UP}:{MADE_UP}", NOT_SPECIALIST),
+        ("asg:s:{project}:" + f"{HUGE}:" + "{ent_id}", NOT_SPECIALIST),
+        (f"ppl:i:{MADE_UP}", NOT_STAFF),
+        (f"ppl:i:{HUGE}", NOT_STAFF),
+        ("ppl:i:{ent_id}", NOT_STAFF),
+        ("ppl:i:-1", NOT_STAFF),
+    )
 }
 # The butler's "create the group" button: a made-up project is gone for butlers; in a
 # group it is ignored (it answers in a direct chat only).

@@ -62,6 +62,7 @@ def test_the_rule_catches_a_violation(tmp_path):
 # -- inside handlers/: flows stand beside each other, on shared modules ----------------
 FLOWS = {
     "waiting",
+    "people",
     "activity",
     "apply",
     "basics",

@@ -31,6 +31,8 @@ class PersonSpec(_Strict):
     department: str | None = None
     backup_of: str | None = None  # a person id: this one is their backup specialist
     lang: Literal["zh", "en"] = "zh"
+    # False: on the roster but never activated (未激活): no account until they /start CODE.
+    activated: bool = True
 
     @model_validator(mode="after")
     def _known_role(self) -> PersonSpec:

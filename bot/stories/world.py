@@ -6,11 +6,21 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from bot.app import App
-from bot.stories.format import PLATFORM, ProjectSpec, Story, StoryError
+from bot.stories.format import PLATFORM, PersonSpec, ProjectSpec, Story, StoryError
 from domain.application import project_snapshot
 from handlers.i18n import normalize_lang
 from handlers.team import assign_team, bind_chat
+from storage.models import Person
 from storage.uow import UnitOfWork
+
+
+async def _find(uow: UnitOfWork, spec: PersonSpec) -> Person | None:
+    """The story person in the store: by their account, or (never activated) by name."""
+    found = await uow.people.by_account(PLATFORM, spec.id)
+    if found is None and not spec.activated:
+        named = await uow.people.named(spec.name)
+        found = named[0] if named else None
+    return found
 
 
 async def populate(app: App, story: Story, now: datetime) -> None:
@@ -22,7 +32,7 @@ async def populate(app: App, story: Story, now: datetime) -> None:
     }
     async with UnitOfWork(app.services.db) as uow:
         for spec in story.people:
-            if await uow.people.by_account(PLATFORM, spec.id) is not None:
+            if await _find(uow, spec) is not None:
                 continue
             dept = None
             if spec.department is not None:
@@ -38,12 +48,14 @@ async def populate(app: App, story: Story, now: datetime) -> None:
                 roles=[(spec.role, dept)],
                 now=now,
             )
-            await uow.people.add_account(person.id, PLATFORM, spec.id, spec.name, now=now)
+            if spec.activated:
+                await uow.people.add_account(person.id, PLATFORM, spec.id, spec.name, now=now)
+        specs = {p.id: p for p in story.people}
         for spec in story.people:
             if spec.backup_of is None:
                 continue
-            backup = await uow.people.by_account(PLATFORM, spec.id)
-            backed = await uow.people.by_account(PLATFORM, spec.backup_of)
+            backup = await _find(uow, spec)
+            backed = await _find(uow, specs[spec.backup_of]) if spec.backup_of in specs else None
             if backup is None or backed is None:
                 raise StoryError(f"person {spec.id}: backup_of {spec.backup_of!r} is unknown")
             department = by_name.get(spec.department or "") or next(
@@ -76,8 +88,8 @@ async def _setup_project(
     except KeyError as exc:
         raise StoryError(f"project {spec.id}: {exc} is not in scheme {scheme.id}") from None
 
-    async def person(pid: str):
-        found = await uow.people.by_account(PLATFORM, pid)
+    async def person(pid: str) -> Person:
+        found = await _find(uow, people[pid]) if pid in people else None
         if found is None:
             raise StoryError(f"project {spec.id}: unknown person {pid!r}")
         return found

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select, update
 
 from storage.models import CodeAttempt, Invite
 from storage.repos._base import Repo
+
+# `used_by` of a code a newer one replaced: never used, no longer valid (撤销).
+REVOKED = "revoked"
 
 
 class InviteRepo(Repo):
@@ -94,6 +97,33 @@ class InviteRepo(Repo):
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def revoke_person_codes(self, person_id: int, *, now: datetime) -> int:
+        """Take back the person's unused codes still valid (a new one replaces them);
+        how many were revoked."""
+        result = await self.session.execute(
+            update(Invite)
+            .where(
+                Invite.kind == "person",
+                Invite.person_id == person_id,
+                Invite.used_at.is_(None),
+                Invite.used_by.is_(None),
+                or_(Invite.expires_at.is_(None), Invite.expires_at > now),
+            )
+            .values(expires_at=now, used_by=REVOKED)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def last_person_codes(self, person_ids: list[int]) -> dict[int, datetime]:
+        """When each person was last given a code (people never given one are absent)."""
+        if not person_ids:
+            return {}
+        result = await self.session.execute(
+            select(Invite.person_id, func.max(Invite.created_at))
+            .where(Invite.kind == "person", Invite.person_id.in_(person_ids))
+            .group_by(Invite.person_id)
+        )
+        return {int(pid): at for pid, at in result.all() if pid is not None}
 
 
-__all__ = ["InviteRepo"]
+__all__ = ["REVOKED", "InviteRepo"]

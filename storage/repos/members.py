@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
-from storage.models import Project, ProjectMember
+from storage.models import ChecklistItem, Project, ProjectMember
 from storage.repos._base import Repo
+from storage.repos.items import OPEN_STATES
 
 
 class MemberRepo(Repo):
@@ -73,6 +74,71 @@ class MemberRepo(Repo):
             .group_by(Project.butler_id)
         )
         return {int(row[0] or 0): int(row[1]) for row in result.all()}
+
+    async def specialist_loads(self, person_ids: list[int]) -> dict[int, int]:
+        """Open checklist items per person (在办事项数), every project; 0 for none."""
+        loads = dict.fromkeys(person_ids, 0)
+        if person_ids:
+            result = await self.session.execute(
+                select(ChecklistItem.assignee_id, func.count())
+                .where(
+                    ChecklistItem.assignee_id.in_(person_ids),
+                    ChecklistItem.state.in_(OPEN_STATES),
+                )
+                .group_by(ChecklistItem.assignee_id)
+            )
+            loads.update({int(pid): int(n) for pid, n in result.all() if pid is not None})
+        return loads
+
+    async def swap_specialist(
+        self, project_id: int, department_id: int, person_id: int, backup_ids: list[int]
+    ) -> tuple[list[int], int]:
+        """Make `person_id` the department's specialist on the project (with these backups)
+        and give them the department's open items; the replaced specialists' ids and how
+        many items moved."""
+        department = (
+            ProjectMember.project_id == project_id,
+            ProjectMember.department_id == department_id,
+        )
+        result = await self.session.execute(
+            select(ProjectMember.person_id).where(*department, ProjectMember.role == "specialist")
+        )
+        replaced = [pid for pid in result.scalars() if pid != person_id]
+        await self.session.execute(
+            delete(ProjectMember).where(
+                *department, ProjectMember.role.in_(("specialist", "backup"))
+            )
+        )
+        await self.add(project_id, person_id, "specialist", department_id)
+        for backup_id in backup_ids:
+            await self.add(project_id, backup_id, "backup", department_id)
+        moved = await self.session.execute(
+            update(ChecklistItem)
+            .where(
+                ChecklistItem.project_id == project_id,
+                ChecklistItem.department_id == department_id,
+                ChecklistItem.state.in_(OPEN_STATES),
+            )
+            .values(assignee_id=person_id)
+        )
+        await self.session.flush()
+        return replaced, int(getattr(moved, "rowcount", 0) or 0)
+
+    async def butlers_over(self, person_id: int) -> list[int]:
+        """The butlers of the open projects whose team the person is on (not themselves)."""
+        teams = select(ProjectMember.project_id).where(ProjectMember.person_id == person_id)
+        result = await self.session.execute(
+            select(Project.butler_id)
+            .where(
+                Project.id.in_(teams),
+                Project.butler_id.is_not(None),
+                Project.butler_id != person_id,
+                Project.status != "archived",
+            )
+            .distinct()
+            .order_by(Project.butler_id)
+        )
+        return [int(b) for b in result.scalars() if b is not None]
 
 
 __all__ = ["MemberRepo"]

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import exists, or_, select, update
 
+from domain.reach import Reach, reach_of
 from storage.models import Account, Department, Person, PersonRole
 from storage.repos._base import Repo
 
 ROLES = ("enterprise", "butler", "specialist", "backup", "office", "leader")
+STAFF_ROLES = ("butler", "specialist", "backup", "office", "leader")
 
 
 class PeopleRepo(Repo):
@@ -192,12 +194,14 @@ class PeopleRepo(Repo):
     async def dm_account(
         self, person_id: int, prefer_platform: str | None = None
     ) -> Account | None:
-        """Where to DM a person: their account on ``prefer_platform``, else the newest one."""
+        """Where to DM a person: their account on ``prefer_platform``, else the newest one;
+        an account its platform refused (`mark_unreachable`) is never chosen."""
         order = (Account.created_at.desc(), Account.id.desc())
+        usable = (Account.person_id == person_id, Account.unreachable_since.is_(None))
         if prefer_platform is not None:
             result = await self.session.execute(
                 select(Account)
-                .where(Account.person_id == person_id, Account.platform == prefer_platform)
+                .where(*usable, Account.platform == prefer_platform)
                 .order_by(*order)
                 .limit(1)
             )
@@ -205,7 +209,7 @@ class PeopleRepo(Repo):
             if account is not None:
                 return account
         result = await self.session.execute(
-            select(Account).where(Account.person_id == person_id).order_by(*order).limit(1)
+            select(Account).where(*usable).order_by(*order).limit(1)
         )
         return result.scalar_one_or_none()
 
@@ -235,5 +239,81 @@ class PeopleRepo(Repo):
         result = await self.session.execute(stmt.order_by(Person.id))
         return list(result.scalars())
 
+    async def reach(self, person_ids: Sequence[int]) -> dict[int, Reach]:
+        """Whether each person can be reached (`domain.reach`), in one query."""
+        refused: dict[int, list[bool]] = {pid: [] for pid in person_ids}
+        if person_ids:
+            result = await self.session.execute(
+                select(Account.person_id, Account.unreachable_since).where(
+                    Account.person_id.in_(list(person_ids))
+                )
+            )
+            for person_id, since in result.all():
+                refused[person_id].append(since is not None)
+        return {pid: reach_of(flags) for pid, flags in refused.items()}
 
-__all__ = ["ROLES", "PeopleRepo"]
+    async def unreached_staff(self) -> list[tuple[Person, Reach, datetime | None]]:
+        """Active staff (roster roles, not enterprise contacts) who cannot be reached:
+        pending or unreachable, with since when (the last refusal), by name."""
+        staff = select(PersonRole.person_id).where(PersonRole.role.in_(STAFF_ROLES))
+        result = await self.session.execute(
+            select(Person)
+            .where(Person.active.is_(True), Person.id.in_(staff))
+            .order_by(Person.name, Person.id)
+        )
+        people = list(result.scalars())
+        reach = await self.reach([p.id for p in people])
+        since = await self._refused_since([p.id for p in people])
+        return [
+            (p, reach[p.id], since.get(p.id))
+            for p in people
+            if reach[p.id] is not Reach.REACHABLE
+        ]
+
+    async def _refused_since(self, person_ids: Sequence[int]) -> dict[int, datetime]:
+        result = await self.session.execute(
+            select(Account.person_id, Account.unreachable_since).where(
+                Account.person_id.in_(list(person_ids)), Account.unreachable_since.is_not(None)
+            )
+        )
+        latest: dict[int, datetime] = {}
+        for person_id, since in result.all():
+            if since is not None and (person_id not in latest or since > latest[person_id]):
+                latest[person_id] = since
+        return latest
+
+    async def refused_since(self, person_id: int) -> datetime | None:
+        """When the platform last refused one of the person's accounts, or None."""
+        return (await self._refused_since([person_id])).get(person_id)
+
+    async def backups_of(self, person_id: int) -> list[Person]:
+        """The active backups (候补) the roster names for a person, by id."""
+        result = await self.session.execute(
+            select(Person)
+            .where(
+                Person.active.is_(True),
+                exists().where(
+                    PersonRole.person_id == Person.id,
+                    PersonRole.role == "backup",
+                    PersonRole.backup_of_id == person_id,
+                ),
+            )
+            .order_by(Person.id)
+        )
+        return list(result.scalars())
+
+    async def clear_unreachable(self, platform: str, external_id: str) -> None:
+        """The account wrote to us again: it is reachable (a refusal is forgotten)."""
+        await self.session.execute(
+            update(Account)
+            .where(
+                Account.platform == platform,
+                Account.external_id == external_id,
+                Account.unreachable_since.is_not(None),
+            )
+            .values(unreachable_since=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+__all__ = ["ROLES", "STAFF_ROLES", "PeopleRepo"]
