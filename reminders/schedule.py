@@ -15,7 +15,7 @@ from datetime import date, datetime
 from handlers.context import Services
 from reminders.digest import DIGEST_JOB, send_digests
 from reminders.ladder import ladder_round
-from reminders.nudges import send_nudges
+from reminders.morning import send_nudges
 from reminders.stalled_forms import in_working_hours
 from storage.uow import UnitOfWork
 

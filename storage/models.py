@@ -613,6 +613,17 @@ class Rating(Base):
     follow_up_due: Mapped[date | None] = mapped_column(Date)
 
 
+class Mute(Base):
+    """A person's quiet period (免打扰): no morning message before `until`, except for a
+    problem at the leader's rung. One row per person; `/mute off` deletes it."""
+
+    __tablename__ = "mutes"
+
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or remove a work-log event."""
 
@@ -656,6 +667,7 @@ __all__ = [
     "Event",
     "InboundEvent",
     "JobRun",
+    "Mute",
     "OutboxMessage",
     "Person",
     "PersonRole",
