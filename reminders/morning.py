@@ -40,7 +40,7 @@ from storage.repos.due import NUDGE_EVENT, DueItem
 from storage.uow import UnitOfWork
 
 SHOWN = 25  # item lines in one DM; the rest are counted, /status lists them all
-BUTTONS = 8  # item buttons under one DM
+ITEM_BUTTONS, ACK_BUTTONS = 6, 2  # buttons under one DM: the most urgent items, problems
 FORWARD = (Action.SUBMIT, Action.START_REVIEW, Action.COMPLETE)
 
 SECTIONS = {
@@ -99,8 +99,7 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
     """The morning DM: sections of items by urgency, then problems; a button per item."""
     lines = [say._("Good morning, {name}: your list for {date}.", name=person.name, date=today)]
     buttons: list[list[Button]] = []
-    shown = 0
-    hidden = 0
+    shown = hidden = acks = 0
 
     def add(project_id: int, text: str) -> None:
         nonlocal shown, hidden
@@ -123,7 +122,7 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
             elif reading.butlers.get(nudge.item.project_id) == person.id:
                 role = "butler"
             button = item_button(say, nudge.item, role)
-            if button is not None and len(buttons) < BUTTONS:
+            if button is not None and len(buttons) < ITEM_BUTTONS:
                 buttons.append([button])
     if inbox.unassigned:
         lines.append(say._("No specialist on the team ({n}):", n=len(inbox.unassigned)))
@@ -144,7 +143,9 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
                     reason=problem.reason,
                 ),
             )
-            if problem.state == "open" and len(buttons) < BUTTONS:
+            butler = reading.butlers.get(problem.project_id) == person.id
+            if butler and problem.state == "open" and acks < ACK_BUTTONS:
+                acks += 1
                 label = say._("Acknowledge #{id}", id=problem.id)
                 buttons.append([Button(label, f"problem:ack:{problem.id}")])
     if hidden:
