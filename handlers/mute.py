@@ -90,9 +90,10 @@ async def mute(ctx: Ctx) -> None:
     await ctx.uow.mutes.set(person_id, result, ctx.now)
     await ctx.reply(
         ctx._(
-            "Quiet until {until}: no morning message until then. A problem at the"
-            " leaders' rung still reaches you. /mute off to hear again.",
+            "Quiet until {until}: no morning message until then. A problem that has"
+            " reached the {leader} still reaches you. /mute off to hear again.",
             until=local_time(result, tz),
+            leader=ctx.label(ctx.scheme.roles.leader),
         )
     )
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from domain.items import TRANSITIONS, Action, Status, legal_actions
 from domain.ladder import Ladder, ladders_by_project
+from domain.scheme import Roles
 from handlers import log_context
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
@@ -53,7 +54,7 @@ LINES = {
     DUE_TODAY: N_("{item} — due today"),
     BEFORE: N_("{item} — due on {due} ({n} working days left)"),
 }
-UNASSIGNED = N_("{item}: {department} has no specialist on this team — /assign")
+UNASSIGNED = N_("{item}: {department} has no {specialist} on this team — /assign")
 
 
 @dataclass
@@ -62,25 +63,28 @@ class Reading:
 
     projects: dict[int, tuple[str, str]]
     departments: dict[int, Department]
+    roles: Roles  # the scheme's own words for the roles
     ladders: dict[int, Ladder]
     problems: dict[int, list[Problem]]  # by the person who must act on them
     butlers: dict[int, int | None]  # by project
 
 
-def item_line(say: Voice, nudge: Nudge, departments: dict[int, Department]) -> str:
+def item_line(say: Voice, nudge: Nudge) -> str:
     """One item in the reader's words (without its project)."""
     item = nudge.item
     name = item.name_en if say.lang == "en" else item.name_zh
     return say._(LINES[nudge.kind], item=name, n=nudge.days, due=item.due_on.isoformat())
 
 
-def unassigned_line(say: Voice, nudge: Nudge, departments: dict[int, Department]) -> str:
+def unassigned_line(say: Voice, nudge: Nudge, reading: Reading) -> str:
+    """An item nobody on the team handles, naming its department and the fix."""
     item = nudge.item
-    dept = departments.get(item.department_id) if item.department_id is not None else None
+    dept = reading.departments.get(item.department_id) if item.department_id else None
     return say._(
         UNASSIGNED,
         item=item.name_en if say.lang == "en" else item.name_zh,
         department=(dept.name_en if say.lang == "en" else dept.name_zh) if dept else "—",
+        specialist=say.label(reading.roles.specialist),
     )
 
 
@@ -115,7 +119,7 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
             continue
         lines.append(say._(SECTIONS[kind], n=len(nudges)))
         for nudge in sorted(nudges, key=lambda n: (-n.days, n.item.project_id, n.item.item_id)):
-            add(nudge.item.project_id, item_line(say, nudge, reading.departments))
+            add(nudge.item.project_id, item_line(say, nudge))
             role = "backup"
             if nudge.item.assignee_id == person.id:
                 role = "specialist"
@@ -125,9 +129,14 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
             if button is not None and len(buttons) < ITEM_BUTTONS:
                 buttons.append([button])
     if inbox.unassigned:
-        lines.append(say._("No specialist on the team ({n}):", n=len(inbox.unassigned)))
+        specialist = say.label(reading.roles.specialist)
+        lines.append(
+            say._(
+                "No {specialist} on the team ({n}):", specialist=specialist, n=len(inbox.unassigned)
+            )
+        )
         for nudge in inbox.unassigned:
-            add(nudge.item.project_id, unassigned_line(say, nudge, reading.departments))
+            add(nudge.item.project_id, unassigned_line(say, nudge, reading))
     problems = reading.problems.get(person.id, [])
     if problems:
         lines.append(say._("Problems to act on ({n}):", n=len(problems)))
@@ -172,9 +181,9 @@ def group_text(
         who = plan.mentioned.get(nudge.item.item_id, [])
         at = " ".join(f"@{people[p].name}" for p in who if p in people)
         if nudge.item.item_id in plan.unassigned:
-            text = unassigned_line(say, nudge, reading.departments)
+            text = unassigned_line(say, nudge, reading)
         else:
-            text = item_line(say, nudge, reading.departments)
+            text = item_line(say, nudge)
         lines.append(f"· {text} {at}".rstrip())
     return Outgoing("\n".join(lines), mentions=refs)
 
@@ -291,6 +300,7 @@ async def _read(
             problems_by_person.setdefault(actor, []).append(problem)
     ladders = ladders_by_project(await uow.due.ladders(project_ids), services.scheme)
     return Reading(
+        roles=services.scheme.roles,
         projects=await uow.due.project_labels(project_ids),
         departments={d.id: d for d in await uow.departments.all()},
         ladders=ladders,
