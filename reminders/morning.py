@@ -179,12 +179,13 @@ def group_text(
     lines = [f"{mentions} {head}".strip()]
     for nudge in nudges:
         who = plan.mentioned.get(nudge.item.item_id, [])
-        at = " ".join(f"@{people[p].name}" for p in who if p in people)
+        # Named once more by the item, plainly: the @mentions are the first line's.
+        names = "、".join(people[p].name for p in who if p in people)
         if nudge.item.item_id in plan.unassigned:
             text = unassigned_line(say, nudge, reading)
         else:
             text = item_line(say, nudge)
-        lines.append(f"· {text} {at}".rstrip())
+        lines.append(f"· {text}（{names}）" if names else f"· {text}")
     return Outgoing("\n".join(lines), mentions=refs)
 
 
