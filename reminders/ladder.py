@@ -92,7 +92,9 @@ async def ladder_round(
     return notices
 
 
-async def project_ladders(uow: UnitOfWork, services: Services, ids: list[int]) -> dict[int, Ladder]:
+async def project_ladders(
+    uow: UnitOfWork, services: Services, ids: list[int]
+) -> dict[int, Ladder]:
     """Each project's snapshotted ladder (equal snapshots are read once)."""
     return ladders_by_project(await uow.due.ladders(ids), services.scheme)
 

@@ -96,7 +96,6 @@ def _month_end(first: date) -> date:
 
 SUBJECT_LABELS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
 
-
 def _t(lang: str, msgid: str, **params: object) -> str:
     return translate(lang, msgid, **params)
 
