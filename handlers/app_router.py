@@ -10,6 +10,7 @@ from handlers import (
     eligibility_check,
     groups,
     items,
+    mute,
     office,
     people,
     plan,
@@ -48,6 +49,7 @@ def build_router() -> Router:
     root.include(office.router)
     root.include(contacts.router)
     root.include(waiting.router)
+    root.include(mute.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

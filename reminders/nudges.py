@@ -1,26 +1,22 @@
 """Nudges (催办提醒): before due, on the due day, and each working day overdue.
 
-One nudge per item per day, in the project group @mentioning the responsible specialist
-(and their backup once the item is more than ``backup_after_overdue_workdays`` overdue)
-and to each of them directly. Items paused for 补正 are not in the scan at all.
+What is said about each item today is decided here, purely (`decide_nudges`); who hears
+it is `plan_morning`'s: the item's own specialist, their backup once the item is more
+than ``backup_after_overdue_workdays`` overdue, the butler for what is overdue in their
+projects, and — for an item nobody on the team handles — the butler and the office.
+The morning message (reminders/morning.py) then says it all in one DM per person and one
+group message per project. Items paused for 补正 are not in the scan at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
 
 from domain.calendar import WorkCalendar
 from domain.scheme import Reminders
-from handlers import log_context
-from handlers.chat import Outgoing
-from handlers.context import Services
-from handlers.i18n import N_, translate
-from handlers.postman import Postman
-from handlers.problems import GROUP_LANG, mention_line
-from storage.models import Person
-from storage.repos.due import NUDGE_EVENT, DueItem
-from storage.uow import UnitOfWork
+from storage.repos.due import DueItem
 
 BEFORE, DUE_TODAY, OVERDUE = "before_due", "due_today", "overdue"
 
@@ -56,62 +52,83 @@ def decide_nudges(
     return nudges
 
 
-def nudge_text(lang: str, nudge: Nudge, project: str, due_on: date) -> str:
-    """The nudge in ``lang``."""
-    item = nudge.item.name_en if lang == "en" else nudge.item.name_zh
-    if nudge.kind == BEFORE:
-        msgid = N_("Reminder: {item} of {project} is due on {due} ({n} working days left).")
-    elif nudge.kind == DUE_TODAY:
-        msgid = N_(
-            "Due today: {item} of {project}. Please finish it or tell the butler what blocks it."
-        )
-    else:
-        msgid = N_(
-            "Overdue by {n} working days: {item} of {project} (due {due})."
-            " Please update its status or tell the butler what blocks it."
-        )
-    return translate(lang, msgid, item=item, project=project, due=due_on, n=nudge.days)
+@dataclass
+class Inbox:
+    """What one person hears this morning: their own items, and items nobody handles."""
+
+    mine: list[Nudge] = field(default_factory=list)
+    unassigned: list[Nudge] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.mine or self.unassigned)
 
 
-async def send_nudges(
-    uow: UnitOfWork, services: Services, at: datetime, today: date, items: list[DueItem]
-) -> int:
-    """Write today's nudges to the outbox (keys name item, day and recipient); how many."""
-    post = Postman(uow, at, "nudge")
-    names = await uow.due.project_labels(sorted({i.project_id for i in items}))
-    sent = 0
-    backups: dict[tuple[int, int], list[Person]] = {}  # a specialist's, once per project
-    for nudge in decide_nudges(items, today, services.calendar, services.scheme.reminders):
+@dataclass
+class MorningPlan:
+    """Today's round: each person's inbox, and per project the nudges and who to @."""
+
+    inboxes: dict[int, Inbox] = field(default_factory=dict)
+    projects: dict[int, list[Nudge]] = field(default_factory=dict)
+    recipients: dict[int, list[int]] = field(default_factory=dict)  # item → who hears it
+    mentioned: dict[int, list[int]] = field(default_factory=dict)  # item → who to @ for it
+    unassigned: set[int] = field(default_factory=set)  # items nobody on the team handles
+
+    def inbox(self, person_id: int) -> Inbox:
+        return self.inboxes.setdefault(person_id, Inbox())
+
+
+def plan_morning(
+    nudges: list[Nudge],
+    specialists: Mapping[int, int | None],
+    backups: Mapping[tuple[int, int], list[int]],
+    butlers: Mapping[int, int | None],
+    office: list[int],
+) -> MorningPlan:
+    """Pure: who hears which nudge.
+
+    ``specialists`` maps an item to its active specialist (None: nobody handles it);
+    ``backups`` a (project, specialist) pair to the backups; ``butlers`` a project to its
+    butler. A nudge reaches the item's own specialist only (never another department's),
+    the backups once the backup rule applies, and the butler when the item is overdue; an
+    item with no specialist is named to the butler and the office instead.
+    """
+    plan = MorningPlan()
+    for nudge in nudges:
         item = nudge.item
-        log_context.bind_project(item.project_id)
-        if item.assignee_id is None:
-            continue
-        specialist = await post.person(item.assignee_id)
+        plan.projects.setdefault(item.project_id, []).append(nudge)
+        mentioned = plan.mentioned.setdefault(item.item_id, [])
+        heard: list[int] = []
+        butler = butlers.get(item.project_id)
+        specialist = specialists.get(item.item_id)
         if specialist is None:
-            continue
-        people: list[Person] = [specialist]
-        if nudge.with_backup:
-            pair = (item.project_id, specialist.id)
-            if pair not in backups:
-                backups[pair] = await uow.due.backups_of(*pair)
-            people += backups[pair]
-        project = names[item.project_id][1]
-        key = f"i{item.item_id}:{today.isoformat()}"
-        mentions, refs = mention_line(people)
-        group = Outgoing(
-            f"{mentions} {nudge_text(GROUP_LANG, nudge, project, item.due_on)}", mentions=refs
-        )
-        new = await post.to_project_groups(item.project_id, group, key)
-        for person in people:
-            text = nudge_text(person.lang, nudge, project, item.due_on)
-            new += await post.to_person(person.id, Outgoing(text), f"{key}:u{person.id}")
-        if new:
-            sent += new
-            await uow.events.append(
-                NUDGE_EVENT,
-                at=at,
-                project_id=item.project_id,
-                item_id=item.item_id,
-                data={"kind": nudge.kind, "days": nudge.days, "to": [p.id for p in people]},
-            )
-    return sent
+            plan.unassigned.add(item.item_id)
+            for person in ([butler] if butler is not None else []) + office:
+                plan.inbox(person).unassigned.append(nudge)
+                heard.append(person)
+            if butler is not None:
+                mentioned.append(butler)
+        else:
+            people = [specialist]
+            if nudge.with_backup:
+                people += backups.get((item.project_id, specialist), [])
+            for person in people:
+                plan.inbox(person).mine.append(nudge)
+                heard.append(person)
+                mentioned.append(person)
+            if nudge.kind == OVERDUE and butler is not None and butler not in people:
+                plan.inbox(butler).mine.append(nudge)
+                heard.append(butler)
+        plan.recipients[item.item_id] = list(dict.fromkeys(heard))
+    return plan
+
+
+__all__ = [
+    "BEFORE",
+    "DUE_TODAY",
+    "OVERDUE",
+    "Inbox",
+    "MorningPlan",
+    "Nudge",
+    "decide_nudges",
+    "plan_morning",
+]

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from handlers.context import Services
 from reminders.digest import DIGEST_JOB, send_digests
 from reminders.ladder import ladder_round
-from reminders.nudges import send_nudges
+from reminders.morning import send_nudges
 from reminders.stalled_forms import in_working_hours
 from storage.uow import UnitOfWork
 
@@ -42,8 +42,9 @@ async def daily_round(services: Services, at: datetime) -> bool:
             today, services.scheme.reminders.before_due_workdays
         )
         items = await uow.due.running_due_by(horizon)
-        await send_nudges(uow, services, at, today, items)
+        # The ladder first, so that the morning message lists today's problems too.
         await ladder_round(uow, services, at, today, [i for i in items if i.due_on < today])
+        await send_nudges(uow, services, at, today, items)
     return True
 
 

@@ -38,6 +38,7 @@ from storage.tables.people import (
     Chat,
     Department,
     Invite,
+    Mute,
     Person,
     PersonRole,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "InboundEvent",
     "Invite",
     "JobRun",
+    "Mute",
     "OutboxMessage",
     "Person",
     "PersonRole",

@@ -34,6 +34,7 @@ from storage.repos.held import HeldRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
+from storage.repos.mutes import MuteRepo
 from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.rate_slots import RateSlotRepo
@@ -78,6 +79,7 @@ class UnitOfWork:
     problems: ProblemRepo
     ratings: RatingRepo
     members: MemberRepo
+    mutes: MuteRepo
     items: ItemRepo
     invites: InviteRepo
     cards: CardRepo
@@ -121,6 +123,7 @@ class UnitOfWork:
         self.problems = ProblemRepo(session)
         self.ratings = RatingRepo(session)
         self.members = MemberRepo(session)
+        self.mutes = MuteRepo(session)
         self.items = ItemRepo(session)
         self.invites = InviteRepo(session)
         self.cards = CardRepo(session)

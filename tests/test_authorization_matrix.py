@@ -57,6 +57,8 @@ ACTORS = {
 PA_NAME = "运河物流中心"
 
 ONLY_FOR = r"^Sorry, this is only for: "
+# Who gets a morning message and so may quiet it (the leaders keep their digest).
+MUTERS = ("butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office")
 NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act on it here"
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
@@ -428,6 +430,13 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
     "waiting": {
         "dm": ("/waiting", only({"office": ok(r"^No messages are waiting")}, no(ONLY_FOR))),
         "group": ("/waiting", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
+    "mute": {
+        "dm": (
+            "/mute",
+            only({r: ok(r"^You get the morning message") for r in MUTERS}, no(ONLY_FOR)),
+        ),
+        "group": ("/mute", only({r: no(DM_ONLY) for r in MUTERS}, no(ONLY_FOR))),
     },
 }
 

@@ -57,4 +57,4 @@ def test_help_orders_commands_as_the_menu_always_did():
     names = [c.name for c in COMMANDS]
     assert names[:8] == ["start", "help", "lang", "profile", "check", "apply", "progress", "status"]
     assert names.index("resume") > names.index("archive")
-    assert names[-4:] == ["followup", "activity", "contacts", "waiting"]
+    assert names[-5:] == ["followup", "activity", "contacts", "waiting", "mute"]

@@ -73,6 +73,7 @@ FLOWS = {
     "eligibility_check",
     "groups",
     "items",
+    "mute",
     "office",
     "plan",
     "problems",

@@ -25,7 +25,7 @@ from bot.transports.memory import MemoryTransport
 from handlers.access import OnProject
 from handlers.context import Ctx, Services
 from reminders.jobs import Job
-from reminders.nudges import send_nudges
+from reminders.morning import send_nudges
 from storage.uow import UnitOfWork
 from tests.fakes.fake_bot_api import FakeBotApi
 from tests.fakes.fake_wecom import AGENT_ID, CORP_ID, FakeWeCom, WeComSide, text_xml

@@ -46,6 +46,7 @@ class DueItem:
     department_id: int | None
     assignee_id: int | None
     due_on: date
+    state: str = "not_started"
 
 
 class DueRepo(Repo):
@@ -64,6 +65,7 @@ class DueRepo(Repo):
                 ChecklistItem.department_id,
                 ChecklistItem.assignee_id,
                 ChecklistItem.due_on,
+                ChecklistItem.state,
             )
             .where(
                 ChecklistItem.state.in_(RUNNING_STATES),
@@ -239,6 +241,15 @@ class DueRepo(Repo):
             select(Project.id, Project.code, Project.name).where(self.one_of(Project.id, ids))
         )
         return {pid: (code, name) for pid, code, name in rows}
+
+    async def butlers(self, ids: list[int]) -> dict[int, int | None]:
+        """The butler (项目管家) of each project by id, without loading snapshots."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(Project.id, Project.butler_id).where(self.one_of(Project.id, ids))
+        )
+        return {pid: butler for pid, butler in rows}
 
     async def person_names(self, ids: list[int]) -> dict[int, str]:
         """Names of persons by id."""

@@ -126,3 +126,12 @@ class Invite(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_by: Mapped[str | None] = mapped_column(String(200))  # platform:external id
+class Mute(Base):
+    """A person's quiet period (免打扰): no morning message before `until`, except for a
+    problem at the leader's rung. One row per person; `/mute off` deletes it."""
+
+    __tablename__ = "mutes"
+
+    person_id: Mapped[int] = mapped_column(_person_fk("CASCADE"), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())

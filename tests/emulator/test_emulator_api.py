@@ -412,7 +412,8 @@ async def test_the_team_binds_the_demo_group_and_the_nudge_arrives_there(emulato
     # The first item (即办件) is due the day the group is bound, Friday; Monday it is late.
     status, clock = await emulator.json("POST", "/emulator/api/clock", json={"action": "workday"})
     assert status == 200 and clock["local"].startswith("2026-11-30")
-    nudge = await emulator.bot_says(r"^@王强 .*(Overdue|逾期).*企业投资项目备案", chat="group-1")
+    group_nudge = r"^@王强 .*今日催办：\n· 企业投资项目备案 — 已逾期"  # one message a day
+    nudge = await emulator.bot_says(group_nudge, chat="group-1")
     assert nudge["at"].startswith("2026-11-30T01:30")  # the round at 09:30 Shanghai
     assert [m["external_id"] for m in nudge["mentions"]] == ["specialist-1"]
     await emulator.bot_says("企业投资项目备案", chat="specialist-1")  # and to them directly

@@ -351,7 +351,8 @@ def the_nudge_arrives_in_the_group(page, code: str) -> None:
     before = page.inner_text("#clock-time")
     since = mark(page)
     page.click("#clock-workday")
-    nudge = bot_says_after(page, since, r"@王强 .*(Overdue|逾期).*企业投资项目备案", timeout=90_000)
+    group_nudge = r"@王强 .*今日催办.*企业投资项目备案 — 已逾期"  # one message for the project
+    nudge = bot_says_after(page, since, group_nudge, timeout=90_000)
     assert nudge.locator(".mention").all_inner_texts() == ["@王强"]
     expect(page.locator("#clock-time")).not_to_have_text(before, timeout=60_000)
     # The specialist sees the group (they are on the team) and the mention as theirs.

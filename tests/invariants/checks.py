@@ -6,8 +6,9 @@ Who may receive what about a project (the rule `recipient_problems` checks):
   person on P's team (butler, specialist, backup, enterprise contact, the assignee of one
   of its items), or to the office and leaders, who see every project (DOMAIN "People": the
   office runs dispatch, leaders receive digests and escalations).
-- A nudge (outbox key ``nudge:…``) about item I of P goes to P's bound groups, to I's
-  assignee, or to a backup of that assignee on P's team (reminders/nudges.py).
+- The morning message (outbox key ``nudge:DAY:…``, reminders/morning.py) goes once a day
+  to P's bound groups (``nudge:DAY:pP:gCHAT``), and by DM (``nudge:DAY:uPERSON``) only to
+  someone with something of theirs: an item's assignee, a backup, a butler, the office.
 - A ladder notice (key ``ladder:…``) about a problem of P at level L goes to P's groups and,
   by DM, only to the people of rung L's ``notify_roles`` for P (reminders/ladder.py,
   handlers/problems.py `audience`): P's butler, the office, leaders, P's members of the
@@ -43,7 +44,7 @@ PROBLEM_STATES = {"open", "acked", "resolved"}
 APOLOGY = (
     "Sorry, something went wrong on our side. What you entered before is kept; please try again."
 )
-_NUDGE = re.compile(r"^nudge:i(\d+):(\d{4}-\d\d-\d\d):([gu])(\d+)$")
+_NUDGE = re.compile(r"^nudge:(\d{4}-\d\d-\d\d):(?:p(\d+):g(\d+)|u(\d+))$")
 _LADDER = re.compile(r"^ladder:(\d{4}-\d\d-\d\d):p(\d+):L(\d+):([gu])(\d+)$")
 
 
@@ -156,8 +157,7 @@ def recipient_problems(world: World, facts: Facts, names: dict[str, str]) -> lis
                 found.append(f"{sent.chat} was told about {code}: {sent.message.text[:160]!r}")
     for row in facts.outbox:
         if (m := _NUDGE.match(row.dedupe_key)) is not None:
-            item = facts.item_by_id[int(m.group(1))]
-            if not _nudge_target_ok(facts, item, m.group(3), int(m.group(4))):
+            if not _nudge_target_ok(facts, m):
                 found.append(f"nudge {row.dedupe_key} to {row.chat_external_id} is off the team")
         elif (m := _LADDER.match(row.dedupe_key)) is not None:
             problem = facts.problem_by_id[int(m.group(2))]
@@ -170,17 +170,16 @@ def recipient_problems(world: World, facts: Facts, names: dict[str, str]) -> lis
     return found
 
 
-def _nudge_target_ok(facts: Facts, item: ChecklistItem, kind: str, ident: int) -> bool:
-    if kind == "g":
-        return facts.chats[ident].project_id == item.project_id
-    if ident == item.assignee_id:
-        return True
-    backup_roles = [r for r in facts.roles if r.person_id == ident and r.role == "backup"]
-    on_team_as_backup = any(
-        m.project_id == item.project_id and m.person_id == ident and m.role == "backup"
-        for m in facts.members
+def _nudge_target_ok(facts: Facts, key: re.Match[str]) -> bool:
+    if key.group(2) is not None:  # a project group: bound to that project
+        return facts.chats[int(key.group(3))].project_id == int(key.group(2))
+    ident = int(key.group(4))
+    return (
+        any(item.assignee_id == ident for item in facts.items)
+        or any(p.butler_id == ident for p in facts.projects.values())
+        or any(m.person_id == ident and m.role == "backup" for m in facts.members)
+        or any(r.person_id == ident and r.role in {"backup", "office"} for r in facts.roles)
     )
-    return on_team_as_backup or any(r.backup_of_id == item.assignee_id for r in backup_roles)
 
 
 def _ladder_target_ok(facts: Facts, problem: Problem, level: int, kind: str, ident: int) -> bool:
@@ -205,14 +204,14 @@ def _ladder_target_ok(facts: Facts, problem: Problem, level: int, kind: str, ide
 
 
 def duplicate_problems(world: World, facts: Facts) -> list[str]:
-    """No nudge twice: one per (chat, item, day); one ladder notice per (chat, problem,
+    """No morning message twice: one per (chat, day); one ladder notice per (chat, problem,
     level); every outbox row delivered once."""
     found: list[str] = []
-    nudges: Counter[tuple[str, str, str]] = Counter()
+    nudges: Counter[tuple[str, str]] = Counter()
     notices: Counter[tuple[str, str, str]] = Counter()
     for row in facts.outbox:
         if (m := _NUDGE.match(row.dedupe_key)) is not None:
-            nudges[(row.chat_external_id, m.group(1), m.group(2))] += 1
+            nudges[(row.chat_external_id, m.group(1))] += 1
         elif (m := _LADDER.match(row.dedupe_key)) is not None:
             notices[(row.chat_external_id, m.group(2), m.group(3))] += 1
     found += [f"nudged {k} {n} times" for k, n in nudges.items() if n > 1]
