@@ -89,7 +89,7 @@ async def advance(ctx: Ctx) -> None:
                 "reason: /advance REASON",
                 stage=stage_name(ctx, ctx.scheme, project.stage),
                 count=len(open_items),
-                items="、".join(i.code for i in open_items),
+                items="、".join(item_name(ctx, i) for i in open_items),
             )
         )
         return
@@ -171,7 +171,7 @@ async def complete(ctx: Ctx) -> None:
                 "{count} items are still open: {items}. Close them first, or give a reason: "
                 "/complete REASON",
                 count=len(open_items),
-                items="、".join(i.code for i in open_items),
+                items="、".join(item_name(ctx, i) for i in open_items),
             )
         )
         return
@@ -256,6 +256,21 @@ async def confirm(ctx: Ctx) -> None:
     await _notify_groups(ctx, project, text)
     if project.butler_id is not None:
         await ctx.post.to_person(project.butler_id, text)
+    for member in await ctx.uow.people.with_role("office"):
+        if member.id != project.butler_id:
+            await ctx.post.to_person(member.id, _confirmed_for(Voice(member.lang), ctx, project))
+
+
+def _confirmed_for(say: Speaks, ctx: Ctx, project: Project) -> str:
+    """The office's notice of a confirmed 办结: whose, when, and what to file."""
+    return say._(
+        "{name} confirmed the completion (办结) of project {code} {project} at {time}. The "
+        "project is archived; its file (一事一档) is ready for the office archive.",
+        name=ctx.person.name,
+        code=project.code,
+        project=project.name,
+        time=local_time(ctx.now, ctx.services.timezone),
+    )
 
 
 @router.command("archive", roles={"office"}, help=N_("The project's file (一事一档)"))

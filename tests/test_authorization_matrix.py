@@ -61,9 +61,12 @@ NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
-BELONGS = r"item fire_acceptance belongs to .*Only its specialist"
-OFFICE_MOVE = r"You cannot do “Accept \(受理\)” on item fire_acceptance\. You can: Not applicable"
-CARD_SUBMITTED = r"\(fire_acceptance\) — PA-0001\n.*\nState: submitted"
+BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its specialist"
+OFFICE_MOVE = (
+    r"You cannot do “Accept \(受理\)” on “Fire-protection acceptance \(or filing\)”\. "
+    r"You can: Not applicable"
+)
+CARD_SUBMITTED = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: submitted"
 
 
 @dataclass(frozen=True)
