@@ -150,7 +150,13 @@ def refusal_text(ctx: Ctx, item: ChecklistItem, action: Action, refusal: Refusal
     """A refusal in words, naming what the actor may do instead."""
     number = item_number(item)
     legal = "、".join(
-        f"{ctx._(ACTION_LABELS[a])} (/item {number} {TYPED[a]})" for a in refusal.legal
+        ctx._(
+            "{action} (/item {number} {word})",
+            action=ctx._(ACTION_LABELS[a]),
+            number=number,
+            word=TYPED[a],
+        )
+        for a in refusal.legal
     ) or ctx._("nothing at this stage")
     state = ctx._(STATE_LABELS.get(item.state, item.state))
     if refusal.code == "item.reason_required":
