@@ -9,13 +9,18 @@ from handlers.application_form import APPLY, start_application
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.resubmission import RESUBMIT, start_resubmission
+from handlers.roles import STAFF
 from handlers.router import Router
 from storage.models import Application
 
 router = Router("apply")
 
 
-@router.command("apply", help=N_("Apply for the agency service, or send requested documents"))
+@router.command(
+    "apply",
+    help=N_("Apply for the agency service, or send requested documents"),
+    not_for=STAFF,  # staff apply for no one: the enterprise is the applicant (申报主体)
+)
 @router.button("menu:apply")
 async def apply(ctx: Ctx) -> None:
     waiting = await ctx.uow.applications.of_contact(

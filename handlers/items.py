@@ -31,6 +31,8 @@ from storage.models import ChecklistItem, Project
 
 router = Router("items")
 
+SHOW = "show"  # ``it:ITEM:show``: a card's button elsewhere (/mine) that only shows it
+
 
 # Item cards and the work log are the team's: in a DM only staff get them; in a group
 # the scope refuses the enterprise and strangers. A card's buttons are authorised alike.
@@ -120,6 +122,10 @@ async def item_button(ctx: Ctx) -> None:
     assert isinstance(item, ChecklistItem) and project is not None
     parts = (ctx.incoming.payload or "").split(":")
     word = parts[2] if len(parts) == 3 else ""
+    if word == SHOW:  # from /mine: the card, with the moves the presser may make
+        role = await item_role(ctx, project, item)
+        await ctx.reply(await card(ctx, ctx.uow, project, item, role))
+        return
     action = Action.COMPLETE if word == RECORD else Action._value2member_map_.get(word)
     if not isinstance(action, Action):
         await ctx.reply(ctx._("This item no longer exists."))

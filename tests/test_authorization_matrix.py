@@ -322,11 +322,27 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                 {
                     "ent": ok(r"^\*\*Your projects\*\*\n\*\*PA-0001 运河物流中心\*\*"),
                     "ent_other": ok(r"^\*\*Your projects\*\*\n\*\*PB-0002 ", "PA-0001"),
+                    "ent_none": ok(r"^You have no projects or applications yet", "PA-0001"),
+                    "stranger": ok(r"^You have no projects or applications yet", "PA-0001"),
                 },
-                ok(r"^You have no projects or applications yet", "PA-0001"),
+                no(ONLY_FOR + "enterprise contact"),  # staff follow their work with /mine
             ),
         ),
-        "group": ("/progress", only({}, no(DM_ONLY))),
+        "group": ("/progress", only({r: no(DM_ONLY) for r in NON_STAFF}, no(ONLY_FOR))),
+    },
+    "mine": {
+        "dm": (
+            "/mine",
+            only(
+                {
+                    **{r: no(ONLY_FOR) for r in NON_STAFF},
+                    "spec": ok(r"^\*\*Your work, .*\nOpen items \(\d+\):\n• PA-0001 · "),
+                    "butler": ok(r"^\*\*Your work, .*Unresolved problems \(\d+\):\n• #"),
+                },
+                ok(r"^\*\*Your work, "),
+            ),
+        ),
+        "group": ("/mine", only({r: no(ONLY_FOR) for r in NON_STAFF}, no(DM_ONLY))),
     },
     "escalate": {
         "dm": (

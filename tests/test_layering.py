@@ -72,6 +72,7 @@ FLOWS = {
     "eligibility_check",
     "groups",
     "items",
+    "mine",
     "office",
     "plan",
     "problems",
