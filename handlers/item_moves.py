@@ -25,6 +25,7 @@ from handlers.render import (
     department_label,
     due_text,
     item_name,
+    item_number,
     progress_bar,
 )
 from handlers.stage_advance import CLOSED_STATES, advance_when_stage_closed
@@ -141,11 +142,6 @@ async def card(
 
 
 # -- moving -----------------------------------------------------------------------------
-def item_number(item: ChecklistItem) -> int:
-    """The item's number in its project's plan, as lists show it and `/item N` takes it."""
-    return item.sort + 1
-
-
 def refusal_text(ctx: Ctx, item: ChecklistItem, action: Action, refusal: Refusal) -> str:
     """A refusal in words, naming what the actor may do instead."""
     number = item_number(item)

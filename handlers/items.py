@@ -20,11 +20,10 @@ from handlers.item_moves import (
     RECORD,
     TYPED,
     card,
-    item_number,
     item_role,
     move_item,
 )
-from handlers.render import STATE_LABELS, item_name
+from handlers.render import STATE_LABELS, item_name, item_number
 from handlers.roles import STAFF
 from handlers.router import Router
 from storage.models import ChecklistItem, Project
