@@ -17,6 +17,7 @@ from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.inbound_text import too_long
+from handlers.item_approval import recorded_approval
 from handlers.project_file import build_archive
 from handlers.projects import enterprise_contact
 from handlers.render import (
@@ -132,15 +133,17 @@ async def completion_summary(say: Speaks, uow: UnitOfWork, scheme: Scheme, proje
     ]
     for item in items:
         who = await uow.people.get(item.assignee_id) if item.assignee_id else None
-        lines.append(
-            say._(
-                "• {item} — {state}, {date}, {who}",
-                item=item_name(say, item),
-                state=say._(STATE_LABELS.get(item.state, item.state)),
-                date=item.done_on.isoformat() if item.done_on else "—",
-                who=who.name if who else "—",
-            )
+        line = say._(
+            "• {item} — {state}, {date}, {who}",
+            item=item_name(say, item),
+            state=say._(STATE_LABELS.get(item.state, item.state)),
+            date=item.done_on.isoformat() if item.done_on else "—",
+            who=who.name if who else "—",
         )
+        approval = await recorded_approval(uow, item) if item.state == "done" else None
+        if approval is not None and approval.number:
+            line += " · " + say._("Approval number: {number}", number=approval.number)
+        lines.append(line)
     butler = await uow.people.get(project.butler_id) if project.butler_id else None
     lines.append(
         say._(

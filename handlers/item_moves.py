@@ -15,7 +15,7 @@ from domain.items import TRANSITIONS, Action, Refusal, Status, apply_action, leg
 from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
-from handlers.item_approval import Approval
+from handlers.item_approval import Approval, approval_lines, recorded_approval
 from handlers.item_corrections import tell_correction
 from handlers.projects import item_state, store_state
 from handlers.render import (
@@ -120,6 +120,8 @@ async def card(
                 "Clock paused for correction (补正) since {date}.", date=item.paused_on.isoformat()
             )
         )
+    if item.state == "done" and (approval := await recorded_approval(uow, item)) is not None:
+        lines += approval_lines(say, approval)
     if item.prerequisites:
         names = {i.code: item_name(say, i) for i in await uow.items.of_project(project.id)}
         lines.append(
