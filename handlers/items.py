@@ -102,7 +102,16 @@ async def item_command(ctx: Ctx) -> None:
         return
     if action is Action.COMPLETE:
         # What follows 办结 is the approval's number (批复文号 / 证照编号).
-        approval = Approval(reason[:MAX_NUMBER]) if reason else None
+        if len(reason) > MAX_NUMBER:
+            await ctx.reply(
+                ctx._(
+                    "An approval number has at most {limit} characters; that one has {length}.",
+                    limit=MAX_NUMBER,
+                    length=len(reason),
+                )
+            )
+            return
+        approval = Approval(reason) if reason else None
         await move_item(ctx, project, item, action, None, approval=approval)
         return
     asks = not reason and action is Action.REQUEST_CORRECTION
