@@ -34,4 +34,3 @@ def command_infos(router: Router) -> list[CommandInfo]:
         for name, text in helps.items()
         if name in audience
     ]
-
