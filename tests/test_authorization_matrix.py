@@ -605,6 +605,29 @@ ITEM_MOVES_GROUP = only(
     no(NOT_TEAM_GROUP),
 )
 
+CARD_SHOWN = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: not started"
+NOT_YET = r"“Fire-protection acceptance \(or filing\)” is not started, so “Done \(办结\)” is not"
+# /mine's button shows the card to anyone of the team; closing with the approval's number
+# asks only someone who may close it now (here nobody may: the item has not started).
+ITEM_SHOWN = only(
+    {
+        **{r: no(ONLY_FOR) for r in NON_STAFF},
+        **{r: ok(CARD_SHOWN) for r in ("butler", "spec", "backup", "spec_dept", "office")},
+        "leader": ok(CARD_SHOWN),
+    },
+    no(NOT_TEAM_DM),
+)
+ITEM_RECORD = only(
+    {
+        **{r: no(ONLY_FOR) for r in NON_STAFF},
+        **{r: no(NOT_YET) for r in ("butler", "spec", "backup")},
+        "spec_dept": no(BELONGS),
+        "office": no(NOT_YET + r" possible now\. You can: Not applicable \(/item \d+ 不适用\)"),
+        "leader": no(BELONGS),
+    },
+    no(NOT_TEAM_DM),
+)
+
 # payload → venue ("dm", "ga", "gb") → {role: expectation}; `form` cases start a form
 # that is cancelled afterwards.
 BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
@@ -675,6 +698,8 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
         "ga": ITEM_MOVES_GROUP,
         "gb": everyone(no(OTHER_GROUP)),  # PB's group never moves (or shows) PA's items
     },
+    "it:{item}:show": {"dm": ITEM_SHOWN},
+    "it:{item}:record": {"dm": ITEM_RECORD},
     "it:{item}:no_such_action": {
         "dm": only(
             {r: no(GONE_ITEM) for r in STAFF_ROLES if r not in ("butler_other", "spec_other")}
