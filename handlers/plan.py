@@ -24,6 +24,7 @@ from handlers.handbook import handbook_text
 from handlers.i18n import N_
 from handlers.projects import project_plan, sync_rows, write_items
 from handlers.router import Router
+from handlers.stage_advance import advance_when_stage_closed
 from storage.models import Project
 
 router = Router("plan")
@@ -177,3 +178,6 @@ async def plan_command(ctx: Ctx) -> None:
             "Items pushed later as a result: {items}", items="、".join(_name(ctx, m) for m in moved)
         )
     await ctx.reply(text)
+    if isinstance(change, DropItem) and row is not None:
+        # Dropping the last open item of the stage closes the stage like 办结 would.
+        await advance_when_stage_closed(ctx, project, row)
