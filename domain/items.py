@@ -13,7 +13,7 @@ The table `TRANSITIONS` is the single source: who may do what from where. The re
 specialist, their backup and the butler move items; dropping an item from the project
 (not_applicable) changes the plan's scope, so only the butler and the office may; only
 the butler may reopen a closed item. Reopening and marking not applicable need a reason
-for the work log.
+for the work log; a 补正 request needs one too: what is missing, told to the enterprise.
 
 The clock (DOMAIN.md "Time"): the due date before 受理 is the planned one; 受理 on S sets
 ``due = S + limit`` working days. 补正 requested on P stops the clock (a paused item is
@@ -116,8 +116,11 @@ TRANSITIONS: Mapping[tuple[Status, Action], Transition] = {
     for t in (
         Transition(Status.NOT_STARTED, Action.SUBMIT, Status.SUBMITTED, _MOVERS),
         Transition(Status.SUBMITTED, Action.START_REVIEW, Status.IN_REVIEW, _MOVERS),
-        Transition(Status.SUBMITTED, Action.REQUEST_CORRECTION, Status.CORRECTION_NEEDED, _MOVERS),
-        Transition(Status.IN_REVIEW, Action.REQUEST_CORRECTION, Status.CORRECTION_NEEDED, _MOVERS),
+        # 补正 says what is missing: the enterprise is told it all at once (一次性告知).
+        *(
+            Transition(s, Action.REQUEST_CORRECTION, Status.CORRECTION_NEEDED, _MOVERS, True)
+            for s in (Status.SUBMITTED, Status.IN_REVIEW)
+        ),
         Transition(Status.CORRECTION_NEEDED, Action.ACCEPT_CORRECTION, Status.IN_REVIEW, _MOVERS),
         # A 即办件 is done on the spot: 受理 then 办结, no separate review.
         Transition(Status.SUBMITTED, Action.COMPLETE, Status.DONE, _MOVERS),

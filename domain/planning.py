@@ -21,16 +21,20 @@ butler's changes (`Redate`, `AddItem`, `DropItem`) go through `replan`, which ne
 an existing item earlier by itself: a promised date only moves earlier when the butler
 re-dates that very item. `recompute` redoes a plan's dates under a new calendar (e.g. the
 State Council published next year's holidays); the caller compares the two plans.
+
+The plan's data (`Plan`, `PlannedItem`) lives in `domain.plan_model` and reading it in
+`domain.plan_reading`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
 from domain.calendar import DueDate, WorkCalendar
+from domain.plan_model import PLAN_FORMAT, Plan, PlanError, PlannedItem
+from domain.plan_reading import critical_path, key_dates, runs_in_parallel
 from domain.scheme import ChecklistItem, Scheme
 
 __all__ = [
@@ -52,133 +56,6 @@ __all__ = [
     "replan",
     "runs_in_parallel",
 ]
-
-PLAN_FORMAT = 1
-"""Version of the JSON snapshot written by `Plan.to_json`."""
-
-
-class PlanError(ValueError):
-    """A plan that cannot be built or a change that cannot apply; `code` names the reason."""
-
-    def __init__(self, code: str, **detail: str) -> None:
-        self.code = code
-        self.detail: dict[str, str] = detail
-        shown = ", ".join(f"{key}={value}" for key, value in detail.items())
-        super().__init__(f"{code}: {shown}" if shown else code)
-
-
-@dataclass(frozen=True)
-class PlannedItem:
-    """One item of the plan (手续事项) with its planned start and due date.
-
-    ``prerequisites`` lists only prerequisites inside the plan. ``fixed_due`` marks a due
-    date the butler set by hand (`Redate`), kept until a prerequisite is pushed past it.
-    """
-
-    item_id: str
-    department: str
-    stage: str
-    limit_workdays: int
-    prerequisites: tuple[str, ...]
-    planned_start: date
-    due_on: date
-    provisional: bool
-    parallel_group: int
-    fixed_due: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON: dates as ISO strings, tuples as lists."""
-        return {
-            "item_id": self.item_id,
-            "department": self.department,
-            "stage": self.stage,
-            "limit_workdays": self.limit_workdays,
-            "prerequisites": list(self.prerequisites),
-            "planned_start": self.planned_start.isoformat(),
-            "due_on": self.due_on.isoformat(),
-            "provisional": self.provisional,
-            "parallel_group": self.parallel_group,
-            "fixed_due": self.fixed_due,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlannedItem:
-        """The item written by `to_json`."""
-        return cls(
-            item_id=str(data["item_id"]),
-            department=str(data["department"]),
-            stage=str(data["stage"]),
-            limit_workdays=int(data["limit_workdays"]),
-            prerequisites=tuple(str(p) for p in data["prerequisites"]),
-            planned_start=date.fromisoformat(data["planned_start"]),
-            due_on=date.fromisoformat(data["due_on"]),
-            provisional=bool(data["provisional"]),
-            parallel_group=int(data["parallel_group"]),
-            fixed_due=bool(data.get("fixed_due", False)),
-        )
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A project's plan: remaining stages in order, items in stable order (一项目一册).
-
-    Items are ordered by stage, then `parallel_group` (a topological order), then the
-    order in which they were given (catalogue order; added items come last).
-    """
-
-    start: date
-    stages: tuple[str, ...]
-    items: tuple[PlannedItem, ...]
-    _index: dict[str, int] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {p.item_id: n for n, p in enumerate(self.items)})
-
-    @property
-    def provisional(self) -> bool:
-        """Whether any date of the plan relies on a year the calendar does not know."""
-        return any(p.provisional for p in self.items)
-
-    @property
-    def item_ids(self) -> tuple[str, ...]:
-        """The item ids in plan order."""
-        return tuple(p.item_id for p in self.items)
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self._index
-
-    def item(self, item_id: str) -> PlannedItem:
-        """The planned item with this id; KeyError if it is not in the plan."""
-        return self.items[self._index[item_id]]
-
-    def by_stage(self) -> dict[str, tuple[PlannedItem, ...]]:
-        """Items grouped by stage, stages in order; stages without items are left out."""
-        groups = {s: tuple(p for p in self.items if p.stage == s) for s in self.stages}
-        return {s: group for s, group in groups.items() if group}
-
-    def dependents(self, item_id: str) -> tuple[str, ...]:
-        """Items that list `item_id` as a direct prerequisite, in plan order."""
-        return tuple(p.item_id for p in self.items if item_id in p.prerequisites)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the project snapshot (dates as ISO strings)."""
-        return {
-            "format": PLAN_FORMAT,
-            "start": self.start.isoformat(),
-            "stages": list(self.stages),
-            "items": [p.to_json() for p in self.items],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Plan:
-        """The plan written by `to_json`; PlanError for a snapshot of an unknown format."""
-        if data.get("format") != PLAN_FORMAT:
-            raise PlanError("plan.unknown_format", format=str(data.get("format")))
-        return cls(
-            start=date.fromisoformat(data["start"]),
-            stages=tuple(str(s) for s in data["stages"]),
-            items=tuple(PlannedItem.from_json(p) for p in data["items"]),
-        )
 
 
 # --- changes the butler makes (/plan …) --------------------------------------------
@@ -447,60 +324,3 @@ def recompute(plan: Plan, calendar: WorkCalendar) -> Plan:
     holidays): same start, items, prerequisites and hand-set dates; no floors."""
     fixed = {p.item_id: p.due_on for p in plan.items if p.fixed_due}
     return _schedule(plan.start, plan.stages, _specs(plan), calendar, fixed=fixed)
-
-
-# --- reading a plan --------------------------------------------------------------
-
-
-def key_dates(plan: Plan) -> dict[str, DueDate]:
-    """Per stage (in order) the latest due date of its items (关键时间节点)."""
-    dates: dict[str, DueDate] = {}
-    for stage, group in plan.by_stage().items():
-        last = max(p.due_on for p in group)
-        provisional = any(p.provisional for p in group if p.due_on == last)
-        dates[stage] = DueDate(last, provisional)
-    return dates
-
-
-def critical_path(plan: Plan, stage: str | None = None) -> tuple[str, ...]:
-    """The chain of items, first to last, that sets the key date of `stage` (of the whole
-    plan when None): from the item due last, back through the prerequisite whose due date
-    set each start. Ties go to the earlier item in plan order. Empty for an empty stage."""
-    pool = [p for p in plan.items if stage is None or p.stage == stage]
-    if not pool:
-        return ()
-    last = max(p.due_on for p in pool)
-    current = next(p for p in pool if p.due_on == last)
-    chain = [current.item_id]
-    while True:
-        binding = [
-            plan.item(needed)
-            for needed in current.prerequisites
-            if plan.item(needed).due_on == current.planned_start
-        ]
-        if not binding:
-            break
-        current = min(binding, key=lambda p: plan.item_ids.index(p.item_id))
-        chain.append(current.item_id)
-    return tuple(reversed(chain))
-
-
-def runs_in_parallel(plan: Plan, first: str, second: str) -> bool:
-    """Whether two items of the plan have no prerequisite path between them (并联)."""
-    if first == second:
-        return False
-    return not (_reaches(plan, first, second) or _reaches(plan, second, first))
-
-
-def _reaches(plan: Plan, later: str, earlier: str) -> bool:
-    """Whether `earlier` is a direct or indirect prerequisite of `later`."""
-    seen: set[str] = set()
-    stack = [later]
-    while stack:
-        for needed in plan.item(stack.pop()).prerequisites:
-            if needed == earlier:
-                return True
-            if needed not in seen:
-                seen.add(needed)
-                stack.append(needed)
-    return False

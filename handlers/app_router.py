@@ -10,6 +10,7 @@ from handlers import (
     eligibility_check,
     groups,
     items,
+    mine,
     mute,
     office,
     people,
@@ -35,6 +36,7 @@ def build_router() -> Router:
     root.include(apply.router)
     root.include(progress.router)
     root.include(status.router)
+    root.include(mine.router)
     root.include(items.router)
     root.include(team.router)
     root.include(people.router)

@@ -25,8 +25,12 @@ def command_infos(router: Router) -> list[CommandInfo]:
     for route in router.routes():
         if route.kind == "command":
             audience[route.key] = audience.get(route.key, frozenset()) | route.audience
+    helps: dict[str, str] = {}
+    for route in router.routes():
+        if route.kind == "command" and route.help and route.key not in helps:
+            helps[route.key] = route.help
     return [
         CommandInfo(name, text, frozenset() if name in everyone else audience[name])
-        for name, text in router.menu(frozenset().union(*audience.values()))
+        for name, text in helps.items()
+        if name in audience
     ]
-

@@ -17,6 +17,7 @@ from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.inbound_text import too_long
+from handlers.item_approval import recorded_approval
 from handlers.project_file import build_archive
 from handlers.projects import enterprise_contact
 from handlers.render import (
@@ -89,7 +90,7 @@ async def advance(ctx: Ctx) -> None:
                 "reason: /advance REASON",
                 stage=stage_name(ctx, ctx.scheme, project.stage),
                 count=len(open_items),
-                items="、".join(i.code for i in open_items),
+                items="、".join(item_name(ctx, i) for i in open_items),
             )
         )
         return
@@ -132,15 +133,17 @@ async def completion_summary(say: Speaks, uow: UnitOfWork, scheme: Scheme, proje
     ]
     for item in items:
         who = await uow.people.get(item.assignee_id) if item.assignee_id else None
-        lines.append(
-            say._(
-                "• {item} — {state}, {date}, {who}",
-                item=item_name(say, item),
-                state=say._(STATE_LABELS.get(item.state, item.state)),
-                date=item.done_on.isoformat() if item.done_on else "—",
-                who=who.name if who else "—",
-            )
+        line = say._(
+            "• {item} — {state}, {date}, {who}",
+            item=item_name(say, item),
+            state=say._(STATE_LABELS.get(item.state, item.state)),
+            date=item.done_on.isoformat() if item.done_on else "—",
+            who=who.name if who else "—",
         )
+        approval = await recorded_approval(uow, item) if item.state == "done" else None
+        if approval is not None and approval.number:
+            line += " · " + say._("Approval number: {number}", number=approval.number)
+        lines.append(line)
     butler = await uow.people.get(project.butler_id) if project.butler_id else None
     lines.append(
         say._(
@@ -171,7 +174,7 @@ async def complete(ctx: Ctx) -> None:
                 "{count} items are still open: {items}. Close them first, or give a reason: "
                 "/complete REASON",
                 count=len(open_items),
-                items="、".join(i.code for i in open_items),
+                items="、".join(item_name(ctx, i) for i in open_items),
             )
         )
         return
@@ -256,6 +259,21 @@ async def confirm(ctx: Ctx) -> None:
     await _notify_groups(ctx, project, text)
     if project.butler_id is not None:
         await ctx.post.to_person(project.butler_id, text)
+    for member in await ctx.uow.people.with_role("office"):
+        if member.id != project.butler_id:
+            await ctx.post.to_person(member.id, _confirmed_for(Voice(member.lang), ctx, project))
+
+
+def _confirmed_for(say: Speaks, ctx: Ctx, project: Project) -> str:
+    """The office's notice of a confirmed 办结: whose, when, and what to file."""
+    return say._(
+        "{name} confirmed the completion (办结) of project {code} {project} at {time}. The "
+        "project is archived; its file (一事一档) is ready for the office archive.",
+        name=ctx.person.name,
+        code=project.code,
+        project=project.name,
+        time=local_time(ctx.now, ctx.services.timezone),
+    )
 
 
 @router.command("archive", roles={"office"}, help=N_("The project's file (一事一档)"))

@@ -18,6 +18,7 @@ from handlers.chat import Button, Outgoing
 from handlers.context import Ctx
 from handlers.forms import Choice, Field, Form, Ok, start_form, text_parser
 from handlers.i18n import N_
+from handlers.roles import STAFF
 from handlers.router import Router
 from handlers.validation import validator_parser
 
@@ -235,7 +236,11 @@ ELIGIBILITY = Form(
 )
 
 
-@router.command("check", help=N_("Check whether your project qualifies for the service"))
+@router.command(
+    "check",
+    help=N_("Check whether your project qualifies for the service"),
+    not_for=STAFF,  # a question an enterprise asks; staff check with the office's rules
+)
 @router.button("menu:check")
 async def check(ctx: Ctx) -> None:
     asks = [name for name in facts_asked(ctx.scheme.eligibility) if name in FACT_KINDS]

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from domain.planning import Plan, key_dates
 from domain.scheme import Scheme
-from handlers.render import Speaks, department_label, due_text, item_name, stage_name
+from handlers.render import (
+    Speaks,
+    department_label,
+    due_text,
+    item_name,
+    item_number,
+    stage_name,
+)
 from storage.models import ChecklistItem, Project
 from storage.uow import UnitOfWork
 
@@ -55,9 +62,9 @@ async def handbook_text(
             dept = department_label(say, department)
             lines.append(
                 say._(
-                    "• {item} ({code}) — {department}, {who}, due {due}",
+                    "• {number}. {item} — {department}, {who}, due {due}",
+                    number=item_number(item),
                     item=item_name(say, item),
-                    code=item.code,
                     department=dept,
                     who=names.get(item.assignee_id or 0, say._("unassigned")),
                     due=due_text(say, item.due_on, item.due_provisional),

@@ -24,6 +24,8 @@ from handlers.handbook import handbook_text
 from handlers.i18n import N_
 from handlers.projects import project_plan, sync_rows, write_items
 from handlers.router import Router
+from handlers.stage_advance import advance_when_stage_closed
+from storage.models import Project
 
 router = Router("plan")
 
@@ -41,6 +43,27 @@ PLAN_ERRORS = {
 
 
 # -- /plan ---------------------------------------------------------------------------
+async def _item_code(ctx: Ctx, project: Project, word: str) -> str:
+    """The catalogue code of the item `word` names: its number in the handbook, its name
+    (either language) or its code; the word itself when nothing matches."""
+    wanted = word.strip().casefold()
+    for row in await ctx.uow.items.of_project(project.id):
+        if wanted in {str(row.sort + 1), row.code, row.name_zh.casefold(), row.name_en.casefold()}:
+            return row.code
+    for item in ctx.scheme.checklist:
+        if wanted in {item.id, item.name.zh.casefold(), item.name.en.casefold()}:
+            return item.id
+    return word
+
+
+def _name(ctx: Ctx, code: str) -> str:
+    """An item's name in the sender's language (what they typed, for an unknown code)."""
+    try:
+        return ctx.label(ctx.scheme.item(code).name)
+    except KeyError:
+        return code
+
+
 USAGE = N_(
     "Use: /plan add ITEM REASON · /plan drop ITEM REASON · /plan redate ITEM YYYY-MM-DD REASON"
 )
@@ -72,7 +95,7 @@ async def plan_command(ctx: Ctx) -> None:
     if verb not in ("add", "drop", "redate") or len(words) < needed:
         await ctx.reply(ctx._(USAGE))
         return
-    code = words[1]
+    code = await _item_code(ctx, project, words[1])
     reason = " ".join(words[needed - 1 :])
     change: PlanChange
     if verb == "add":
@@ -104,7 +127,8 @@ async def plan_command(ctx: Ctx) -> None:
     try:
         new_plan = replan(plan, [change], ctx.services.calendar)
     except PlanError as err:
-        await ctx.reply(ctx._(PLAN_ERRORS.get(err.code, USAGE), **err.detail))
+        detail = {**err.detail, "item": _name(ctx, err.detail.get("item", code))}
+        await ctx.reply(ctx._(PLAN_ERRORS.get(err.code, USAGE), **detail))
         return
     snapshot = {**(project.snapshot or {}), "plan": new_plan.to_json()}
     if isinstance(change, AddItem):
@@ -136,18 +160,24 @@ async def plan_command(ctx: Ctx) -> None:
         for p in new_plan.items
         if p.item_id in plan and p.item_id != code and p.due_on != plan.item(p.item_id).due_on
     ]
+    name = _name(ctx, code)
     text = {
-        "add": ctx._("Item {item} added to the plan. Reason: {reason}", item=code, reason=reason),
+        "add": ctx._("Item {item} added to the plan. Reason: {reason}", item=name, reason=reason),
         "drop": ctx._(
-            "Item {item} dropped from the plan. Reason: {reason}", item=code, reason=reason
+            "Item {item} dropped from the plan. Reason: {reason}", item=name, reason=reason
         ),
         "redate": ctx._(
             "Item {item} is now due {date}. Reason: {reason}",
-            item=code,
+            item=name,
             date=words[2],
             reason=reason,
         ),
     }[verb]
     if moved:
-        text += "\n" + ctx._("Items pushed later as a result: {items}", items="、".join(moved))
+        text += "\n" + ctx._(
+            "Items pushed later as a result: {items}", items="、".join(_name(ctx, m) for m in moved)
+        )
     await ctx.reply(text)
+    if isinstance(change, DropItem) and row is not None:
+        # Dropping the last open item of the stage closes the stage like 办结 would.
+        await advance_when_stage_closed(ctx, project, row)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from domain.ladder import Ladder, project_ladder
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
+from handlers.event_labels import event_label, event_note
 from handlers.i18n import N_
 from handlers.postman import Postman
 from handlers.render import Voice, department_name
@@ -75,9 +76,10 @@ async def problem_facts(
         events = await uow.due.item_events(project.id, item.id, LOG_LINES)
         if events:
             lines.append(Voice(lang)._("Latest work-log entries:"))
+            say = Voice(lang)
             for ev in events:
-                note = ev.data.get("note") or ev.data.get("reason") or ev.data.get("to") or ""
-                lines.append(f"  · {ev.at.date().isoformat()} {ev.kind} {note}".rstrip())
+                entry = f"{event_label(say, ev.kind)} {event_note(say, ev.data or {})}"
+                lines.append(f"  · {ev.at.date().isoformat()} {entry}".rstrip())
     lines.append(Voice(lang)._("Reason: {reason}", reason=problem.reason))
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ from handlers.application_cards import number_of
 from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.roles import STAFF
 from handlers.router import Router
 from storage.repos.applications import OPEN_STATUSES
 
@@ -44,6 +45,7 @@ def _label_of(ctx: Ctx, entries: object, wanted: str) -> str:
     elsewhere=N_(
         "Send /progress in a direct chat with me; here /status shows this group's project."
     ),
+    not_for=STAFF,  # the enterprise's view; staff follow their work with /status and /mine
 )
 @router.button("menu:progress", chat=ChatKind.DM)
 async def progress(ctx: Ctx) -> None:

@@ -56,6 +56,12 @@ def item_name(say: Speaks, item: ChecklistItem) -> str:
     return item.name_en if say.lang == "en" else item.name_zh
 
 
+def item_number(item: ChecklistItem) -> int:
+    """The item's number in its project's plan: lists and the handbook show it, and `/item N`
+    and `/plan … N` take it, so nobody has to type an internal code."""
+    return item.sort + 1
+
+
 def stage_name(say: Speaks, scheme: Scheme, stage: str) -> str:
     """A stage's name in the reader's language (its id if the scheme lost it)."""
     try:

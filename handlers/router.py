@@ -25,6 +25,7 @@ from typing import Protocol
 from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.refusals import refuse_chat, refuse_roles
+from handlers.roles import ROLES
 
 Handler = Callable[[Ctx], Awaitable[None]]
 
@@ -53,6 +54,9 @@ class Route:
     scope: Scope | None = None
     help: str | None = None  # msgid of the /help line (commands)
     elsewhere: str | None = None  # msgid answered in the wrong kind of chat, if not the usual
+    # Roles it is not for even though it is open to everyone else (staff do not /apply):
+    # refused to them, and left out of their /help.
+    not_for: frozenset[str] = frozenset()
 
     def matches(self, ctx: Ctx) -> bool:
         """The event is of this route's kind and key (in whatever chat)."""
@@ -69,7 +73,20 @@ class Route:
         return self.chat is None or ctx.incoming.chat_kind is self.chat
 
     def allows(self, ctx: Ctx) -> bool:
+        if self.not_for and ctx.has_role(*self.not_for):
+            return False
         return not self.roles or ctx.has_role(*self.roles)
+
+    @property
+    def refused_for(self) -> frozenset[str]:
+        """The roles a refusal names: its roles, else every role it is not closed to."""
+        return self.roles or frozenset(ROLES) - self.not_for
+
+    def listed_for(self, roles: frozenset[str]) -> bool:
+        """Whether /help lists it to someone with `roles`."""
+        if self.not_for & roles:
+            return False
+        return not self.audience or bool(self.audience & roles)
 
     @property
     def audience(self) -> frozenset[str]:
@@ -96,9 +113,12 @@ class Router:
         scope: Scope | None = None,
         help: str | None = None,
         elsewhere: str | None = None,
+        not_for: frozenset[str] = frozenset(),
     ) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
-            route = Route(kind, key, handler, frozenset(roles or ()), chat, scope, help, elsewhere)
+            route = Route(
+                kind, key, handler, frozenset(roles or ()), chat, scope, help, elsewhere, not_for
+            )
             self._routes.append(route)
             return handler
 
@@ -113,8 +133,11 @@ class Router:
         scope: Scope | None = None,
         help: str | None = None,
         elsewhere: str | None = None,
+        not_for: frozenset[str] = frozenset(),
     ) -> Callable[[Handler], Handler]:
-        return self._register("command", name.lower(), roles, chat, scope, help, elsewhere)
+        return self._register(
+            "command", name.lower(), roles, chat, scope, help, elsewhere, frozenset(not_for)
+        )
 
     def button(
         self,
@@ -151,7 +174,7 @@ class Router:
                 continue
             if route.help and route.key not in helps:
                 helps[route.key] = route.help
-            if not route.audience or route.audience & roles:
+            if route.listed_for(roles):
                 usable.add(route.key)
         return [(name, text) for name, text in helps.items() if name in usable]
 
@@ -165,7 +188,7 @@ class Router:
         if here:
             route = next((r for r in here if r.allows(ctx)), None)
             if route is None:
-                await refuse_roles(ctx, here[0].roles)
+                await refuse_roles(ctx, here[0].refused_for)
             elif route.scope is None or await route.scope.admit(ctx):
                 await route.handler(ctx)
             return True
@@ -175,7 +198,7 @@ class Router:
         if first.kind != "command":
             return True  # a button of a direct-chat screen pressed in a group: ignored
         if not any(r.allows(ctx) for r in candidates):
-            await refuse_roles(ctx, first.roles)
+            await refuse_roles(ctx, first.refused_for)
         else:
             await refuse_chat(ctx, first.chat, first.elsewhere)
         return True

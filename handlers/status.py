@@ -17,7 +17,15 @@ from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.projects import item_state
-from handlers.render import STATE_LABELS, counts, due_text, item_name, progress_bar, stage_name
+from handlers.render import (
+    STATE_LABELS,
+    counts,
+    due_text,
+    item_name,
+    item_number,
+    progress_bar,
+    stage_name,
+)
 from handlers.router import Router
 from storage.models import ChecklistItem, Project
 
@@ -66,14 +74,14 @@ async def project_status(ctx: Ctx, project: Project) -> str:
     for item in due_week[:PAGE_SIZE]:
         due = due_text(ctx, item.due_on, item.due_provisional)
         who = await _who(ctx, item.assignee_id)
-        lines.append(f"• {item_name(ctx, item)} ({item.code}) — {due} · {who}")
+        lines.append(f"• {item_number(item)}. {item_name(ctx, item)} — {due} · {who}")
     lines.append(ctx._("Overdue: {count}", count=len(overdue)))
     for item, days in overdue[:PAGE_SIZE]:
         lines.append(
             ctx._(
-                "• {item} ({code}) — {days} working days late · {department} · {who}",
+                "• {number}. {item} — {days} working days late · {department} · {who}",
+                number=item_number(item),
                 item=item_name(ctx, item),
-                code=item.code,
                 days=days,
                 department=await _department(ctx, item.department_id),
                 who=await _who(ctx, item.assignee_id),
@@ -149,7 +157,7 @@ async def dm_status(ctx: Ctx, args: str, page: int) -> Outgoing:
         for item in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
             project = await ctx.uow.projects.get(item.project_id)
             line = (
-                f"{project.code if project else '—'} · {item_name(ctx, item)} ({item.code}) · "
+                f"{project.code if project else '—'} · {item_name(ctx, item)} · "
                 f"{ctx._(STATE_LABELS.get(item.state, item.state))} · "
                 f"{due_text(ctx, item.due_on, item.due_provisional)}"
             )

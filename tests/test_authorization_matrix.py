@@ -63,9 +63,12 @@ NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
-BELONGS = r"item fire_acceptance belongs to .*Only its specialist"
-OFFICE_MOVE = r"You cannot do “Accept \(受理\)” on item fire_acceptance\. You can: Not applicable"
-CARD_SUBMITTED = r"\(fire_acceptance\) — PA-0001\n.*\nState: submitted"
+BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its specialist"
+OFFICE_MOVE = (
+    r"You cannot do “Accept \(受理\)” on “Fire-protection acceptance \(or filing\)”\. "
+    r"You can: Not applicable"
+)
+CARD_SUBMITTED = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: submitted"
 
 
 @dataclass(frozen=True)
@@ -331,11 +334,27 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                 {
                     "ent": ok(r"^\*\*Your projects\*\*\n\*\*PA-0001 运河物流中心\*\*"),
                     "ent_other": ok(r"^\*\*Your projects\*\*\n\*\*PB-0002 ", "PA-0001"),
+                    "ent_none": ok(r"^You have no projects or applications yet", "PA-0001"),
+                    "stranger": ok(r"^You have no projects or applications yet", "PA-0001"),
                 },
-                ok(r"^You have no projects or applications yet", "PA-0001"),
+                no(ONLY_FOR + "enterprise contact"),  # staff follow their work with /mine
             ),
         ),
-        "group": ("/progress", only({}, no(DM_ONLY))),
+        "group": ("/progress", only({r: no(DM_ONLY) for r in NON_STAFF}, no(ONLY_FOR))),
+    },
+    "mine": {
+        "dm": (
+            "/mine",
+            only(
+                {
+                    **{r: no(ONLY_FOR) for r in NON_STAFF},
+                    "spec": ok(r"^\*\*Your work, .*\nOpen items \(\d+\):\n• PA-0001 · "),
+                    "butler": ok(r"^\*\*Your work, .*Unresolved problems \(\d+\):\n• #"),
+                },
+                ok(r"^\*\*Your work, "),
+            ),
+        ),
+        "group": ("/mine", only({r: no(ONLY_FOR) for r in NON_STAFF}, no(DM_ONLY))),
     },
     "escalate": {
         "dm": (
@@ -605,6 +624,29 @@ ITEM_MOVES_GROUP = only(
     no(NOT_TEAM_GROUP),
 )
 
+CARD_SHOWN = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: not started"
+NOT_YET = r"“Fire-protection acceptance \(or filing\)” is not started, so “Done \(办结\)” is not"
+# /mine's button shows the card to anyone of the team; closing with the approval's number
+# asks only someone who may close it now (here nobody may: the item has not started).
+ITEM_SHOWN = only(
+    {
+        **{r: no(ONLY_FOR) for r in NON_STAFF},
+        **{r: ok(CARD_SHOWN) for r in ("butler", "spec", "backup", "spec_dept", "office")},
+        "leader": ok(CARD_SHOWN),
+    },
+    no(NOT_TEAM_DM),
+)
+ITEM_RECORD = only(
+    {
+        **{r: no(ONLY_FOR) for r in NON_STAFF},
+        **{r: no(NOT_YET) for r in ("butler", "spec", "backup")},
+        "spec_dept": no(BELONGS),
+        "office": no(NOT_YET + r" possible now\. You can: Not applicable \(/item \d+ 不适用\)"),
+        "leader": no(BELONGS),
+    },
+    no(NOT_TEAM_DM),
+)
+
 # payload → venue ("dm", "ga", "gb") → {role: expectation}; `form` cases start a form
 # that is cancelled afterwards.
 BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
@@ -675,6 +717,8 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
         "ga": ITEM_MOVES_GROUP,
         "gb": everyone(no(OTHER_GROUP)),  # PB's group never moves (or shows) PA's items
     },
+    "it:{item}:show": {"dm": ITEM_SHOWN},
+    "it:{item}:record": {"dm": ITEM_RECORD},
     "it:{item}:no_such_action": {
         "dm": only(
             {r: no(GONE_ITEM) for r in STAFF_ROLES if r not in ("butler_other", "spec_other")}

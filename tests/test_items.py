@@ -118,9 +118,14 @@ def test_legal_actions_list_the_next_buttons() -> None:
 
 @pytest.mark.parametrize(
     ("status", "action"),
-    [(Status.DONE, Action.REOPEN), (Status.IN_REVIEW, Action.MARK_NOT_APPLICABLE)],
+    [
+        (Status.DONE, Action.REOPEN),
+        (Status.IN_REVIEW, Action.MARK_NOT_APPLICABLE),
+        (Status.SUBMITTED, Action.REQUEST_CORRECTION),
+        (Status.IN_REVIEW, Action.REQUEST_CORRECTION),
+    ],
 )
-def test_reopening_and_dropping_need_a_reason(status: Status, action: Action) -> None:
+def test_reopening_dropping_and_correction_need_a_reason(status: Status, action: Action) -> None:
     for reason in (None, "", "   "):
         refused = apply_action(
             in_state(status), action, "butler", d("2026-10-12"), CAL, reason=reason

@@ -73,6 +73,7 @@ FLOWS = {
     "eligibility_check",
     "groups",
     "items",
+    "mine",
     "mute",
     "office",
     "plan",
