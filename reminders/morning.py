@@ -22,7 +22,7 @@ from handlers import log_context
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
 from handlers.i18n import N_
-from handlers.items import ACTION_LABELS
+from handlers.item_moves import ACTION_LABELS
 from handlers.postman import Postman
 from handlers.problem_notices import GROUP_LANG, mention_line
 from handlers.render import Voice
