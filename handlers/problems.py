@@ -1,10 +1,14 @@
 """Difficult problems (难点问题) and the dispatch ladder (分级调度): notices and commands.
 
-`/escalate [item] REASON [level]` raises a problem by hand; `/ack [#id]` takes it (the
-ladder stops raising it for the rung's ``ack_suppresses_workdays``); `/resolve [#id]
-MINUTES` closes it and pushes the meeting minutes (会议纪要) to the project group and to
-every department concerned. The ladder is read from the project's snapshot (DESIGN
-decision 3); `reminders/ladder.py` raises problems by itself with the same notices.
+A project's problems are grouped: one problem lists its overdue items. `/escalate [item]
+REASON [level]` reports one up by hand (a specialist or backup their own item; the
+butler and the office any), joining the project's open problem or splitting the item
+out; `/ack [#id]` takes a problem (the ladder stops raising it for the rung's
+``ack_suppresses_workdays``); `/resolve [#id] MINUTES` closes it and pushes the meeting
+minutes (会议纪要) to the project group and to every department concerned. Without a
+number, both act on the only open problem, or offer the open ones. The ladder is read
+from the project's snapshot (DESIGN decision 3); `reminders/ladder.py` raises problems by
+itself with the same notices.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from handlers.problem_notices import (
 )
 from handlers.render import Voice, department_name
 from handlers.router import Router
-from storage.models import Problem
+from storage.models import ChecklistItem, Problem, Project
 
 router = Router("problems")
 
@@ -40,21 +44,59 @@ __all__ = [
 ]
 
 # -- commands --------------------------------------------------------------------------
-STAFF_ESCALATE = {"butler", "office"}
+STAFF_ESCALATE = {"butler", "office", "specialist", "backup"}
 STAFF_DISPATCH = {"butler", "office", "leader"}
 _LEVEL = re.compile(r"^(?:L|l|level)?(\d)$")
 _NO_PROBLEM_ACK = N_("No open problem found. Give its number, e.g. /ack #12.")
+
+
+async def reports_item(ctx: Ctx, project: Project, item: ChecklistItem | None) -> bool:
+    """Whether the sender may report this up: the butler and office any item of the
+    project (or the project as a whole); a specialist or backup only their own item."""
+    if project.butler_id == ctx.person.id or ctx.has_role("office"):
+        return True
+    if item is not None and item.assignee_id is not None:
+        if item.assignee_id == ctx.person.id:
+            return True
+        backups = await ctx.uow.due.backups_of(project.id, item.assignee_id)
+        if any(b.id == ctx.person.id for b in backups):
+            return True
+    say_role = ctx.label(ctx.scheme.roles.specialist)
+    if item is None:
+        await ctx.reply(
+            ctx._(
+                "Name your item first: /escalate ITEM REASON. A {specialist} reports up "
+                "their own items.",
+                specialist=say_role,
+            )
+        )
+    else:
+        await ctx.reply(
+            ctx._(
+                "Only the {specialist} of item {code}, their backup, the {butler} or the "
+                "{office} can report it up.",
+                specialist=say_role,
+                code=item.code,
+                butler=ctx.label(ctx.scheme.roles.butler),
+                office=ctx.label(ctx.scheme.roles.office),
+            )
+        )
+    return False
 
 
 @router.command(
     "escalate",
     roles=STAFF_ESCALATE,
     chat=ChatKind.GROUP,
-    scope=OnProject("dispatch", via="chat"),
-    help=N_("Raise a problem on the dispatch ladder: /escalate [item] REASON [level]"),
+    scope=OnProject("staff", via="chat"),
+    help=N_("Report a problem up the dispatch ladder: /escalate [item] REASON [level]"),
 )
 async def escalate(ctx: Ctx) -> None:
-    """`/escalate [item] REASON [level]` in a project group: raise a problem by hand."""
+    """`/escalate [item] REASON [level]` in a project group: report a problem up by hand.
+
+    The item joins the project's open problem (or opens one) at level 1 or the level
+    given, with the reason as written; an item already on a problem with others is split
+    out onto its own, at the level it stood."""
     project = ctx.project
     assert project is not None
     words = ctx.args.split()
@@ -63,6 +105,8 @@ async def escalate(ctx: Ctx) -> None:
         item = await ctx.uow.items.by_code(project.id, words[0])
         if item is not None:
             words = words[1:]
+    if not await reports_item(ctx, project, item):
+        return
     ladder = ladder_of(project, ctx.scheme)
     level: int | None = None
     if len(words) > 1 and (found := _LEVEL.match(words[-1])):
@@ -79,35 +123,75 @@ async def escalate(ctx: Ctx) -> None:
     if level is not None and level not in ladder.levels:
         await ctx.reply(ctx._("There is no level {level} on this project's ladder.", level=level))
         return
-    existing = await ctx.uow.problems.unresolved_for_item(item.id) if item else None
-    if existing is not None:
-        above = ladder.rung_above(existing.level)
-        target = level or (above.level if above else existing.level)
-        if target > existing.level:
-            await ctx.uow.problems.raise_to(existing, target, ctx.now)
-        problem = existing
-    else:
-        problem = await ctx.uow.problems.open(
-            project_id=project.id,
-            item_id=item.id if item else None,
-            level=level or ladder.bottom.level,
-            reason=reason,
-            auto=False,
-            opened_by_id=ctx.person.id,
-            now=ctx.now,
-        )
+    problem, split_from = await file_report(ctx, project, item, reason, level or 0)
     await ctx.uow.events.append(
         "problem.escalated",
         at=ctx.now,
         actor_id=ctx.person.id,
         project_id=project.id,
-        item_id=problem.item_id,
+        item_id=item.id if item is not None else problem.item_id,
         data={"problem": problem.id, "level": problem.level, "reason": reason},
     )
-    await notify_problem(ctx.post, ctx.scheme, problem)
+    await notify_problem(ctx.post, ctx.services, problem)
+    if split_from is not None:
+        await ctx.reply(
+            ctx._(
+                "Item {code} split out of problem #{old} onto problem #{id} at level {level}.",
+                code=item.code if item is not None else "",
+                old=split_from,
+                id=problem.id,
+                level=problem.level,
+            )
+        )
+        return
     await ctx.reply(
         ctx._("Problem #{id} raised to level {level}.", id=problem.id, level=problem.level)
     )
+
+
+async def file_report(
+    ctx: Ctx, project: Project, item: ChecklistItem | None, reason: str, level: int
+) -> tuple[Problem, int | None]:
+    """Open, join or split out the problem the report goes on; the problem and, for a
+    split, the number of the problem the item left."""
+    uow, now = ctx.uow, ctx.now
+    bottom = ladder_of(project, ctx.scheme).bottom.level
+    existing = await uow.problems.unresolved_for_item(item.id) if item is not None else None
+    if item is not None and existing is not None:
+        others = [link for link in await uow.problems.items_of(existing.id)]
+        if len(others) > 1:
+            await uow.problems.remove_item(existing, item.id)
+            problem = await uow.problems.open(
+                project_id=project.id,
+                item_id=item.id,
+                level=max(level, existing.level),
+                reason=reason,
+                auto=False,
+                opened_by_id=ctx.person.id,
+                now=now,
+            )
+            return problem, existing.id
+        await uow.problems.add_item(existing, item.id, now, reason)
+        if level > existing.level:
+            await uow.problems.raise_to(existing, level, now)
+        return existing, None
+    open_ones = await uow.problems.unresolved_for_project(project.id)
+    group = min(open_ones, key=lambda p: p.id) if open_ones and item is not None else None
+    if group is not None and item is not None:
+        await uow.problems.add_item(group, item.id, now, reason)
+        if level > group.level:
+            await uow.problems.raise_to(group, level, now)
+        return group, None
+    problem = await uow.problems.open(
+        project_id=project.id,
+        item_id=item.id if item is not None else None,
+        level=level or bottom,
+        reason=reason,
+        auto=False,
+        opened_by_id=ctx.person.id,
+        now=now,
+    )
+    return problem, None
 
 
 @router.command(

@@ -11,8 +11,8 @@ group). Expectations follow DOMAIN.md "People" and the handlers:
   only look;
 - the butler owns their project: plan, bind, advance, complete, escalate; the butler of
   another project is refused as "not on the team";
-- problems: the project's butler, the office and leaders (/ack, /resolve), the butler
-  and the office (/escalate);
+- problems: the project's butler, the office and leaders (/ack, /resolve); the butler
+  and the office for any item, an item's own specialist and backup for it (/escalate);
 - the office assigns, archives, follows up bad reviews; office and leaders read the digest;
 - commands whose answer covers other projects (/digest, /assign, /progress) are answered
   in a DM only, never into a project group;
@@ -62,6 +62,7 @@ NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
 BELONGS = r"item fire_acceptance belongs to .*Only its specialist"
+REPORT_UP = r"^Only the Service specialist of item fire_acceptance, their backup, the Project butler"
 OFFICE_MOVE = r"You cannot do “Accept \(受理\)” on item fire_acceptance\. You can: Not applicable"
 CARD_SUBMITTED = r"\(fire_acceptance\) — PA-0001\n.*\nState: submitted"
 
@@ -331,7 +332,10 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             only(
                 {
                     r: ok(r"^Send /escalate in the project's group chat\.$")
-                    for r in ("butler", "butler_other", "office")
+                    for r in (
+                        "butler", "butler_other", "office", "spec", "spec_other", "backup",
+                        "spec_dept",
+                    )
                 },
                 no(ONLY_FOR),
             ),
@@ -340,9 +344,13 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             "/escalate fire_acceptance The fire brigade does not answer",
             only(
                 {
-                    "butler": ok(r"^Problem #\d+ raised to level \d\.$"),
-                    "office": ok(r"^Problem #\d+ raised to level \d\.$"),
-                    "butler_other": no(DISPATCH),
+                    **{
+                        r: ok(r"^Problem #\d+ raised to level 1\.$")
+                        for r in ("butler", "office", "spec", "backup")
+                    },
+                    "spec_dept": no(REPORT_UP),
+                    "butler_other": no(NOT_TEAM_GROUP),
+                    "spec_other": no(NOT_TEAM_GROUP),
                 },
                 no(ONLY_FOR),
             ),

@@ -192,7 +192,14 @@ async def test_ladder_climbs_and_unacked_problem_climbs_by_itself(tmp_path):
         async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
             problem = await uow.problems.get(1)
             assert problem is not None and problem.level == 2 and problem.state == "open"
-        await world.advance_to(local(2026, 10, 10, 18, 0))  # and to 3 (leaders hear of it)
+        # 3 days overdue (Saturday 10-10 is a make-up working day): level 2's threshold is
+        # crossed today, so its wait starts today; silence never runs ahead of the scheme.
+        await world.advance_to(local(2026, 10, 10, 18, 0))
+        async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
+            problem = await uow.problems.get(1)
+            assert problem is not None and problem.level == 2
+        assert not any("执行组" in t for t in world.to("leader"))
+        await world.advance_to(local(2026, 10, 12, 18, 0))  # a day of silence: level 3
         async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
             problem = await uow.problems.get(1)
             assert problem is not None and problem.level == 3
