@@ -15,7 +15,7 @@ from handlers.context import Services
 from handlers.i18n import N_
 from handlers.postman import Postman
 from handlers.problem_card import ItemFacts, card_body, gather_items, reason_today
-from handlers.render import Voice
+from handlers.render import Voice, item_name
 from storage.models import Person, Problem, Project
 from storage.uow import UnitOfWork
 
@@ -113,7 +113,7 @@ async def notify_problem(
     for person in hearing.people:
         say = Voice(person.lang)
         if joined is not None:
-            head = N_("Problem #{id} (level {level}: {name}) now also lists your item.")
+            head = N_("Problem #{id} (level {level}: {name}) now also lists: {items}.")
         elif climbed:
             head = N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
         else:
@@ -124,6 +124,7 @@ async def notify_problem(
             level=rung.level,
             name=rung.name.text(say.lang),
             dispatcher=rung.dispatcher.text(say.lang),
+            items="、".join(item_name(say, f.item) for f in heard),
         )
         if say.lang not in bodies:
             bodies[say.lang] = await card_body(
