@@ -101,13 +101,14 @@ def reason_today(say: Speaks, problem: Problem, facts: list[ItemFacts]) -> str:
                 nudges=sum(f.nudges for f in facts),
             )
         )
-    given = [f"{item_name(say, f.item)}: {f.reason}" for f in facts if f.reason]
+    colon, semicolon = (": ", "; ") if say.lang == "en" else ("：", "；")
+    given = [f"{item_name(say, f.item)}{colon}{f.reason}" for f in facts if f.reason]
     if not facts and not problem.auto:
         given.append(problem.reason)
     parts += given
     if not parts:
         parts.append(say._("no item is overdue any more"))
-    return "; ".join(parts)
+    return semicolon.join(parts)
 
 
 NO_SPECIALIST = N_("{dept} has no {specialist} on this team — /assign")
