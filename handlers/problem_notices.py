@@ -124,7 +124,7 @@ async def notify_problem(
             level=rung.level,
             name=rung.name.text(say.lang),
             dispatcher=rung.dispatcher.text(say.lang),
-            items="、".join(item_name(say, f.item) for f in heard),
+            items="、".join(item_name(say, f.item) for f in _theirs(person, heard)),
         )
         if say.lang not in bodies:
             bodies[say.lang] = await card_body(
@@ -147,6 +147,12 @@ async def notify_problem(
     )
     sent += await post.to_project_groups(project.id, Outgoing(group), key)
     return sent
+
+
+def _theirs(person: Person, facts: list[ItemFacts]) -> list[ItemFacts]:
+    """The items a person is the specialist of (all of them for anyone else)."""
+    mine = [f for f in facts if f.specialist is not None and f.specialist.id == person.id]
+    return mine or facts
 
 
 async def concerned_departments(
