@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +234,15 @@ def test_standing_raises_to_the_threshold_and_holds_a_higher_problem() -> None:
     assert LADDER.standing(2, 4, 0) is None, "just raised: waits its timeout"
     assert LADDER.standing(3, 2, 9) is None, "a problem set higher by hand is left there"
     assert LADDER.standing(1, 0, 9) is None, "nothing overdue: silence alone never climbs"
+
+
+def test_the_scheme_readme_states_each_presets_climb_as_the_rule_computes_it() -> None:
+    readme = (Path(__file__).parent.parent / "schemes" / "README.md").read_text(encoding="utf-8")
+    for preset in PRESETS:
+        ladder = Ladder.from_scheme(load_scheme(preset).escalation)
+        levels = climb_unacknowledged(ladder, 40)
+        cells = []
+        for r in ladder.rungs:
+            first = min(d for d, level in levels.items() if level >= r.level)
+            cells.append(f"{r.level}: {r.threshold_workdays_overdue} / {first}")
+        assert f"| {preset} | {' · '.join(cells)} |" in readme, preset
