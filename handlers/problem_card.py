@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.calendar import WorkCalendar
+from domain.items import workdays_overdue as item_workdays_overdue
 from domain.scheme import Scheme
 from handlers.i18n import N_
 from handlers.postman import Postman
+from handlers.projects import item_state
 from handlers.render import Speaks, department_name, item_name
 from storage.models import ChecklistItem, Person, Problem, Project
 
-RUNNING = ("not_started", "submitted", "in_review")
 CLOSED = ("done", "not_applicable")
 
 
@@ -41,11 +42,7 @@ class ItemFacts:
 
 def workdays_overdue(item: ChecklistItem, today: date, calendar: WorkCalendar) -> int:
     """The item's working days overdue today; 0 when closed, paused (补正) or not late."""
-    if item.state not in RUNNING or item.paused_on is not None or item.due_on is None:
-        return 0
-    if item.due_on >= today:
-        return 0
-    return max(0, calendar.workdays_between(item.due_on, today))
+    return item_workdays_overdue(item_state(item), today, calendar)
 
 
 async def gather_items(

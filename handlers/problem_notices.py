@@ -124,7 +124,9 @@ async def notify_problem(
             level=rung.level,
             name=rung.name.text(say.lang),
             dispatcher=rung.dispatcher.text(say.lang),
-            items="、".join(item_name(say, f.item) for f in _theirs(person, heard)),
+            items=(", " if say.lang == "en" else "、").join(
+                item_name(say, f.item) for f in _theirs(person, heard)
+            ),
         )
         if say.lang not in bodies:
             bodies[say.lang] = await card_body(
