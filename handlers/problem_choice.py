@@ -1,7 +1,7 @@
 """Which problem? (选择问题): a bare /ack or /resolve with several open problems.
 
-With one open problem the command acts on it; with several, `/ack` offers one button per
-problem and `/resolve` lists their numbers (its minutes need the number written).
+With one open problem the command acts on it; with several, each is offered as a button
+(`problem:ack:ID` takes it; `problem:resolve:ID` asks for the minutes, then closes it).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ async def open_problems_here(ctx: Ctx, here: Project | None, *, overseer: bool) 
 
 
 async def offer_problems(ctx: Ctx, open_ones: list[Problem]) -> None:
-    """Several open problems: one button each (/ack), or their numbers (/resolve)."""
-    command = ctx.incoming.command or "ack"
+    """Several open problems: one button each, for /ack or /resolve."""
+    command = "resolve" if ctx.incoming.command == "resolve" else "ack"
     shown = sorted(open_ones, key=lambda p: (-p.level, p.id))[:OFFERED]
     codes = await ctx.uow.due.project_labels(sorted({p.project_id for p in shown}))
     lines = [
@@ -41,15 +41,11 @@ async def offer_problems(ctx: Ctx, open_ones: list[Problem]) -> None:
         for p in shown
     ]
     text = ctx._("{n} problems are open; which one?", n=len(open_ones))
-    if command == "ack":
-        buttons = [
-            [Button(f"#{p.id} · {line}", f"problem:ack:{p.id}")]
-            for p, line in zip(shown, lines, strict=True)
-        ]
-        await ctx.reply(Outgoing(text, buttons=buttons))
-        return
-    listed = "\n".join(f"#{p.id} · {line}" for p, line in zip(shown, lines, strict=True))
-    example = f"/{command} #{shown[0].id} …"
-    await ctx.reply(
-        f"{text}\n{listed}\n" + ctx._("Give its number, e.g. {example}", example=example)
-    )
+    buttons = [
+        [Button(f"#{p.id} · {line}", f"problem:{command}:{p.id}")]
+        for p, line in zip(shown, lines, strict=True)
+    ]
+    if command == "resolve":
+        example = f"/{command} #{shown[0].id} …"
+        text += "\n" + ctx._("Press one, or give its number, e.g. {example}", example=example)
+    await ctx.reply(Outgoing(text, buttons=buttons))

@@ -14,10 +14,13 @@ itself with the same notices.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from handlers.access import OnProject
+from domain.bounds import TEXT_LIMITS
+from handlers.access import OnProject, may_act
 from handlers.chat import ChatKind, Outgoing
 from handlers.context import Ctx
+from handlers.forms import Field, Form, start_form, text_parser
 from handlers.i18n import N_
 from handlers.inbound_text import too_long
 from handlers.problem_notices import (
@@ -46,8 +49,10 @@ __all__ = [
 # -- commands --------------------------------------------------------------------------
 STAFF_ESCALATE = {"butler", "office", "specialist", "backup"}
 STAFF_DISPATCH = {"butler", "office", "leader"}
+MINUTES_LIMIT = TEXT_LIMITS["minutes"]
 _LEVEL = re.compile(r"^(?:L|l|level)?(\d)$")
 _NO_PROBLEM_ACK = N_("No open problem found. Give its number, e.g. /ack #12.")
+_NO_PROBLEM_RESOLVE = N_("No open problem found. Give its number, e.g. /resolve #12 MINUTES.")
 
 
 async def reports_item(ctx: Ctx, project: Project, item: ChecklistItem | None) -> bool:
@@ -237,7 +242,7 @@ async def ack(ctx: Ctx) -> None:
     scope=OnProject(
         "dispatch",
         via="problem",
-        missing=N_("No open problem found. Give its number, e.g. /resolve #12 MINUTES."),
+        missing=_NO_PROBLEM_RESOLVE,
     ),
     help=N_("Close a problem with the meeting minutes: /resolve MINUTES"),
 )
@@ -251,6 +256,53 @@ async def resolve(ctx: Ctx) -> None:
         return
     if await too_long(ctx, minutes, "minutes"):
         return
+    await close_problem(ctx, project, problem, minutes)
+
+
+@router.button(
+    "problem:resolve:",
+    roles=STAFF_DISPATCH,
+    scope=OnProject("dispatch", via="problem_button", missing=_NO_PROBLEM_RESOLVE),
+)
+async def resolve_button(ctx: Ctx) -> None:
+    """A problem offered by a bare /resolve: ask for the minutes, then close it."""
+    problem = ctx.target
+    assert isinstance(problem, Problem)
+    await start_form(ctx, RESOLVE, {"problem_id": problem.id})
+
+
+async def _minutes_given(ctx: Ctx, values: dict[str, Any]) -> None:
+    problem = await ctx.uow.problems.get(int(values["problem_id"]))
+    project = await ctx.uow.projects.get(problem.project_id) if problem is not None else None
+    if problem is None or problem.state == "resolved" or project is None:
+        await ctx.reply(ctx._(_NO_PROBLEM_RESOLVE))
+        return
+    if await may_act(ctx, project, "dispatch"):
+        await close_problem(ctx, project, problem, str(values["minutes"]))
+
+
+RESOLVE = Form(
+    name="resolve_problem",
+    title=N_("Close a problem"),
+    fields=[
+        Field(
+            "minutes",
+            label=N_("Meeting minutes"),
+            prompt=N_(
+                "The meeting minutes (会议纪要)? They go to the project group and to the "
+                "departments concerned."
+            ),
+            parse=text_parser(max_length=MINUTES_LIMIT, min_length=2),
+        )
+    ],
+    on_submit=_minutes_given,
+    roles=frozenset(STAFF_DISPATCH),
+)
+
+
+async def close_problem(ctx: Ctx, project: Project, problem: Problem, minutes: str) -> None:
+    """Resolve the problem (all its items) and push the minutes to the group and to the
+    departments concerned."""
     await ctx.uow.problems.resolve(problem, ctx.person.id, minutes, ctx.now)
     await ctx.uow.events.append(
         "problem.resolved",

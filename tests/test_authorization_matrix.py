@@ -62,7 +62,7 @@ NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
 BELONGS = r"item fire_acceptance belongs to .*Only its specialist"
-REPORT_UP = r"^Only the Service specialist of item fire_acceptance, their backup, the Project butler"
+REPORT_UP = r"^Only the Service specialist of item fire_acceptance, their backup, the Project"
 OFFICE_MOVE = r"You cannot do “Accept \(受理\)” on item fire_acceptance\. You can: Not applicable"
 CARD_SUBMITTED = r"\(fire_acceptance\) — PA-0001\n.*\nState: submitted"
 
@@ -557,6 +557,7 @@ NOT_YOURS = r"^This rating is not yours to give\.$"
 OTHER_GROUP = r"^This button belongs to another project's group; press it there\.$"
 NOT_CONTACT = r"^Only the enterprise contact of the project can confirm its completion\.$"
 NO_PROBLEM = r"^No open problem found\. Give its number, e\.g\. /ack #12\.$"
+NO_PROBLEM_RESOLVE = r"^No open problem found\. Give its number, e\.g\. /resolve #12 MINUTES\.$"
 DISPATCHERS = {"butler", "office", "leader"}
 STAFF_ROLES = {"butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office"}
 STAFF_ROLES |= {"leader"}
@@ -687,6 +688,21 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
     },
     f"problem:ack:{MADE_UP}": {
         "dm": only({r: no(NO_PROBLEM) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR))
+    },
+    f"problem:resolve:{MADE_UP}": {
+        "dm": only(
+            {r: no(NO_PROBLEM_RESOLVE) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR)
+        )
+    },
+    "problem:resolve:{problem}": {
+        venue: only(
+            {
+                **{r: ok(r"^\*\*Close a problem\*\* \(1/1\)") for r in DISPATCHERS},
+                "butler_other": no(DISPATCH),
+            },
+            no(ONLY_FOR),
+        )
+        for venue in ("dm", "ga")
     },
     "problem:ack:{problem}": {
         venue: only(
