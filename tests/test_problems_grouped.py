@@ -77,8 +77,7 @@ async def test_a_specialist_never_reachable_is_named_and_the_climb_says_so(tmp_p
     world = await make_world(tmp_path, local(2026, 10, 7, 18, 0), DUE)
     try:
         assert world.app is not None
-        async with UnitOfWork(world.app.services.db) as uow:
-            await uow.session.execute(delete(Account).where(Account.person_id == world.ids["spec"]))
+        await unbind(world, "spec")
         await world.advance_to(local(2026, 10, 8, 18, 0))  # level 1
         first = [t for t in world.to("butler") if t.startswith("**问题 #")]
         assert len(first) == 1
@@ -123,5 +122,39 @@ async def test_problem_item_links_join_split_and_find_the_open_problem(tmp_path)
             assert await uow.problems.unresolved_for_item(first) is None
             await uow.problems.resolve(problem, world.ids["butler"], "纪要", now)
             assert await uow.problems.unresolved_by_item() == {}
+    finally:
+        await world.close()
+
+
+async def unbind(world, who: str) -> None:
+    """``who`` never reached: no chat with the bot."""
+    assert world.app is not None
+    async with UnitOfWork(world.app.services.db) as uow:
+        await uow.session.execute(delete(Account).where(Account.person_id == world.ids[who]))
+
+
+async def test_a_rung_naming_specialists_tells_the_backup_when_the_specialist_is_unreachable(
+    tmp_path,
+):
+    # Guangzhou's first rung tells the butler and the item's own specialist.
+    world = await make_world(tmp_path, local(2026, 10, 7, 18, 0), DUE, scheme="guangzhou")
+    try:
+        await unbind(world, "spec")
+        await world.advance_to(local(2026, 10, 8, 18, 0))
+        card = [t for t in world.to("backup") if t.startswith("**问题 #")]
+        assert len(card) == 1 and "第1级" in card[0]
+        assert "具体经办人 李专员（从未能联系上" in card[0]
+        assert [t for t in world.to("butler") if t.startswith("**问题 #")]
+        assert not [t for t in world.to("office") if t.startswith("**问题 #")], "not on rung 1"
+    finally:
+        await world.close()
+
+
+async def test_a_reachable_specialist_one_day_late_hears_alone_without_their_backup(tmp_path):
+    world = await make_world(tmp_path, local(2026, 10, 7, 18, 0), DUE, scheme="guangzhou")
+    try:
+        await world.advance_to(local(2026, 10, 8, 18, 0))
+        assert [t for t in world.to("spec") if t.startswith("**问题 #")]
+        assert not [t for t in world.to("backup") if t.startswith("**问题 #")]
     finally:
         await world.close()

@@ -36,11 +36,12 @@ class World:
     delivered: list[Delivered] = field(default_factory=list)
     app: App | None = None
     ids: dict[str, int] = field(default_factory=dict)
+    scheme: str = "tongzhou"
 
     async def start(self) -> App:
         transport = MemoryTransport(P)
         transport.delivered = self.delivered
-        settings = Settings(database_url=self.url, scheme="tongzhou", tick_seconds=900)
+        settings = Settings(database_url=self.url, scheme=self.scheme, tick_seconds=900)
         self.app = await build_app(settings, clock=self.clock, transports={P: transport})
         return self.app
 
@@ -75,10 +76,12 @@ class World:
         return self.to("group:g1")
 
 
-async def make_world(tmp_path: Path, start: datetime, due_on: date) -> World:
+async def make_world(
+    tmp_path: Path, start: datetime, due_on: date, scheme: str = "tongzhou"
+) -> World:
     url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
     await upgrade(url)
-    world = World(url, FakeClock(start))
+    world = World(url, FakeClock(start), scheme=scheme)
     app = await world.start()
     now = start
     async with UnitOfWork(app.services.db) as uow:
@@ -99,15 +102,17 @@ async def make_world(tmp_path: Path, start: datetime, due_on: date) -> World:
         )
         assert role is not None
         role.backup_of_id = people["spec"].id
+        categories = [c.id for c in app.services.scheme.categories]
+        category = "building" if "building" in categories else categories[0]
         project = await uow.projects.add(
             code="TZ-2026-0001",
             name="运河数据中心",
-            category="building",
+            category=category,
             stage="planning_permit",
             status="accepted",
             butler_id=people["butler"].id,
             accepted_at=now - timedelta(days=30),
-            snapshot=project_snapshot(app.services.scheme, "building"),
+            snapshot=project_snapshot(app.services.scheme, category),
             created_at=now - timedelta(days=30),
         )
         world.ids["project"] = project.id
