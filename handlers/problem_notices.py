@@ -95,13 +95,16 @@ async def notify_problem(
 ) -> int:
     """Tell the rung's people (DM: the card, with an Acknowledge button for those who may
     take it) and the project's groups. With ``joined`` (items that joined the problem
-    today, its rung unchanged) only those items' own people hear, and not the groups."""
+    today, its rung unchanged) only those items' own people hear, and not the groups.
+    An automatic problem's stored reason becomes today's (the reports read it)."""
     scheme = services.scheme
     project = await post.project(problem.project_id)
     ladder = ladder_of(project, scheme)
     rung = ladder.rung_at(problem.level)
     today = post.now.astimezone(services.timezone).date()
     facts = await gather_items(post, problem, today, services.calendar)
+    if problem.auto:  # what the reports and files read: as of the latest notice, not the first
+        problem.reason = reason_today(Voice(GROUP_LANG), problem, facts)
     heard = facts if joined is None else [f for f in facts if f.item.id in set(joined)]
     roles = rung.notify_roles if joined is None else ("specialist",)
     hearing = await audience(post, scheme, project, heard, roles)
