@@ -10,8 +10,9 @@ the same data) and written without the ORM: `sqlite3.executemany` on SQLite, `CO
 The data is a district in its steady state on ``today`` (a working day), as if the bot had
 run the day before: most items done or not started yet, a fifth running (due from ten
 days ago to two months ahead), a twentieth paused for 补正; every item overdue since
-yesterday already has its problem on the ladder, at the level the daily rounds would have
-raised it to (thresholds, then silence climbing; a fifth acknowledged), and
+yesterday is listed on its project's one problem (问题按项目归并), at the level the daily
+rounds would have raised it to for its oldest item (thresholds, then at most one rung of
+silence; a fifth acknowledged), and
 yesterday's nudge, and a third of those nudged have since been touched by their
 specialist. 3% of projects are completed. Each project has a butler, a specialist with a
 backup in the same department, and a bound group chat; everyone has a DM account.
@@ -154,18 +155,19 @@ class _Writer:
 
 
 def _ladder_history(ladder: Ladder, late: int) -> tuple[int, int, int] | None:
-    """An unacknowledged problem after ``late`` working days overdue, as the daily rounds
-    leave it: (level, working day it was opened, working day it was last raised)."""
+    """An unacknowledged problem whose oldest item is ``late`` working days overdue, as the
+    daily rounds leave it (`Ladder.standing`): (level, working day it was opened, working
+    day it was last raised)."""
     level = opened = raised = 0
     for k in range(1, late + 1):
-        rung = ladder.raise_for_overdue(level, k)
-        if rung is not None:
-            level, raised = rung.level, k
-            opened = opened or k
-        elif level:
-            above = ladder.climb(level, k - raised)
-            if above is not None:
-                level, raised = above.level, k
+        if not level:
+            rung = ladder.rung_for_overdue(k)
+            if rung is not None:
+                level, opened, raised = rung.level, k, k
+            continue
+        moved = ladder.standing(level, k, k - raised)
+        if moved is not None:
+            level, raised = moved.level, k
     return (level, opened, raised) if level else None
 
 
@@ -357,10 +359,12 @@ async def seed(
         )  # fmt: skip
         del item_rows
 
-        # Yesterday's round: a problem at its rung and a nudge for each item already late.
+        # Yesterday's round: a nudge for each item already late, and one problem per project
+        # listing its late items, at the rung its oldest item has brought it to.
         late_by: dict[date, int] = {}
         climbed: dict[date, tuple[int, int, int] | None] = {}
-        problems, events = [], []
+        events: list[tuple[Any, ...]] = []
+        grouped: dict[int, list[tuple[int, date, tuple[int, int, int]]]] = {}
         for n, p, assignee, due in overdue:
             if due not in late_by:
                 late_by[due] = calendar.workdays_between(due, yesterday)
@@ -374,19 +378,27 @@ async def seed(
             if due not in climbed:
                 climbed[due] = _ladder_history(ladder, late)
             history = climbed[due]
-            if history is None:
-                continue
-            level, opened_k, raised_k = history
+            if history is not None:
+                grouped.setdefault(p, []).append((n, due, history))
+        problems, links = [], []
+        for p, late_items in grouped.items():
+            late_items.sort(key=lambda row: (row[1], row[0]))  # oldest due first
+            first, due, (level, opened_k, raised_k) = late_items[0]
             acked = rng.random() < 0.2
+            problem_id = len(problems) + 1
+            opened_at = local(calendar.add_workdays(due, opened_k), time(9, 30))
             problems.append(
                 (
-                    len(problems) + 1, p, n, level, "acked" if acked else "open",
-                    f"Overdue by {opened_k} working days", True,
-                    local(calendar.add_workdays(due, opened_k), time(9, 30)),
+                    problem_id, p, first, level, "acked" if acked else "open", "逾期事项", True,
+                    opened_at,
                     local(calendar.add_workdays(due, raised_k), time(9, 30)),
                     calendar.add_workdays(today, 1) if acked else None,
                 )
             )  # fmt: skip
+            links += [
+                (len(links) + k + 1, problem_id, n, opened_at, None)
+                for k, (n, _, _) in enumerate(late_items)
+            ]
         await w.write(
             "problems",
             (
@@ -395,6 +407,9 @@ async def seed(
             ),
             problems,
         )  # fmt: skip
+        await w.write(
+            "problem_items", ("id", "problem_id", "item_id", "joined_at", "reason"), links
+        )
         await w.write(
             "events", ("id", "at", "kind", "actor_id", "project_id", "item_id", "data"), events
         )

@@ -4,11 +4,17 @@ A project's ladder is copied from the scheme when it is accepted (DESIGN decisio
 stored as the snapshot's ``escalation`` list; `Ladder.from_snapshot` reads every snapshot
 written so far (older ones lack the two acknowledgement fields: their defaults apply).
 
-The rules, each counted in working days:
-- an overdue item belongs on the highest rung whose threshold its days overdue have
-  crossed (`Ladder.rung_for_overdue`); a problem already lower is raised to it;
-- a problem nobody acknowledged within its rung's ``ack_timeout_workdays`` climbs one
-  rung (`Ladder.climb`), the wait restarting when an acknowledgement runs out;
+The rules, each counted in working days (`Ladder.standing`; schemes/README.md states them
+for offices):
+- a problem lists a project's overdue items; it stands on the highest rung whose
+  threshold its *oldest* item's days overdue have crossed (`Ladder.rung_for_overdue`);
+  a problem standing lower is raised to it;
+- silence climbs at most one rung above that: once nobody has acknowledged the problem
+  for the rung's ``ack_timeout_workdays`` — counted from the later of the day the oldest
+  item crossed the rung's threshold, the day the problem reached the rung, and the day an
+  acknowledgement ran out — it climbs to the next rung, and no further until the oldest
+  item's lateness crosses the next threshold. So rung k+1 is reached no earlier than
+  ``threshold(k) + ack_timeout(k)`` working days overdue, whatever nobody does;
 - an acknowledgement holds both off until its ``ack_until`` day has passed
   (`acknowledgement_holds`).
 """
@@ -165,6 +171,23 @@ class Ladder:
         or None when it already stands there or higher."""
         rung = self.rung_for_overdue(workdays_overdue)
         return rung if rung is not None and rung.level > level else None
+
+    def standing(self, level: int, workdays_overdue: int, silent_workdays: int) -> Rung | None:
+        """The rung a problem at ``level`` moves up to today, or None when it stays.
+
+        ``workdays_overdue``: its oldest item's; ``silent_workdays``: how long it has waited
+        unacknowledged at its level (`workdays_unacknowledged`). The caller checks first
+        that no acknowledgement holds (`acknowledgement_holds`).
+        """
+        threshold = self.rung_for_overdue(workdays_overdue)
+        if threshold is None or threshold.level < level:
+            return None
+        if threshold.level > level:
+            return threshold
+        since_crossed = workdays_overdue - threshold.threshold_workdays_overdue
+        if min(since_crossed, silent_workdays) >= threshold.ack_timeout_workdays:
+            return self.rung_above(level)
+        return None
 
     def climb(self, level: int, workdays_unacknowledged: int) -> Rung | None:
         """The rung a problem at ``level`` climbs to after waiting this many working days

@@ -21,6 +21,7 @@ from handlers import log_context
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.invites import guessing_blocked, invite_refusal, refuse_code
+from handlers.problem_choice import offer_problems, open_problems_here
 from handlers.projects import enterprise_contact
 from handlers.refusals import (
     refuse_not_butler,
@@ -212,16 +213,23 @@ async def _code(ctx: Ctx, _scope: OnProject) -> Project | None:
 
 
 async def _problem(ctx: Ctx, scope: OnProject) -> Project | None:
-    """The problem named first (``#12``), else the group's oldest open one."""
+    """The problem named first (``#12``); else the only open problem of the group's
+    project (in a DM: of the sender's projects as butler, or every project for the office
+    and leaders); several: they are offered as buttons."""
     words = ctx.incoming.args.split()
     problem = None
     if words and (number := re.fullmatch(r"#?([0-9]+)", words[0])):
         problem_id = row_id(number.group(1))
         problem = await ctx.uow.problems.get(problem_id) if problem_id else None
         words = words[1:]
-    elif ctx.in_group:
-        here = await project_of_chat(ctx.uow, ctx.incoming.platform, ctx.incoming.chat_id)
-        open_ones = await ctx.uow.problems.unresolved_for_project(here.id) if here else []
+    else:
+        here = None
+        if ctx.in_group:
+            here = await project_of_chat(ctx.uow, ctx.incoming.platform, ctx.incoming.chat_id)
+        open_ones = await open_problems_here(ctx, here, overseer=ctx.has_role(*OVERSEERS))
+        if len(open_ones) > 1:
+            await offer_problems(ctx, open_ones)
+            return None
         problem = open_ones[0] if open_ones else None
     return await _open_problem(ctx, scope, problem, " ".join(words))
 

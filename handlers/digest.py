@@ -59,6 +59,9 @@ def render_digest(facts: Facts, lang: str, scheme: Scheme) -> Outgoing:
     out.append("**" + _t(lang, "Problems needing attention") + "**")
     for line in facts["problems"]:
         mention(line["code"])
+        reason = line["reason"]  # by language; a plain text in facts kept before grouping
+        if isinstance(reason, dict):
+            reason = reason.get(lang) or next(iter(reason.values()), "")
         out.append(
             _t(
                 lang,
@@ -67,7 +70,7 @@ def render_digest(facts: Facts, lang: str, scheme: Scheme) -> Outgoing:
                 level=line["level"],
                 project=line["project"],
                 days=line["days"],
-                reason=line["reason"],
+                reason=reason,
             )
         )
     out += _more(lang, facts["problems_total"] - TOP_LINES)

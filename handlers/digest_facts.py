@@ -13,7 +13,9 @@ from typing import Any
 from domain.ladder import ladders_by_project
 from handlers.context import Services
 from handlers.i18n import LANGS
-from handlers.render import department_name
+from handlers.postman import Postman
+from handlers.problem_card import gather_items, reason_today
+from handlers.render import Voice, department_name
 from storage.uow import UnitOfWork
 
 TOP_OVERDUE = 10
@@ -51,8 +53,10 @@ async def gather_facts(uow: UnitOfWork, services: Services, day: date) -> Facts:
         rows.append((not needs_leader, -problem.level, problem.id, problem, opened))
     rows.sort(key=lambda r: r[:3])
     problem_lines = []
+    lookups = Postman(uow, until, "digest-facts")  # reads people and accounts once; sends nothing
     for _, _, _, problem, opened in rows[:TOP_LINES]:
         code, name = projects[problem.project_id]
+        items = await gather_items(lookups, problem, day, calendar)
         problem_lines.append(
             {
                 "id": problem.id,
@@ -60,7 +64,8 @@ async def gather_facts(uow: UnitOfWork, services: Services, day: date) -> Facts:
                 "code": code,
                 "project": name,
                 "days": max(0, calendar.workdays_between(opened, day)),
-                "reason": problem.reason,
+                # Recomputed for the day (days overdue, nudges so far), in each language.
+                "reason": {lang: reason_today(Voice(lang), problem, items) for lang in LANGS},
             }
         )
 

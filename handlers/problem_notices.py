@@ -6,18 +6,20 @@ commands (problems.py), the digest (digest.py) and the automatic ladder in remin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.ladder import Ladder, project_ladder
 from domain.scheme import Scheme
 from handlers.chat import Button, Mention, Outgoing
-from handlers.event_labels import event_label, event_note
+from handlers.context import Services
 from handlers.i18n import N_
 from handlers.postman import Postman
-from handlers.render import Voice, department_name
-from storage.models import ChecklistItem, Person, Problem, Project
+from handlers.problem_card import ItemFacts, card_body, gather_items, reason_today
+from handlers.render import Voice, item_name
+from storage.models import Person, Problem, Project
 from storage.uow import UnitOfWork
 
 GROUP_LANG = "zh_CN"  # a group has no language of its own; the service writes Chinese
-LOG_LINES = 3
 
 
 # -- the ladder (domain/ladder.py), as the project snapshotted it -------------------------
@@ -32,122 +34,148 @@ def mention_line(people: list[Person]) -> tuple[str, list[Mention]]:
 
 
 # -- who hears about a problem -------------------------------------------------------------
+@dataclass
+class Audience:
+    """Who hears about a problem, and which of them may take it (/ack)."""
+
+    people: list[Person]
+    dispatchers: set[int]
+
+
 async def audience(
-    post: Postman, project: Project, item: ChecklistItem | None, roles: tuple[str, ...]
-) -> list[Person]:
-    """The persons behind ``roles`` for this project: butler, office, leader, specialist…"""
+    post: Postman,
+    scheme: Scheme,
+    project: Project,
+    facts: list[ItemFacts],
+    roles: tuple[str, ...],
+) -> Audience:
+    """The persons behind ``roles`` for this problem. ``specialist`` is the specialist of
+    each item listed (never another department's); ``backup`` their backups, who also hear
+    when the backup rule applies (overdue past ``backup_after_overdue_workdays``, or the
+    specialist unreachable). An item with no specialist brings in the butler and office."""
     ids: list[int] = []
-    for role in roles:
-        if role == "butler" and project.butler_id is not None:
-            ids.append(project.butler_id)
-        if role in {"office", "leader"}:
-            ids += [p.id for p in await post.with_role(role)]
-        if role in {"butler", "enterprise", "specialist", "backup"}:
-            ids += await post.member_ids(project.id, role)
-        if role == "specialist" and item is not None and item.assignee_id is not None:
-            ids.append(item.assignee_id)
+    dispatchers: set[int] = set()
+    open_items = [f for f in facts if not f.closed]
+    orphaned = any(f.specialist is None for f in open_items)
+    wanted = set(roles) | ({"butler", "office"} if orphaned else set())
+    if "butler" in wanted and project.butler_id is not None:
+        ids.append(project.butler_id)
+        dispatchers.add(project.butler_id)
+    for role in ("office", "leader"):
+        if role in wanted:
+            found = [p.id for p in await post.with_role(role)]
+            ids += found
+            dispatchers.update(found)
+    if "enterprise" in wanted:
+        ids += await post.member_ids(project.id, "enterprise")
+    after = scheme.reminders.backup_after_overdue_workdays
+    for f in open_items:
+        if f.specialist is None:
+            continue
+        if "specialist" in wanted:
+            ids.append(f.specialist.id)
+        backup_rule = "specialist" in wanted and (f.overdue > after or not f.reachable)
+        if "backup" in wanted or backup_rule:
+            ids += [p.id for p in await post.uow.due.backups_of(project.id, f.specialist.id)]
     people: list[Person] = []
     for person_id in dict.fromkeys(ids):
         person = await post.person(person_id)
         if person is not None and person.active:
             people.append(person)
-    return people
-
-
-async def problem_facts(
-    uow: UnitOfWork,
-    project: Project,
-    item: ChecklistItem | None,
-    problem: Problem,
-    lang: str,
-    overdue: int,
-) -> str:
-    """The facts a dispatcher needs: project, item, department, days overdue, nudges, log."""
-    lines = [Voice(lang)._("Project: {name} ({code})", name=project.name, code=project.code)]
-    if item is not None:
-        dept = await department_name(uow, item.department_id, lang)
-        nudges = (await uow.due.nudge_counts([item.id])).get(item.id, 0)
-        lines += [
-            Voice(lang)._("Item: {item}", item=item.name_en if lang == "en" else item.name_zh),
-            Voice(lang)._("Department: {dept}", dept=dept),
-            Voice(lang)._("Working days overdue: {n}", n=overdue),
-            Voice(lang)._("Nudges already sent: {n}", n=nudges),
-        ]
-        events = await uow.due.item_events(project.id, item.id, LOG_LINES)
-        if events:
-            lines.append(Voice(lang)._("Latest work-log entries:"))
-            say = Voice(lang)
-            for ev in events:
-                entry = f"{event_label(say, ev.kind)} {event_note(say, ev.data or {})}"
-                lines.append(f"  · {ev.at.date().isoformat()} {entry}".rstrip())
-    lines.append(Voice(lang)._("Reason: {reason}", reason=problem.reason))
-    return "\n".join(lines)
+    return Audience(people, dispatchers)
 
 
 async def notify_problem(
     post: Postman,
-    scheme: Scheme,
+    services: Services,
     problem: Problem,
     *,
-    overdue: int = 0,
     climbed: bool = False,
+    joined: list[int] | None = None,
 ) -> int:
-    """Tell the rung's people (DM, with an Acknowledge button) and the project group."""
-    uow = post.uow
+    """Tell the rung's people (DM: the card, with an Acknowledge button for those who may
+    take it) and the project's groups. With ``joined`` (items that joined the problem
+    today, its rung unchanged) only those items' own people hear, and not the groups.
+    An automatic problem's stored reason becomes today's (the reports read it)."""
+    scheme = services.scheme
     project = await post.project(problem.project_id)
-    rung = ladder_of(project, scheme).rung_at(problem.level)
-    item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
-    sent = 0
+    ladder = ladder_of(project, scheme)
+    rung = ladder.rung_at(problem.level)
+    today = post.now.astimezone(services.timezone).date()
+    facts = await gather_items(post, problem, today, services.calendar)
+    if problem.auto:  # what the reports and files read: as of the latest notice, not the first
+        problem.reason = reason_today(Voice(GROUP_LANG), problem, facts)
+    heard = facts if joined is None else [f for f in facts if f.item.id in set(joined)]
+    roles = rung.notify_roles if joined is None else ("specialist",)
+    hearing = await audience(post, scheme, project, heard, roles)
     key = f"p{problem.id}:L{problem.level}"
-    facts: dict[str, str] = {}  # by language: the same for every reader of it
-    for person in await audience(post, project, item, rung.notify_roles):
-        lang = person.lang
-        head = (
-            N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
-            if climbed
-            else N_("Problem #{id} at level {level}: {name} ({dispatcher}).")
-        )
-        text = Voice(lang)._(
+    if joined is not None:
+        key += ":i" + "-".join(str(i) for i in sorted(joined))
+    sent = 0
+    bodies: dict[str, str] = {}  # by language: the same for every reader of it
+    for person in hearing.people:
+        say = Voice(person.lang)
+        if joined is not None:
+            head = N_("Problem #{id} (level {level}: {name}) now also lists: {items}.")
+        elif climbed:
+            head = N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}).")
+        else:
+            head = N_("Problem #{id} at level {level}: {name} ({dispatcher}).")
+        text = say._(
             head,
             id=problem.id,
             level=rung.level,
-            name=rung.name.text(lang),
-            dispatcher=rung.dispatcher.text(lang),
+            name=rung.name.text(say.lang),
+            dispatcher=rung.dispatcher.text(say.lang),
+            items=(", " if say.lang == "en" else "、").join(
+                item_name(say, f.item) for f in _theirs(person, heard)
+            ),
         )
-        if lang not in facts:
-            facts[lang] = await problem_facts(uow, project, item, problem, lang, overdue)
-        out = Outgoing(
-            f"**{text}**\n{facts[lang]}",
-            buttons=[
-                [
-                    Button(Voice(lang)._("Acknowledge"), f"problem:ack:{problem.id}"),
-                    Button(Voice(lang)._("Project status"), f"status:{project.code}"),
-                ]
-            ],
-        )
+        if say.lang not in bodies:
+            bodies[say.lang] = await card_body(
+                say, scheme, post, project, problem, facts, above_bottom=rung != ladder.bottom
+            )
+        buttons = [Button(say._("Project status"), f"status:{project.code}")]
+        if person.id in hearing.dispatchers:
+            buttons.insert(0, Button(say._("Acknowledge"), f"problem:ack:{problem.id}"))
+        out = Outgoing(f"**{text}**\n{bodies[say.lang]}", buttons=[buttons])
         sent += await post.to_person(person.id, out, f"{key}:u{person.id}")
-    group = Voice(GROUP_LANG)._(
+    if joined is not None:
+        return sent
+    say = Voice(GROUP_LANG)
+    group = say._(
         "Problem #{id} is now at level {level} ({dispatcher}): {reason}",
         id=problem.id,
         level=rung.level,
         dispatcher=rung.dispatcher.text(GROUP_LANG),
-        reason=problem.reason,
+        reason=reason_today(say, problem, facts),
     )
     sent += await post.to_project_groups(project.id, Outgoing(group), key)
     return sent
 
 
+def _theirs(person: Person, facts: list[ItemFacts]) -> list[ItemFacts]:
+    """The items a person is the specialist of (all of them for anyone else)."""
+    mine = [f for f in facts if f.specialist is not None and f.specialist.id == person.id]
+    return mine or facts
+
+
 async def concerned_departments(
     uow: UnitOfWork, project: Project, problem: Problem
 ) -> list[Person]:
-    """The department people a problem concerns: its item's specialist and their colleagues
-    on the team, or every department member of the team for a project-wide problem."""
-    item = await uow.items.get(problem.item_id) if problem.item_id is not None else None
+    """The department people a problem concerns: its items' specialists and their
+    colleagues on the team, or every department member of the team for a project-wide
+    problem."""
+    links = await uow.problems.items_of(problem.id)
+    item_ids = [link.item_id for link in links] or (
+        [problem.item_id] if problem.item_id is not None else []
+    )
+    items = [i for i in [await uow.items.get(i) for i in item_ids] if i is not None]
     members = await uow.due.members(project.id, ("specialist", "backup"))
-    if item is not None:
-        members = [m for m in members if m.department_id == item.department_id]
-    ids = [m.person_id for m in members]
-    if item is not None and item.assignee_id is not None:
-        ids.insert(0, item.assignee_id)
+    if items:
+        depts = {i.department_id for i in items}
+        members = [m for m in members if m.department_id in depts]
+    ids = [i.assignee_id for i in items if i.assignee_id is not None]
+    ids += [m.person_id for m in members]
     people = [await uow.people.get(i) for i in dict.fromkeys(ids)]
     return [p for p in people if p is not None and p.active]

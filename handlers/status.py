@@ -16,6 +16,7 @@ from handlers.access import OnProject
 from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
+from handlers.problem_card import gather_items, reason_today
 from handlers.projects import item_state
 from handlers.render import (
     STATE_LABELS,
@@ -89,8 +90,10 @@ async def project_status(ctx: Ctx, project: Project) -> str:
         )
     problems = await ctx.uow.items.open_problems(project.id)
     lines.append(ctx._("Open problems: {count}", count=len(problems)))
+    today = ctx.local_now.date()
     for problem in problems[:3]:
-        lines.append(f"• L{problem.level}: {problem.reason[:80]}")
+        facts = await gather_items(ctx.post, problem, today, ctx.services.calendar)
+        lines.append(f"• #{problem.id} L{problem.level}: {reason_today(ctx, problem, facts)[:160]}")
     return "\n".join(lines)
 
 

@@ -1,31 +1,29 @@
-"""The ladder by itself (自动分级调度): thresholds open and raise problems; silence climbs.
+"""The ladder by itself (自动分级调度): one problem per project, climbing as the scheme says.
 
-Each working day: an overdue item whose working days overdue cross a rung's threshold
-gets a problem at that rung (or its problem is raised to it); a problem nobody
-acknowledged within its rung's ``ack_timeout_workdays`` climbs one rung; an ``/ack``
-pauses both until its ``ack_until`` day has passed. The rules are `domain/ladder.py`'s;
-this module reads the problems and projects, applies them, and writes the moves.
+Each working day: a project's overdue items that reach the ladder's first threshold form
+one problem (问题按项目归并), later ones join the project's open problem rather than
+opening their own. Each unresolved problem then stands where `Ladder.standing` puts it:
+on the rung its oldest item's lateness has reached, at most one rung higher after its
+rung's ``ack_timeout_workdays`` of silence. An ``/ack`` pauses it until ``ack_until``
+has passed. The rules are `domain/ladder.py`'s; this module applies them and writes the
+moves. Notices: the whole card when a problem opens or climbs; a joining item's own
+people only when it joins (the groups are not told again).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 
-from domain.calendar import WorkCalendar
-from domain.ladder import (
-    Ladder,
-    acknowledgement_holds,
-    ladders_by_project,
-    workdays_unacknowledged,
-)
+from domain.ladder import Ladder, acknowledgement_holds, ladders_by_project, workdays_unacknowledged
 from handlers import log_context
 from handlers.context import Services
-from handlers.i18n import translate
 from handlers.postman import Postman
 from handlers.problems import notify_problem
 from storage.models import Problem
 from storage.repos.due import DueItem
 from storage.uow import UnitOfWork
+
+AUTO_REASON = "逾期事项"  # stored only; the reason shown is recomputed (problem_card.py)
 
 
 def suppressed(problem: Problem, today: date) -> bool:
@@ -33,112 +31,108 @@ def suppressed(problem: Problem, today: date) -> bool:
     return acknowledgement_holds(problem.state, problem.ack_until, today)
 
 
-def unacked_for(problem: Problem, today: date, calendar: WorkCalendar, tz: tzinfo) -> int:
-    """Working days the problem has waited unacknowledged at its level."""
-    raised_on = problem.raised_at.astimezone(tz).date()
-    return workdays_unacknowledged(raised_on, problem.ack_until, today, calendar)
-
-
 async def ladder_round(
     uow: UnitOfWork, services: Services, at: datetime, today: date, items: list[DueItem]
 ) -> int:
-    """Open/raise problems for today's overdue items, then climb the silent ones."""
+    """Group today's overdue items into their projects' problems, then move each problem
+    to where the ladder says it stands today."""
     post = Postman(uow, at, f"ladder:{today.isoformat()}")
-    calendar, scheme = services.calendar, services.scheme
+    calendar = services.calendar
     ladders = await project_ladders(uow, services, sorted({i.project_id for i in items}))
     late: dict[date, int] = {}
-    touched: set[int] = set()
-    notices = 0
-    # Each item's newest unresolved problem, in one query rather than one per item.
-    open_by_item: dict[int, Problem] = {}
-    for problem in await uow.problems.unresolved():
-        if problem.item_id is not None:
-            newest = open_by_item.get(problem.item_id)
-            if newest is None or problem.id > newest.id:
-                open_by_item[problem.item_id] = problem
+    overdue: dict[int, int] = {}  # item id → working days overdue today
+    by_project: dict[int, list[DueItem]] = {}
     for item in items:
-        log_context.bind_project(item.project_id)
         if item.due_on not in late:
             late[item.due_on] = max(0, calendar.workdays_between(item.due_on, today))
-        overdue = late[item.due_on]
-        ladder = ladders[item.project_id]
-        rung = ladder.rung_for_overdue(overdue)
-        if rung is None:
+        if ladders[item.project_id].rung_for_overdue(late[item.due_on]) is None:
             continue
-        problem = open_by_item.get(item.item_id)
-        if problem is None:
-            reason = translate("zh_CN", "Overdue by {n} working days", n=overdue)
-            problem = await uow.problems.open(
-                project_id=item.project_id,
-                item_id=item.item_id,
-                level=rung.level,
-                reason=reason,
-                auto=True,
-                opened_by_id=None,
-                now=at,
-            )
-            climbed = False
-        elif (
-            raised := ladder.raise_for_overdue(problem.level, overdue)
-        ) is not None and not suppressed(problem, today):
-            await uow.problems.raise_to(problem, raised.level, at)
-            climbed = True
-        else:
-            continue
-        touched.add(problem.id)
-        await _log(uow, problem, at, "problem.auto_raised", overdue)
-        notices += await notify_problem(post, scheme, problem, overdue=overdue, climbed=climbed)
-    notices += await climb_silent(uow, services, at, today, touched, post)
+        overdue[item.item_id] = late[item.due_on]
+        by_project.setdefault(item.project_id, []).append(item)
+
+    on_problem = await uow.problems.unresolved_by_item()
+    unresolved = await uow.problems.unresolved()
+    target: dict[int, Problem] = {}  # the project's oldest open problem: where items join
+    for problem in sorted(unresolved, key=lambda p: p.id):
+        target.setdefault(problem.project_id, problem)
+    opened: set[int] = set()
+    joined: dict[int, list[int]] = {}
+    for project_id, late_items in by_project.items():
+        log_context.bind_project(project_id)
+        late_items.sort(key=lambda i: (-overdue[i.item_id], i.item_id))
+        for item in late_items:
+            if item.item_id in on_problem:
+                continue
+            problem = target.get(project_id)
+            if problem is None:
+                rung = ladders[project_id].rung_for_overdue(overdue[item.item_id])
+                assert rung is not None
+                problem = await uow.problems.open(
+                    project_id=project_id,
+                    item_id=item.item_id,
+                    level=rung.level,
+                    reason=AUTO_REASON,
+                    auto=True,
+                    opened_by_id=None,
+                    now=at,
+                )
+                target[project_id] = problem
+                unresolved.append(problem)
+                opened.add(problem.id)
+            else:
+                await uow.problems.add_item(problem, item.item_id, at)
+                if problem.id not in opened:
+                    joined.setdefault(problem.id, []).append(item.item_id)
+            on_problem[item.item_id] = problem
+            await _log(uow, problem, at, "problem.auto_raised", overdue[item.item_id], item)
+
+    links = await uow.problems.items_of_many([p.id for p in unresolved])
+    all_ladders = await project_ladders(uow, services, sorted({p.project_id for p in unresolved}))
+    notices = 0
+    for problem in unresolved:
+        log_context.bind_project(problem.project_id)
+        oldest = max((overdue.get(link.item_id, 0) for link in links[problem.id]), default=0)
+        climbed = False
+        if problem.id not in opened and not suppressed(problem, today):
+            moved = standing(all_ladders[problem.project_id], problem, oldest, today, services)
+            if moved is not None:
+                await uow.problems.raise_to(problem, moved, at)
+                await _log(uow, problem, at, "problem.climbed", oldest, None)
+                climbed = True
+        if problem.id in opened or climbed:
+            notices += await notify_problem(post, services, problem, climbed=climbed)
+        elif problem.id in joined:
+            notices += await notify_problem(post, services, problem, joined=joined[problem.id])
     return notices
 
 
-async def project_ladders(
-    uow: UnitOfWork, services: Services, ids: list[int]
-) -> dict[int, Ladder]:
+def standing(
+    ladder: Ladder, problem: Problem, oldest: int, today: date, services: Services
+) -> int | None:
+    """The level the problem moves up to today, or None (domain rule `Ladder.standing`)."""
+    raised_on = problem.raised_at.astimezone(services.timezone).date()
+    silent = workdays_unacknowledged(raised_on, problem.ack_until, today, services.calendar)
+    rung = ladder.standing(problem.level, oldest, silent)
+    return rung.level if rung is not None else None
+
+
+async def project_ladders(uow: UnitOfWork, services: Services, ids: list[int]) -> dict[int, Ladder]:
     """Each project's snapshotted ladder (equal snapshots are read once)."""
     return ladders_by_project(await uow.due.ladders(ids), services.scheme)
 
 
-async def climb_silent(
-    uow: UnitOfWork,
-    services: Services,
-    at: datetime,
-    today: date,
-    skip: set[int],
-    post: Postman,
-) -> int:
-    """Raise every unacknowledged problem whose rung's ack timeout has passed."""
-    notices = 0
-    problems = await uow.problems.unresolved()
-    ladders = await project_ladders(uow, services, sorted({p.project_id for p in problems}))
-    for problem in problems:
-        if problem.id in skip or suppressed(problem, today):
-            continue
-        log_context.bind_project(problem.project_id)
-        waited = unacked_for(problem, today, services.calendar, services.timezone)
-        above = ladders[problem.project_id].climb(problem.level, waited)
-        if above is None:
-            continue
-        await uow.problems.raise_to(problem, above.level, at)
-        await _log(uow, problem, at, "problem.climbed", None)
-        overdue = 0
-        if problem.item_id is not None:
-            item = await uow.items.get(problem.item_id)
-            if item is not None and item.due_on is not None and item.paused_on is None:
-                overdue = max(0, services.calendar.workdays_between(item.due_on, today))
-        notices += await notify_problem(
-            post, services.scheme, problem, overdue=overdue, climbed=True
-        )
-    return notices
-
-
 async def _log(
-    uow: UnitOfWork, problem: Problem, at: datetime, kind: str, overdue: int | None
+    uow: UnitOfWork,
+    problem: Problem,
+    at: datetime,
+    kind: str,
+    overdue: int | None,
+    item: DueItem | None,
 ) -> None:
     await uow.events.append(
         kind,
         at=at,
         project_id=problem.project_id,
-        item_id=problem.item_id,
+        item_id=item.item_id if item is not None else problem.item_id,
         data={"problem": problem.id, "level": problem.level, "overdue": overdue},
     )

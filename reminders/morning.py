@@ -24,6 +24,7 @@ from handlers.context import Services
 from handlers.i18n import N_
 from handlers.item_moves import ACTION_LABELS
 from handlers.postman import Postman
+from handlers.problem_card import ItemFacts, gather_items, reason_today
 from handlers.problem_notices import GROUP_LANG, mention_line
 from handlers.render import Voice
 from reminders.nudges import (
@@ -67,6 +68,7 @@ class Reading:
     ladders: dict[int, Ladder]
     problems: dict[int, list[Problem]]  # by the person who must act on them
     butlers: dict[int, int | None]  # by project
+    facts: dict[int, list[ItemFacts]]  # by problem: its items today, for the reason shown
 
 
 def item_line(say: Voice, nudge: Nudge) -> str:
@@ -149,7 +151,7 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
                     id=problem.id,
                     level=rung.level,
                     dispatcher=rung.dispatcher.text(say.lang),
-                    reason=problem.reason,
+                    reason=reason_today(say, problem, reading.facts.get(problem.id, [])),
                 ),
             )
             butler = reading.butlers.get(problem.project_id) == person.id
@@ -221,7 +223,9 @@ async def send_nudges(
     office = [p.id for p in await post.with_role("office")]
     people.update({p.id: p for p in await post.with_role("office")})
     plan = plan_morning(nudges, specialists, backups, live_butlers, office)
-    reading = await _read(uow, services, plan.inboxes, live_butlers, specialists, people, post)
+    reading = await _read(
+        uow, services, plan.inboxes, live_butlers, specialists, people, post, today
+    )
     muted = await uow.mutes.muted(at)
     sent = 0
     new_for: set[int] = set()  # persons and -projects with a new message
@@ -274,11 +278,12 @@ async def _read(
     specialists: dict[int, int | None],
     people: dict[int, Person],
     post: Postman,
+    today: date,
 ) -> Reading:
     """Read once what the messages name: projects, departments, ladders, open problems.
 
     A butler must act on every unacknowledged problem of their projects; a specialist on
-    the problems of their own items."""
+    the problems that list one of their own items."""
     problems_by_person: dict[int, list[Problem]] = {}
     open_problems = await uow.problems.unresolved()
     project_ids = sorted(
@@ -287,12 +292,13 @@ async def _read(
         | {n.item.project_id for box in inboxes.values() for n in box.mine + box.unassigned}
     )
     all_butlers = await uow.due.butlers(project_ids)
+    listed = await uow.problems.items_of_many([p.id for p in open_problems])
     for problem in sorted(open_problems, key=lambda p: (-p.level, p.id)):
         actors: list[int | None] = []
         if problem.state == "open":
             actors.append(all_butlers.get(problem.project_id))
-        if problem.item_id is not None:
-            actors.append(specialists.get(problem.item_id))
+        item_ids = [link.item_id for link in listed.get(problem.id, [])] or [problem.item_id]
+        actors += [specialists.get(i) for i in item_ids if i is not None]
         for actor in dict.fromkeys(a for a in actors if a is not None):
             person = people.get(actor) or await post.person(actor)
             if person is None or not person.active:
@@ -300,6 +306,11 @@ async def _read(
             people[actor] = person
             problems_by_person.setdefault(actor, []).append(problem)
     ladders = ladders_by_project(await uow.due.ladders(project_ids), services.scheme)
+    shown = {p.id: p for ps in problems_by_person.values() for p in ps}
+    facts = {
+        pid: await gather_items(post, problem, today, services.calendar)
+        for pid, problem in shown.items()
+    }
     return Reading(
         roles=services.scheme.roles,
         projects=await uow.due.project_labels(project_ids),
@@ -307,6 +318,7 @@ async def _read(
         ladders=ladders,
         problems=problems_by_person,
         butlers=all_butlers,
+        facts=facts,
     )
 
 

@@ -11,8 +11,8 @@ group). Expectations follow DOMAIN.md "People" and the handlers:
   only look;
 - the butler owns their project: plan, bind, advance, complete, escalate; the butler of
   another project is refused as "not on the team";
-- problems: the project's butler, the office and leaders (/ack, /resolve), the butler
-  and the office (/escalate);
+- problems: the project's butler, the office and leaders (/ack, /resolve); the butler
+  and the office for any item, an item's own specialist and backup for it (/escalate);
 - the office assigns, archives, follows up bad reviews; office and leaders read the digest;
 - commands whose answer covers other projects (/digest, /assign, /progress) are answered
   in a DM only, never into a project group;
@@ -69,6 +69,7 @@ OFFICE_MOVE = (
     r"You can: Not applicable"
 )
 CARD_SUBMITTED = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: submitted"
+REPORT_UP = r"^Only the Service specialist of “Fire-protection acceptance \(or filing\)”, their"
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,10 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             only(
                 {
                     r: ok(r"^Send /escalate in the project's group chat\.$")
-                    for r in ("butler", "butler_other", "office")
+                    for r in (
+                        "butler", "butler_other", "office", "spec", "spec_other", "backup",
+                        "spec_dept",
+                    )
                 },
                 no(ONLY_FOR),
             ),
@@ -371,9 +375,13 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             "/escalate fire_acceptance The fire brigade does not answer",
             only(
                 {
-                    "butler": ok(r"^Problem #\d+ raised to level \d\.$"),
-                    "office": ok(r"^Problem #\d+ raised to level \d\.$"),
-                    "butler_other": no(DISPATCH),
+                    **{
+                        r: ok(r"^Problem #\d+ raised to level 1\.$")
+                        for r in ("butler", "office", "spec", "backup")
+                    },
+                    "spec_dept": no(REPORT_UP),
+                    "butler_other": no(NOT_TEAM_GROUP),
+                    "spec_other": no(NOT_TEAM_GROUP),
                 },
                 no(ONLY_FOR),
             ),
@@ -587,6 +595,7 @@ NOT_YOURS = r"^This rating is not yours to give\.$"
 OTHER_GROUP = r"^This button belongs to another project's group; press it there\.$"
 NOT_CONTACT = r"^Only the enterprise contact of the project can confirm its completion\.$"
 NO_PROBLEM = r"^No open problem found\. Give its number, e\.g\. /ack #12\.$"
+NO_PROBLEM_RESOLVE = r"^No open problem found\. Give its number, e\.g\. /resolve #12 MINUTES\.$"
 DISPATCHERS = {"butler", "office", "leader"}
 STAFF_ROLES = {"butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office"}
 STAFF_ROLES |= {"leader"}
@@ -742,6 +751,21 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
     },
     f"problem:ack:{MADE_UP}": {
         "dm": only({r: no(NO_PROBLEM) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR))
+    },
+    f"problem:resolve:{MADE_UP}": {
+        "dm": only(
+            {r: no(NO_PROBLEM_RESOLVE) for r in (*DISPATCHERS, "butler_other")}, no(ONLY_FOR)
+        )
+    },
+    "problem:resolve:{problem}": {
+        venue: only(
+            {
+                **{r: ok(r"^\*\*Close a problem\*\* \(1/1\)") for r in DISPATCHERS},
+                "butler_other": no(DISPATCH),
+            },
+            no(ONLY_FOR),
+        )
+        for venue in ("dm", "ga")
     },
     "problem:ack:{problem}": {
         venue: only(

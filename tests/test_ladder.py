@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,83 @@ def test_the_unacknowledged_wait_counts_working_days_and_restarts_after_an_ack()
     assert workdays_unacknowledged(raised, monday, wednesday, calendar) == 2
     earlier_ack = date(2026, 11, 19)  # before the raise: the raise counts
     assert workdays_unacknowledged(raised, earlier_ack, wednesday, calendar) == 3
+
+
+# -- the climbing rule of schemes/README.md ("How a problem climbs"), on every preset -------
+PRESETS = ("tongzhou", "sanyuan", "guangzhou", "anshan", "jinniu")
+
+
+def climb_unacknowledged(ladder: Ladder, days: int) -> dict[int, int]:
+    """The level of a problem nobody acknowledges, for each working day overdue 1…days."""
+    levels: dict[int, int] = {}
+    level, reached_on = 0, 0
+    for overdue in range(1, days + 1):
+        if level == 0:
+            first = ladder.rung_for_overdue(overdue)
+            if first is not None:
+                level, reached_on = first.level, overdue
+        else:
+            moved = ladder.standing(level, overdue, overdue - reached_on)
+            if moved is not None:
+                level, reached_on = moved.level, overdue
+        levels[overdue] = level
+    return levels
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_an_unacknowledged_problem_never_stands_more_than_one_rung_above_its_threshold(
+    preset: str,
+) -> None:
+    ladder = Ladder.from_scheme(load_scheme(preset).escalation)
+    levels = climb_unacknowledged(ladder, 40)
+    for overdue, level in levels.items():
+        by_threshold = ladder.rung_for_overdue(overdue)
+        assert by_threshold is not None
+        above = ladder.rung_above(by_threshold.level)
+        allowed = {by_threshold.level} | ({above.level} if above else set())
+        assert level in allowed, (preset, overdue, level)
+        if level != by_threshold.level:
+            since = overdue - by_threshold.threshold_workdays_overdue
+            assert since >= by_threshold.ack_timeout_workdays, (preset, overdue, level)
+    assert levels[40] == ladder.top.level
+    assert list(levels.values()) == sorted(levels.values()), "never lowered"
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_silence_reaches_each_rung_no_earlier_than_the_rung_below_allows(preset: str) -> None:
+    ladder = Ladder.from_scheme(load_scheme(preset).escalation)
+    levels = climb_unacknowledged(ladder, 40)
+    for below, rung in zip(ladder.rungs, ladder.rungs[1:], strict=False):
+        first_day = min(d for d, level in levels.items() if level >= rung.level)
+        earliest = min(
+            rung.threshold_workdays_overdue,
+            below.threshold_workdays_overdue + below.ack_timeout_workdays,
+        )
+        assert first_day == earliest, (preset, rung.level, first_day, earliest)
+
+
+def test_the_tongzhou_ladder_reaches_the_leaders_on_the_fourth_working_day_not_the_third() -> None:
+    ladder = Ladder.from_scheme(load_scheme("tongzhou").escalation)
+    levels = climb_unacknowledged(ladder, 10)
+    assert [levels[d] for d in range(1, 11)] == [1, 2, 2, 3, 3, 3, 4, 4, 4, 4]
+
+
+def test_standing_raises_to_the_threshold_and_holds_a_higher_problem() -> None:
+    assert LADDER.standing(1, 3, 0) == LADDER.rung_at(2), "the threshold raises at once"
+    assert LADDER.standing(2, 3, 5) is None, "crossed today: the wait starts today"
+    assert LADDER.standing(2, 4, 1) == LADDER.rung_at(3)
+    assert LADDER.standing(2, 4, 0) is None, "just raised: waits its timeout"
+    assert LADDER.standing(3, 2, 9) is None, "a problem set higher by hand is left there"
+    assert LADDER.standing(1, 0, 9) is None, "nothing overdue: silence alone never climbs"
+
+
+def test_the_scheme_readme_states_each_presets_climb_as_the_rule_computes_it() -> None:
+    readme = (Path(__file__).parent.parent / "schemes" / "README.md").read_text(encoding="utf-8")
+    for preset in PRESETS:
+        ladder = Ladder.from_scheme(load_scheme(preset).escalation)
+        levels = climb_unacknowledged(ladder, 40)
+        cells = []
+        for r in ladder.rungs:
+            first = min(d for d, level in levels.items() if level >= r.level)
+            cells.append(f"{r.level}: {r.threshold_workdays_overdue} / {first}")
+        assert f"| {preset} | {' · '.join(cells)} |" in readme, preset

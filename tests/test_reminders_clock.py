@@ -36,11 +36,12 @@ class World:
     delivered: list[Delivered] = field(default_factory=list)
     app: App | None = None
     ids: dict[str, int] = field(default_factory=dict)
+    scheme: str = "tongzhou"
 
     async def start(self) -> App:
         transport = MemoryTransport(P)
         transport.delivered = self.delivered
-        settings = Settings(database_url=self.url, scheme="tongzhou", tick_seconds=900)
+        settings = Settings(database_url=self.url, scheme=self.scheme, tick_seconds=900)
         self.app = await build_app(settings, clock=self.clock, transports={P: transport})
         return self.app
 
@@ -75,10 +76,12 @@ class World:
         return self.to("group:g1")
 
 
-async def make_world(tmp_path: Path, start: datetime, due_on: date) -> World:
+async def make_world(
+    tmp_path: Path, start: datetime, due_on: date, scheme: str = "tongzhou"
+) -> World:
     url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
     await upgrade(url)
-    world = World(url, FakeClock(start))
+    world = World(url, FakeClock(start), scheme=scheme)
     app = await world.start()
     now = start
     async with UnitOfWork(app.services.db) as uow:
@@ -99,15 +102,17 @@ async def make_world(tmp_path: Path, start: datetime, due_on: date) -> World:
         )
         assert role is not None
         role.backup_of_id = people["spec"].id
+        categories = [c.id for c in app.services.scheme.categories]
+        category = "building" if "building" in categories else categories[0]
         project = await uow.projects.add(
             code="TZ-2026-0001",
             name="运河数据中心",
-            category="building",
+            category=category,
             stage="planning_permit",
             status="accepted",
             butler_id=people["butler"].id,
             accepted_at=now - timedelta(days=30),
-            snapshot=project_snapshot(app.services.scheme, "building"),
+            snapshot=project_snapshot(app.services.scheme, category),
             created_at=now - timedelta(days=30),
         )
         world.ids["project"] = project.id
@@ -192,7 +197,14 @@ async def test_ladder_climbs_and_unacked_problem_climbs_by_itself(tmp_path):
         async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
             problem = await uow.problems.get(1)
             assert problem is not None and problem.level == 2 and problem.state == "open"
-        await world.advance_to(local(2026, 10, 10, 18, 0))  # and to 3 (leaders hear of it)
+        # 3 days overdue (Saturday 10-10 is a make-up working day): level 2's threshold is
+        # crossed today, so its wait starts today; silence never runs ahead of the scheme.
+        await world.advance_to(local(2026, 10, 10, 18, 0))
+        async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
+            problem = await uow.problems.get(1)
+            assert problem is not None and problem.level == 2
+        assert not any("执行组" in t for t in world.to("leader"))
+        await world.advance_to(local(2026, 10, 12, 18, 0))  # a day of silence: level 3
         async with UnitOfWork(world.app.services.db) as uow:  # type: ignore[union-attr]
             problem = await uow.problems.get(1)
             assert problem is not None and problem.level == 3

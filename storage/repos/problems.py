@@ -1,12 +1,17 @@
-"""Difficult problems (难点问题) on the dispatch ladder: open, raise, ack, resolve."""
+"""Difficult problems (难点问题) on the dispatch ladder: open, raise, ack, resolve.
+
+A problem lists one or more items of its project (``problem_items``): a project's overdue
+items share one open problem, and a person may split one item out onto its own.
+``Problem.item_id`` stays the first item listed (None for a project-wide problem).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from storage.models import Problem
+from storage.models import Problem, ProblemItem
 from storage.repos._base import Repo
 
 UNRESOLVED = ("open", "acked")
@@ -40,7 +45,70 @@ class ProblemRepo(Repo):
         )
         self.session.add(problem)
         await self.session.flush()
+        if item_id is not None:
+            await self.add_item(problem, item_id, now, None if auto else reason)
         return problem
+
+    async def add_item(
+        self, problem: Problem, item_id: int, now: datetime, reason: str | None = None
+    ) -> None:
+        """List the item on the problem (a person's ``reason`` replaces an earlier one)."""
+        rows = await self.session.execute(
+            select(ProblemItem).where(
+                ProblemItem.problem_id == problem.id, ProblemItem.item_id == item_id
+            )
+        )
+        link = rows.scalar_one_or_none()
+        if link is None:
+            self.session.add(
+                ProblemItem(problem_id=problem.id, item_id=item_id, joined_at=now, reason=reason)
+            )
+        elif reason is not None:
+            link.reason = reason
+        if problem.item_id is None:
+            problem.item_id = item_id
+        await self.session.flush()
+
+    async def remove_item(self, problem: Problem, item_id: int) -> None:
+        """Take the item off the problem (it is split out onto a problem of its own)."""
+        await self.session.execute(
+            delete(ProblemItem).where(
+                ProblemItem.problem_id == problem.id, ProblemItem.item_id == item_id
+            )
+        )
+        if problem.item_id == item_id:
+            rest = await self.items_of(problem.id)
+            problem.item_id = rest[0].item_id if rest else None
+        await self.session.flush()
+
+    async def items_of(self, problem_id: int) -> list[ProblemItem]:
+        """The items the problem lists, in the order they joined."""
+        return (await self.items_of_many([problem_id])).get(problem_id, [])
+
+    async def items_of_many(self, problem_ids: list[int]) -> dict[int, list[ProblemItem]]:
+        """The items each problem lists, in the order they joined (one query)."""
+        out: dict[int, list[ProblemItem]] = {pid: [] for pid in problem_ids}
+        if not problem_ids:
+            return out
+        rows = await self.session.execute(
+            select(ProblemItem)
+            .where(ProblemItem.problem_id.in_(problem_ids))
+            .order_by(ProblemItem.problem_id, ProblemItem.id)
+        )
+        for link in rows.scalars():
+            out[link.problem_id].append(link)
+        return out
+
+    async def unresolved_by_item(self) -> dict[int, Problem]:
+        """Each item on an unresolved problem, with that problem (the newest, should an
+        item be on two): who must act on which item, in one query."""
+        rows = await self.session.execute(
+            select(ProblemItem.item_id, Problem)
+            .join(Problem, Problem.id == ProblemItem.problem_id)
+            .where(Problem.state.in_(UNRESOLVED))
+            .order_by(Problem.id)
+        )
+        return {item_id: problem for item_id, problem in rows.all()}
 
     async def get(self, problem_id: int) -> Problem | None:
         """The problem, or None."""
@@ -61,10 +129,11 @@ class ProblemRepo(Repo):
         return list(rows.scalars())
 
     async def unresolved_for_item(self, item_id: int) -> Problem | None:
-        """The item's unresolved problem, if any (the newest)."""
+        """The unresolved problem listing the item, if any (the newest)."""
         rows = await self.session.execute(
             select(Problem)
-            .where(Problem.item_id == item_id, Problem.state.in_(UNRESOLVED))
+            .join(ProblemItem, ProblemItem.problem_id == Problem.id)
+            .where(ProblemItem.item_id == item_id, Problem.state.in_(UNRESOLVED))
             .order_by(Problem.id.desc())
             .limit(1)
         )

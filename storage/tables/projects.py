@@ -198,3 +198,23 @@ class StoredFile(Base):
     mime_type: Mapped[str] = mapped_column(String(100))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProblemItem(Base):
+    """An item listed on a problem (问题所涉事项): a project's overdue items share one problem.
+
+    ``reason`` is what a person wrote when they reported the item up (/escalate), None for
+    an item the ladder added; the reason shown is otherwise recomputed when shown.
+    """
+
+    __tablename__ = "problem_items"
+    __table_args__ = (
+        UniqueConstraint("problem_id", "item_id"),
+        Index("ix_problem_items_item_id", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)

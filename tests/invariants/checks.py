@@ -11,8 +11,10 @@ Who may receive what about a project (the rule `recipient_problems` checks):
   someone with something of theirs: an item's assignee, a backup, a butler, the office.
 - A ladder notice (key ``ladder:…``) about a problem of P at level L goes to P's groups and,
   by DM, only to the people of rung L's ``notify_roles`` for P (reminders/ladder.py,
-  handlers/problems.py `audience`): P's butler, the office, leaders, P's members of the
-  named team role, the item's assignee for ``specialist``.
+  handlers/problem_notices.py `audience`): P's butler, the office, leaders, P's
+  enterprise members for ``enterprise``; for ``specialist`` the assignees of the items the
+  problem lists (never another department's) and their backups; P's butler and the office
+  as well when an item it lists has no specialist.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from storage.models import (
     OutboxMessage,
     PersonRole,
     Problem,
+    ProblemItem,
     Project,
     ProjectMember,
 )
@@ -55,6 +58,7 @@ class Facts:
         self.scheme = scheme
         self.items: list[ChecklistItem] = rows["items"]
         self.problems: list[Problem] = rows["problems"]
+        self.problem_items: list[ProblemItem] = rows["problem_items"]
         self.projects: dict[int, Project] = {p.id: p for p in rows["projects"]}
         self.outbox: list[OutboxMessage] = rows["outbox"]
         self.members: list[ProjectMember] = rows["members"]
@@ -97,6 +101,7 @@ async def read_facts(world: World) -> Facts:
     models = {
         "items": ChecklistItem,
         "problems": Problem,
+        "problem_items": ProblemItem,
         "projects": Project,
         "outbox": OutboxMessage,
         "members": ProjectMember,
@@ -187,19 +192,25 @@ def _ladder_target_ok(facts: Facts, problem: Problem, level: int, kind: str, ide
         return facts.chats[ident].project_id == problem.project_id
     project = facts.projects[problem.project_id]
     rung = ladder_of(project, facts.scheme).rung_at(level)
-    item = facts.item_by_id.get(problem.item_id) if problem.item_id is not None else None
-    for role in rung.notify_roles:
-        if role == "butler" and project.butler_id == ident:
-            return True
-        if role in {"office", "leader"} and facts.has_role(ident, role):
-            return True
-        if any(
-            m.project_id == project.id and m.person_id == ident and m.role == role
-            for m in facts.members
-        ):
-            return True
-        if role == "specialist" and item is not None and item.assignee_id == ident:
-            return True
+    listed = {link.item_id for link in facts.problem_items if link.problem_id == problem.id}
+    items = [facts.item_by_id[i] for i in listed if i in facts.item_by_id]
+    assignees = {i.assignee_id for i in items if i.assignee_id is not None}
+    roles = set(rung.notify_roles)
+    if any(i.assignee_id is None for i in items):
+        roles |= {"butler", "office"}
+    if "butler" in roles and project.butler_id == ident:
+        return True
+    if any(role in roles and facts.has_role(ident, role) for role in ("office", "leader")):
+        return True
+    if "enterprise" in roles and any(
+        m.project_id == project.id and m.person_id == ident and m.role == "enterprise"
+        for m in facts.members
+    ):
+        return True
+    if "specialist" in roles and ident in assignees:
+        return True
+    if roles & {"specialist", "backup"}:
+        return any(_nudge_target_ok(facts, i, "u", ident) for i in items if i.assignee_id)
     return False
 
 
