@@ -6,7 +6,8 @@ daiban scheme check NAME|PATH     validate a scheme and print its summary
 daiban simulate STORY.yaml        play a story; exit 0 when every expectation holds
 daiban chat --as ROLE             a terminal chat with the bot
 daiban i18n update                merge new message ids into both catalogs
-daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml)
+daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml) [--strict]
+daiban people template [FILE]     write a ready roster .xlsx with headers and examples
 daiban people invite NAME         a one-time code to bind a person's chat account
 daiban people sync wecom [--apply]  the roster against the WeCom directory
 daiban archive PROJECT            write the project's file (一事一档) as a ZIP
@@ -233,10 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update"])
     people = sub.add_parser("people", help="the staff roster and invite codes")
-    people.add_argument("action", choices=["import", "invite", "sync"])
+    people.add_argument("action", choices=["import", "template", "invite", "sync"])
     people.add_argument(
-        "target", help="roster file (import), name/mobile (invite) or messenger (sync: wecom)"
+        "target",
+        nargs="?",
+        default="",
+        help="roster file (import, template), name/mobile (invite) or messenger (sync: wecom)",
     )
+    people.add_argument(
+        "--strict", action="store_true", help="import: any problem imports nothing (exit 1)"
+    )
+    people.add_argument("--lang", choices=["zh", "en"], default=None)
     people.add_argument(
         "--apply", action="store_true", help="sync: apply the changes, not only list them"
     )
@@ -276,7 +284,19 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
                 return await sync_command(
                     settings, db, scheme, args.target, apply_changes=args.apply
                 )
-            return await people_command(db, scheme, args.action, args.target)
+            from handlers.i18n import normalize_lang
+
+            if args.action in ("import", "invite", "sync") and not args.target:
+                print(f"daiban: people {args.action} needs a target", file=sys.stderr)
+                return 2
+            return await people_command(
+                db,
+                scheme,
+                args.action,
+                args.target,
+                strict=args.strict,
+                lang=normalize_lang(args.lang or settings.default_lang),
+            )
         if args.command == "report":
             return await _report(services, args)
         if args.command == "archive":
@@ -291,9 +311,7 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         from bot.ledger import export_ledger
 
-        path = await export_ledger(
-            db, services.calendar, args.fmt, args.output, datetime.now(UTC)
-        )
+        path = await export_ledger(db, services.calendar, args.fmt, args.output, datetime.now(UTC))
         print(f"wrote {path}")
         return 0
     finally:
