@@ -10,8 +10,8 @@ daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml) [
 daiban people template [FILE]     write a ready roster .xlsx with headers and examples
 daiban people invite NAME         a one-time code to bind a person's chat account
 daiban people sync wecom [--apply]  the roster against the WeCom directory
-daiban archive PROJECT            write the project's file (一事一档) as a ZIP
-daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
+daiban archive PROJECT            write the project's file (一事一档) as a ZIP [--lang en]
+daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json [--lang en]
 daiban report KIND --period P     weekly/monthly/quarterly report as Markdown or --format xlsx
 daiban jobs run NAME [--at T]     run one scheduler job once, as of T (manual catch-up)
 """
@@ -251,10 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     archive = sub.add_parser("archive", help="write a project's file (一事一档) as a ZIP")
     archive.add_argument("project", help="project code, e.g. P2026-0001")
     archive.add_argument("--output", type=Path)
+    archive.add_argument("--lang", choices=["zh", "en"], default="zh")
     export = sub.add_parser("export", help="office exports")
     export.add_argument("what", choices=["ledger"])
     export.add_argument("--format", dest="fmt", choices=["xlsx", "csv", "json"], default="xlsx")
     export.add_argument("--output", type=Path)
+    export.add_argument("--lang", choices=["zh", "en"], default="zh")
     report = sub.add_parser("report", help="periodic reports (weekly, monthly, quarterly)")
     report.add_argument("kind", choices=["weekly", "monthly", "quarterly"])
     report.add_argument("--period", required=True, help="2026-W48, 2026-11 or 2026Q4")
@@ -303,7 +305,17 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
             from bot.archive import write_archive
 
             try:
-                path = await write_archive(db, scheme, args.project, args.output)
+                from bot.archive import document_folders
+                from handlers.i18n import normalize_lang
+
+                path = await write_archive(
+                    db,
+                    scheme,
+                    args.project,
+                    args.output,
+                    normalize_lang(args.lang),
+                    document_folders(settings),
+                )
             except LookupError as exc:
                 print(f"daiban: {exc}", file=sys.stderr)
                 return 1
@@ -324,7 +336,7 @@ async def _report(services: Services, args: argparse.Namespace) -> int:
 
     from bot.report_cli import report_command
     from handlers.i18n import normalize_lang
-    from reminders.reports import PeriodError
+    from handlers.period_report import PeriodError
 
     try:
         out = await report_command(

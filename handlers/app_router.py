@@ -11,6 +11,7 @@ from handlers import (
     groups,
     items,
     office,
+    office_files,
     plan,
     problems,
     profile,
@@ -38,6 +39,7 @@ def build_router() -> Router:
     root.include(groups.router)
     root.include(plan.router)
     root.include(completion.router)
+    root.include(office_files.router)
     root.include(basics.controls)
     root.include(problems.router)
     root.include(digest_flow.router)

@@ -73,6 +73,7 @@ FLOWS = {
     "groups",
     "items",
     "office",
+    "office_files",
     "plan",
     "problems",
     "profile",

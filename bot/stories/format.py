@@ -71,6 +71,7 @@ class Target(_Strict):
     in_: str | None = Field(default=None, alias="in")
     text: str | None = None
     buttons: list[str] = Field(default_factory=list)
+    file: str | None = None  # a regex the attached file's name must match
 
     @model_validator(mode="after")
     def _one_target(self) -> Target:
