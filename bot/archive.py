@@ -40,10 +40,11 @@ async def write_archive(
 
 
 def document_folders(settings: Settings) -> dict[str, Path]:
-    """Where this installation keeps what people sent: the emulator's uploads and WeCom's
-    media folder (the same places the running bot registers)."""
+    """Where this installation keeps what people sent: the emulator's uploads, WeCom's and
+    WeChat's media folders (the same places the running bot registers)."""
     from bot.emulator import data_dir
+    from bot.transports.wechat import media_folder as wechat_media
     from bot.transports.wecom_media import media_folder
 
-    wecom = media_folder(settings)
-    return {"uploads/": data_dir(settings) / "uploads", f"{wecom}/": wecom}
+    wecom, wechat = media_folder(settings), wechat_media(settings)
+    return {"uploads/": data_dir(settings) / "uploads", f"{wecom}/": wecom, f"{wechat}/": wechat}

@@ -322,8 +322,17 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
             print(f"wrote {path}")
             return 0
         from bot.ledger import export_ledger
+        from handlers.i18n import normalize_lang
 
-        path = await export_ledger(db, services.calendar, args.fmt, args.output, datetime.now(UTC))
+        path = await export_ledger(
+            db,
+            scheme,
+            services.calendar,
+            args.fmt,
+            args.output,
+            datetime.now(UTC),
+            normalize_lang(args.lang),
+        )
         print(f"wrote {path}")
         return 0
     finally:
