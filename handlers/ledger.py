@@ -88,23 +88,33 @@ async def _row(
     project: Project,
     today: date,
     say: Voice,
+    names: dict[tuple[str, int], str],
 ) -> dict[str, Any]:
+    async def person(person_id: int) -> str:
+        if ("person", person_id) not in names:
+            found = await uow.people.get(person_id)
+            names["person", person_id] = found.name if found else ""
+        return names["person", person_id]
+
+    async def unit(department_id: int) -> str:
+        if ("unit", department_id) not in names:
+            names["unit", department_id] = await uow.departments.name(department_id, say.lang) or ""
+        return names["unit", department_id]
+
     items = await uow.items.of_project(project.id)
     done, total = counts(items)
     app = await uow.applications.get(project.application_id) if project.application_id else None
     data = (app.data if app else None) or {}
     enterprise = await uow.enterprises.get(project.enterprise_id) if project.enterprise_id else None
-    butler = await uow.people.get(project.butler_id) if project.butler_id else None
+    butler = await person(project.butler_id) if project.butler_id else ""
     specialists: dict[int | None, list[str]] = {}
     for member in await uow.members.of_project(project.id):
-        if member.role == "specialist":
-            person = await uow.people.get(member.person_id)
-            if person is not None:
-                specialists.setdefault(member.department_id, []).append(person.name)
-    staffed = []
-    for department_id, names in specialists.items():
-        unit = await uow.departments.name(department_id, say.lang) if department_id else None
-        staffed.append(f"{unit or '—'}：{'、'.join(names)}")
+        if member.role == "specialist" and (name := await person(member.person_id)):
+            specialists.setdefault(member.department_id, []).append(name)
+    staffed = [
+        f"{(await unit(department_id) if department_id else '') or '—'}：{'、'.join(people)}"
+        for department_id, people in specialists.items()
+    ]
     overdue = []
     for item in items:
         late = workdays_overdue(item_state(item), today, calendar)
@@ -147,7 +157,7 @@ async def _row(
         else project.zone or "",
         "stage": stage_name(say, scheme, project.stage),
         "status": project_status(say, project.status),
-        "butler": butler.name if butler else "",
+        "butler": butler,
         "specialists": "\n".join(staffed),
         "progress": f"{done}/{total}",
         "overdue": "\n".join(overdue),
@@ -165,8 +175,9 @@ async def ledger_rows(
     tz = ZoneInfo(scheme.timezone)
     today = now.astimezone(tz).date()
     say = Voice(lang)
+    names: dict[tuple[str, int], str] = {}  # people and units, looked up once per ledger
     return [
-        await _row(uow, scheme, calendar, tz, project, today, say)
+        await _row(uow, scheme, calendar, tz, project, today, say, names)
         for project in await uow.projects.listed()
     ]
 

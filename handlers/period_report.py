@@ -24,8 +24,9 @@ from handlers.i18n import N_, translate
 from handlers.office_labels import RATING_LEVELS
 from handlers.office_xlsx import workbook_bytes
 from handlers.render import department_name
-from storage.models import ChecklistItem, Problem, Project
+from storage.models import Problem, Project
 from storage.repos.due import CLOSED_PROJECT_STATUSES
+from storage.repos.items import ItemFacts
 from storage.uow import UnitOfWork
 
 NO_ZONE = "—"
@@ -90,8 +91,23 @@ class _Period:
     last: date
     as_of: date
     projects: dict[int, Project]
-    items: list[ChecklistItem]
+    items: list[ItemFacts]
     problems: list[Problem]
+    names: dict[tuple[str, int | None], str] = field(default_factory=dict)
+
+    async def person(self, uow: UnitOfWork, person_id: int | None) -> str:
+        """A person's name, looked up once per report."""
+        key = ("person", person_id)
+        if key not in self.names:
+            self.names[key] = await _person_name(uow, person_id)
+        return self.names[key]
+
+    async def department(self, uow: UnitOfWork, department_id: int | None) -> str:
+        """A department's name in the report's language, looked up once per report."""
+        key = ("department", department_id)
+        if key not in self.names:
+            self.names[key] = await department_name(uow, department_id, self.lang)
+        return self.names[key]
 
     def local(self, at: datetime) -> date:
         return at.astimezone(self.services.timezone).date()
@@ -106,7 +122,7 @@ class _Period:
             return _t(self.lang, "Other areas")
         return location or NO_ZONE
 
-    def overdue(self) -> list[tuple[int, ChecklistItem]]:
+    def overdue(self) -> list[tuple[int, ItemFacts]]:
         """Items overdue on ``as_of`` as things stood then, worst first."""
         found = []
         for item in self.items:
@@ -137,7 +153,7 @@ async def _period(
     uow: UnitOfWork, services: Services, lang: str, first: date, last: date, today: date
 ) -> _Period:
     projects = {p.id: p for p in await uow.projects.listed()}
-    items = await uow.due.items_of(list(projects))
+    items = await uow.items.facts()
     problems = await uow.problems.every()
     return _Period(services, lang, first, last, min(today, last), projects, items, problems)
 
@@ -228,7 +244,7 @@ async def _person_name(uow: UnitOfWork, person_id: int | None) -> str:
     return person.name if person is not None else NO_ZONE
 
 
-def _item_name(item: ChecklistItem | None, lang: str) -> str:
+def _item_name(item: ItemFacts | None, lang: str) -> str:
     if item is None:
         return NO_ZONE
     return item.name_en if lang == "en" else item.name_zh
@@ -280,8 +296,8 @@ async def _overdue_section(uow: UnitOfWork, facts: _Period) -> Section:
                 project.code,
                 project.name,
                 _item_name(item, lang),
-                await department_name(uow, item.department_id, lang),
-                await _person_name(uow, item.assignee_id),
+                await facts.department(uow, item.department_id),
+                await facts.person(uow, item.assignee_id),
                 item.due_on.isoformat() if item.due_on else NO_ZONE,
                 days,
             ]
@@ -301,8 +317,8 @@ async def _due_section(uow: UnitOfWork, facts: _Period) -> Section:
                 project.code,
                 project.name,
                 due.name_en if lang == "en" else due.name_zh,
-                await department_name(uow, due.department_id, lang),
-                await _person_name(uow, due.assignee_id),
+                await facts.department(uow, due.department_id),
+                await facts.person(uow, due.assignee_id),
                 due.due_on.isoformat(),
             ]
         )
@@ -322,7 +338,7 @@ async def _ratings(uow: UnitOfWork, facts: _Period) -> Section:
                 rating.id,
                 code.get(rating.project_id, NO_ZONE),
                 _t(lang, SUBJECT_LABELS.get(rating.subject, SUBJECT_LABELS["enterprise"])),
-                await _person_name(uow, rating.rater_id),
+                await facts.person(uow, rating.rater_id),
                 rating.level,
                 _t(lang, RATING_LEVELS.get(rating.level, N_("Fairly satisfied"))),
                 rating.comment or "",
