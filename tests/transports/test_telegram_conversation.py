@@ -111,6 +111,9 @@ async def test_conversation_start_form_buttons_group_and_redelivery(fake, tmp_pa
         assert about_file.text == en(
             "Sorry, I did not understand that. Send /help to see what you can do."
         )
+        # …and is kept on this machine at once (getFile), for the project's file.
+        [kept] = tmp_path.rglob("telegram-media/*-plan.pdf")
+        assert kept.read_bytes() == b"%PDF-1.4 fake"
 
         # The same update delivered again is acknowledged and ignored.
         await fake.redeliver(helped)
