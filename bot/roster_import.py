@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.roster_messages import describe, describe_file
 from domain.roster import (
-    ROLES_WITH_DEPARTMENT,
-    KnownPerson,
     RosterError,
     RosterResult,
     RowError,
@@ -24,11 +21,10 @@ from domain.roster import (
 )
 from domain.scheme import Scheme
 from handlers.i18n import N_, translate
+from handlers.roster_import import apply_roster, import_lines, known_people
+from handlers.roster_messages import describe_file
 from storage.db import Database
-from storage.models import Person
 from storage.uow import UnitOfWork
-
-STAFF_ROLES = ("butler", "specialist", "backup", "office", "leader")
 
 
 @dataclass(frozen=True)
@@ -46,25 +42,6 @@ class ImportResult:
         return self.created + self.updated
 
 
-async def known_people(uow: UnitOfWork) -> list[KnownPerson]:
-    """Staff already on the roster, whom a backup row may name."""
-    seen: dict[int, KnownPerson] = {}
-    for role in STAFF_ROLES:
-        for person in await uow.people.with_role(role, active_only=False):
-            if person.id in seen or not person.mobile:
-                continue
-            department = next(
-                (
-                    r.department.code
-                    for r in await uow.people.roles_of(person.id)
-                    if r.department is not None and r.role in ROLES_WITH_DEPARTMENT
-                ),
-                None,
-            )
-            seen[person.id] = KnownPerson(person.name, person.mobile, department)
-    return list(seen.values())
-
-
 async def import_roster(
     db: Database, scheme: Scheme, path: Path, now: datetime, *, strict: bool = False
 ) -> ImportResult:
@@ -75,38 +52,8 @@ async def import_roster(
     result = parse_roster(path, scheme.departments, scheme.roles, known)
     if strict and result.errors:
         return ImportResult(0, 0, result.errors, result)
-    created = updated = 0
     async with UnitOfWork(db) as uow:
-        for department in scheme.departments:
-            await uow.departments.ensure(department.id, department.name.zh, department.name.en)
-        people: dict[str, Person] = {}
-        for entry in result.entries:
-            person = await uow.people.by_mobile(entry.mobile)
-            if person is None:
-                person = await uow.people.add(entry.name, mobile=entry.mobile, now=now)
-                created += 1
-            else:
-                person.name = entry.name
-                updated += 1
-            people[entry.mobile] = person
-        for entry in result.entries:
-            person = people[entry.mobile]
-            backed = None
-            if entry.backup_of:
-                backed = people.get(entry.backup_of) or await uow.people.by_mobile(entry.backup_of)
-            for role in entry.roles:
-                department = entry.department if role in ROLES_WITH_DEPARTMENT else None
-                await uow.people.add_role(
-                    person.id,
-                    role,
-                    department,
-                    backup_of_id=backed.id if role == "backup" and backed else None,
-                )
-        await uow.events.append(
-            "roster.imported",
-            at=now,
-            data={"file": path.name, "created": created, "updated": updated},
-        )
+        created, updated = await apply_roster(uow, scheme, result, now, path.name)
     return ImportResult(created, updated, result.errors, result)
 
 
@@ -119,34 +66,30 @@ async def import_command(
     except RosterError as exc:
         print(f"daiban: {describe_file(exc, path.name, lang)}", file=sys.stderr)
         return 1
-    headers = result.parsed.headers if result.parsed else {}
-    refused = sum(1 for e in result.errors if not e.warning)
-    warnings = len(result.errors) - refused
+    parsed = result.parsed or RosterResult((), result.errors)
     if strict and result.errors:
-        summary = N_(
-            "Nothing imported (--strict): {refused} problems and {warnings} warnings to "
-            "correct first."
+        refused = len(parsed.refused)
+        print(
+            translate(
+                lang,
+                N_(
+                    "Nothing imported (--strict): {refused} problems and {warnings} warnings "
+                    "to correct first."
+                ),
+                refused=refused,
+                warnings=len(result.errors) - refused,
+            )
         )
+        for line in import_lines(parsed, 0, 0, scheme, lang)[1:]:
+            print("  " + line)
     else:
-        summary = N_(
-            "Roster imported: {created} new, {updated} updated; {refused} problems (rows "
-            "not imported), {warnings} warnings."
-        )
-    print(
-        translate(
-            lang,
-            summary,
-            created=result.created,
-            updated=result.updated,
-            refused=refused,
-            warnings=warnings,
-        )
-    )
-    for error in result.errors:
-        print("  " + describe(error, headers, scheme, lang))
+        summary, *problems = import_lines(parsed, result.created, result.updated, scheme, lang)
+        print(summary)
+        for line in problems:
+            print("  " + line)
     if strict and result.errors:
         return 1
     return 0 if result.imported or not result.errors else 1
 
 
-__all__ = ["ImportResult", "import_command", "import_roster", "known_people"]
+__all__ = ["ImportResult", "import_command", "import_roster"]

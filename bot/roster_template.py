@@ -14,12 +14,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.roster_messages import COLUMN_LABELS
 from domain.roster import ROLE_IDS
 from domain.roster_table import COLUMNS
 from domain.scheme import Scheme
 from handlers.i18n import N_, translate
 from handlers.render import Voice
+from handlers.roster_messages import COLUMN_LABELS
 
 NOTE_LABEL = N_("Notes")
 DEFAULT_NAME = {"zh_CN": "人员名册模板.xlsx", "en": "roster-template.xlsx"}

@@ -17,6 +17,7 @@ from handlers import (
     profile,
     progress,
     rating,
+    roster_upload,
     status,
     team,
     waiting,
@@ -48,6 +49,7 @@ def build_router() -> Router:
     root.include(office.router)
     root.include(contacts.router)
     root.include(waiting.router)
+    root.include(roster_upload.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

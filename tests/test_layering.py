@@ -79,6 +79,7 @@ FLOWS = {
     "profile",
     "progress",
     "rating",
+    "roster_upload",
     "status",
     "team",
 }

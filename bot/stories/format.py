@@ -86,6 +86,7 @@ class Step(_Strict):
     say: str | None = None
     press: str | None = None
     send_file: str | None = None
+    content: str | None = None  # send_file: the file's text (else a placeholder line)
     advance: str | None = None
     at: datetime | None = None
     restart: bool | None = None

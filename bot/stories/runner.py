@@ -186,7 +186,8 @@ class StoryRunner:
         elif kind == "send_file":
             name = step.send_file or "file"
             path = self.workdir / name
-            path.write_bytes(f"story file {name}\n".encode())
+            text = step.content if step.content is not None else f"story file {name}\n"
+            path.write_bytes(text.encode("utf-8"))
             await self._act(
                 step, attachment=Attachment(name, _mime(name), path.stat().st_size, f"story:{name}")
             )

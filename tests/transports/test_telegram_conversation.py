@@ -249,7 +249,7 @@ async def test_project_group_mentions_the_team_and_answers_commands_addressed_to
     daiban.upgrade()
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
-    assert "6 new" in run_cli(daiban, "people", "import", str(roster))
+    assert "6 new" in run_cli(daiban, "people", "import", str(roster), "--lang", "en")
     codes = await seed_accepted_project(daiban.db_url)
     daiban.start()
     try:
