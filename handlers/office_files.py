@@ -11,6 +11,7 @@ from handlers.i18n import N_
 from handlers.ledger import ledger_file, ledger_filename, ledger_rows
 from handlers.office_xlsx import XLSX_MIME
 from handlers.period_report import (
+    SUMMARY_KEYS,
     PeriodError,
     build_report,
     period_bounds,
@@ -78,19 +79,14 @@ async def report(ctx: Ctx) -> None:
         await ctx.reply(ctx._("The period {period} has not begun yet.", period=period))
         return
     drawn = await build_report(ctx.uow, ctx.services, kind, period, ctx.lang, today)
-    summary = drawn.sections[0].rows[-1] if drawn.sections and drawn.sections[0].rows else None
     caption = drawn.title
-    if summary is not None:
+    totals = drawn.sections[0].rows[-1] if drawn.sections and drawn.sections[0].rows else None
+    if totals is not None:  # the summary's last row: the totals, after the zone's name
+        count = dict(zip(SUMMARY_KEYS, totals[1:], strict=True))
         caption += "\n" + ctx._(
             "New applications {applied}, accepted {accepted}, items completed {done}, "
             "overdue {overdue}, problems raised {opened} and resolved {resolved}, "
             "ratings {ratings}.",
-            applied=summary[2],
-            accepted=summary[3],
-            done=summary[4],
-            overdue=summary[5],
-            opened=summary[6],
-            resolved=summary[7],
-            ratings=summary[9],
+            **count,
         )
     await reply_file(ctx, report_xlsx(drawn), f"{drawn.title}.xlsx", XLSX_MIME, caption)

@@ -382,6 +382,7 @@ def report_xlsx(report: Report) -> bytes:
 
 
 __all__ = [
+    "SUMMARY_KEYS",
     "PeriodError",
     "Report",
     "Section",
