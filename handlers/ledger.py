@@ -26,7 +26,7 @@ from handlers.office_labels import QUIET_EVENTS, event_detail, event_name, proje
 from handlers.office_xlsx import workbook_bytes
 from handlers.projects import item_state
 from handlers.render import Voice, counts, item_name, stage_name
-from storage.models import Project
+from storage.models import Problem, Project
 from storage.uow import UnitOfWork
 
 
@@ -89,6 +89,7 @@ async def _row(
     today: date,
     say: Voice,
     names: dict[tuple[str, int], str],
+    problems: list[Problem],
 ) -> dict[str, Any]:
     async def person(person_id: int) -> str:
         if ("person", person_id) not in names:
@@ -122,9 +123,7 @@ async def _row(
             overdue.append(
                 say._("{item} ({days} working days)", item=item_name(say, item), days=late)
             )
-    problems = [
-        f"#{p.id} {p.reason}" for p in await uow.problems.unresolved_for_project(project.id)
-    ]
+    open_problems = [f"#{p.id} {p.reason}" for p in sorted(problems, key=lambda p: p.id)]
     latest = ""
     for event in reversed(await uow.events.for_project(project.id, limit=30)):
         if event.kind in QUIET_EVENTS:
@@ -161,7 +160,7 @@ async def _row(
         "specialists": "\n".join(staffed),
         "progress": f"{done}/{total}",
         "overdue": "\n".join(overdue),
-        "problems": "\n".join(problems),
+        "problems": "\n".join(open_problems),
         "latest": latest,
         "accepted_on": project.accepted_at.astimezone(tz).date() if project.accepted_at else None,
         "completed_on": completed_on,
@@ -176,8 +175,13 @@ async def ledger_rows(
     today = now.astimezone(tz).date()
     say = Voice(lang)
     names: dict[tuple[str, int], str] = {}  # people and units, looked up once per ledger
+    problems: dict[int, list[Problem]] = {}
+    for problem in await uow.problems.unresolved():  # one query for every project
+        problems.setdefault(problem.project_id, []).append(problem)
     return [
-        await _row(uow, scheme, calendar, tz, project, today, say, names)
+        await _row(
+            uow, scheme, calendar, tz, project, today, say, names, problems.get(project.id, [])
+        )
         for project in await uow.projects.listed()
     ]
 
