@@ -6,11 +6,12 @@ daiban scheme check NAME|PATH     validate a scheme and print its summary
 daiban simulate STORY.yaml        play a story; exit 0 when every expectation holds
 daiban chat --as ROLE             a terminal chat with the bot
 daiban i18n update                merge new message ids into both catalogs
-daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml)
+daiban people import FILE         import the staff roster (.csv, .xlsx, .yaml) [--strict]
+daiban people template [FILE]     write a ready roster .xlsx with headers and examples
 daiban people invite NAME… | --pending  one-time codes to bind people's chat accounts
 daiban people sync wecom [--apply]  the roster against the WeCom directory
-daiban archive PROJECT            write the project's file (一事一档) as a ZIP
-daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json
+daiban archive PROJECT            write the project's file (一事一档) as a ZIP [--lang en]
+daiban export ledger --format F   write the office ledger (台账): xlsx, csv or json [--lang en]
 daiban report KIND --period P     weekly/monthly/quarterly report as Markdown or --format xlsx
 daiban jobs run NAME [--at T]     run one scheduler job once, as of T (manual catch-up)
 """
@@ -233,26 +234,33 @@ def build_parser() -> argparse.ArgumentParser:
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update"])
     people = sub.add_parser("people", help="the staff roster and invite codes")
-    people.add_argument("action", choices=["import", "invite", "sync"])
+    people.add_argument("action", choices=["import", "template", "invite", "sync"])
     people.add_argument(
         "target",
         nargs="?",
-        help="roster file (import), name/mobile (invite) or messenger (sync: wecom)",
+        default="",
+        help="roster file (import, template), name/mobile (invite) or messenger (sync: wecom)",
     )
     people.add_argument("more", nargs="*", help="invite: more names or mobiles")
     people.add_argument(
         "--pending", action="store_true", help="invite: everyone who has not activated yet"
     )
     people.add_argument(
+        "--strict", action="store_true", help="import: any problem imports nothing (exit 1)"
+    )
+    people.add_argument("--lang", choices=["zh", "en"], default=None)
+    people.add_argument(
         "--apply", action="store_true", help="sync: apply the changes, not only list them"
     )
     archive = sub.add_parser("archive", help="write a project's file (一事一档) as a ZIP")
     archive.add_argument("project", help="project code, e.g. P2026-0001")
     archive.add_argument("--output", type=Path)
+    archive.add_argument("--lang", choices=["zh", "en"], default="zh")
     export = sub.add_parser("export", help="office exports")
     export.add_argument("what", choices=["ledger"])
     export.add_argument("--format", dest="fmt", choices=["xlsx", "csv", "json"], default="xlsx")
     export.add_argument("--output", type=Path)
+    export.add_argument("--lang", choices=["zh", "en"], default="zh")
     report = sub.add_parser("report", help="periodic reports (weekly, monthly, quarterly)")
     report.add_argument("kind", choices=["weekly", "monthly", "quarterly"])
     report.add_argument("--period", required=True, help="2026-W48, 2026-11 or 2026Q4")
@@ -284,7 +292,7 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
 
                 names = [n for n in [args.target, *args.more] if n]
                 return await invite_command(db, names, pending=args.pending)
-            if not args.target:
+            if args.action in _PEOPLE_TARGET and not args.target:
                 print(
                     f"daiban: people {args.action} needs a {_PEOPLE_TARGET[args.action]}",
                     file=sys.stderr,
@@ -296,23 +304,49 @@ async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
                 return await sync_command(
                     settings, db, scheme, args.target, apply_changes=args.apply
                 )
-            return await people_command(db, scheme, args.action, args.target)
+            from handlers.i18n import normalize_lang
+
+            return await people_command(
+                db,
+                scheme,
+                args.action,
+                args.target,
+                strict=args.strict,
+                lang=normalize_lang(args.lang or settings.default_lang),
+            )
         if args.command == "report":
             return await _report(services, args)
         if args.command == "archive":
             from bot.archive import write_archive
 
             try:
-                path = await write_archive(db, scheme, args.project, args.output)
+                from bot.archive import document_folders
+                from handlers.i18n import normalize_lang
+
+                path = await write_archive(
+                    db,
+                    scheme,
+                    args.project,
+                    args.output,
+                    normalize_lang(args.lang),
+                    document_folders(settings),
+                )
             except LookupError as exc:
                 print(f"daiban: {exc}", file=sys.stderr)
                 return 1
             print(f"wrote {path}")
             return 0
         from bot.ledger import export_ledger
+        from handlers.i18n import normalize_lang
 
         path = await export_ledger(
-            db, services.calendar, args.fmt, args.output, datetime.now(UTC)
+            db,
+            scheme,
+            services.calendar,
+            args.fmt,
+            args.output,
+            datetime.now(UTC),
+            normalize_lang(args.lang),
         )
         print(f"wrote {path}")
         return 0
@@ -326,7 +360,7 @@ async def _report(services: Services, args: argparse.Namespace) -> int:
 
     from bot.report_cli import report_command
     from handlers.i18n import normalize_lang
-    from reminders.reports import PeriodError
+    from handlers.period_report import PeriodError
 
     try:
         out = await report_command(

@@ -1,6 +1,7 @@
 """`daiban report weekly|monthly|quarterly --period … [--format md|xlsx]` (报表导出).
 
-Markdown goes to stdout unless ``--output`` is given; XLSX needs a file (default
+The report is `handlers/period_report.py`'s, as of the period's end. Markdown goes to
+stdout unless ``--output`` is given; XLSX needs a file (default
 ``report-KIND-PERIOD.xlsx``) with one sheet per section, header row first.
 """
 
@@ -11,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from handlers.context import Services
-from reminders.report_files import report_xlsx
-from reminders.reports import Report, build_report, to_markdown
+from handlers.period_report import Report, build_report, report_xlsx, to_markdown
 from storage.uow import UnitOfWork
 
 

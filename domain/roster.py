@@ -1,79 +1,62 @@
-"""Parsing the staff roster (人员名册) the office imports: ``daiban people import FILE``.
+"""The staff roster (人员名册) the office imports: ``daiban people import FILE``.
 
-Accepted files: .csv (UTF-8 with or without BOM, UTF-16 with BOM, or GB18030/GBK as
-Excel writes on a Chinese Windows; comma, tab or semicolon separated), .xlsx (first
-sheet) and .yaml/.yml (a list of mappings, or ``{people: [...]}``).
+`domain/roster_table.py` reads the file (title rows, the office's own headers); this
+module checks each row and resolves backups:
 
-Columns, Chinese or English headers, in any order; other columns (备注…) are ignored:
+=========  ===========================================  ================================
+column     headers (strong, then weak)                  value
+=========  ===========================================  ================================
+name       姓名 / name                                  required
+mobile     手机号码 / 手机 / mobile, then 联系方式 / 电话   required, a mainland mobile
+role       代办角色 / 角色 / role, then 岗位 / 职务        one or more roles, separated by
+                                                        、 , ， ; ；
+department 部门 / department, then 所在单位 / 单位        scheme department (id, Chinese or
+                                                        English name); required for
+                                                        specialists and backups only
+backup_of  备份对象 / 备份 / backup_of                    the person (name or mobile) this
+                                                        one stands in for: a row of the
+                                                        file or someone already on the
+                                                        roster; implies the backup role
+=========  ===========================================  ================================
 
-=========  ==========================  ==================================================
-column     headers                     value
-=========  ==========================  ==================================================
-name       姓名 / name                 required
-mobile     手机 / 手机号 / mobile       required, a mainland mobile; unique in the file
-role       角色 / role / roles          one or more roles, separated by 、 , ， ; ；
-department 部门 / 单位 / department     scheme department id or Chinese name; required
-                                       for specialists and backups
-backup_of  备份 / 备份对象 / backup_of   the person (name or mobile of another row) this
-                                       one stands in for; implies the backup role
-=========  ==========================  ==================================================
+Roles are the six role ids or their names: the scheme's local names in either language
+(``执行组办公室（区重大项目中心）`` also as ``执行组办公室`` or ``区重大项目中心``), then the
+common ones (项目管家, 服务专员, 候补, 办公室, 领导, 企业联系人, …). The office, butler and
+leader need no department: the unit they write (the office's own) is accepted as it is.
 
-Roles are the six role ids or their names: the scheme's local names when the scheme's
-`Roles` is passed (Jinniu's butler is "服务专员（专职专员）"), then the common ones
-(项目管家, 服务专员, 候补, 办公室, 领导, 企业联系人, …). A backup without a department takes
-the department of the person they stand in for.
-
-Bad rows never raise: each problem is a `RowError` (row, column, code, detail) and the
-good rows are still returned. Row numbers are what the office sees: the spreadsheet row
-(header = row 1) or, for YAML, the entry's position in the list (first = 1). Only a file
-that is not a table at all raises `RosterError`.
+Bad rows never raise: each problem is a `RowError` (row, column, code, detail); a
+*warning* (an unknown word beside a known role) keeps the row, an error refuses it. Row
+numbers are what the office sees: the spreadsheet row or, for YAML, the entry's position.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any, cast, get_args
 
-import yaml
-
 from domain.identifiers import validate_mobile
-from domain.scheme import Department, RoleId, Roles
+from domain.roster_table import COLUMNS, RosterError, Row, read_table
+from domain.scheme import Department, Label, RoleId, Roles
 
 __all__ = [
     "COLUMNS",
+    "ROLE_IDS",
+    "KnownPerson",
     "RosterEntry",
     "RosterError",
     "RosterResult",
     "RowError",
+    "label_names",
     "parse_roster",
     "parse_roster_bytes",
 ]
 
-COLUMNS = ("name", "mobile", "role", "department", "backup_of")
-"""The roster's columns, by their English names."""
-
-_REQUIRED_COLUMNS = ("name", "mobile", "role")
-
-_HEADERS: Mapping[str, str] = {
-    **dict.fromkeys(("姓名", "名字", "name", "full_name"), "name"),
-    **dict.fromkeys(
-        ("手机", "手机号", "手机号码", "联系电话", "电话", "mobile", "phone", "mobile_phone"),
-        "mobile",
-    ),
-    **dict.fromkeys(("角色", "身份", "role", "roles"), "role"),
-    **dict.fromkeys(("部门", "单位", "所属部门", "department", "dept"), "department"),
-    **dict.fromkeys(
-        ("备份", "备份对象", "候补对象", "备份谁", "backup_of", "backup_for", "backup"),
-        "backup_of",
-    ),
-}
+ROLES_WITH_DEPARTMENT = ("specialist", "backup")
 
 _ROLE_WORDS: Mapping[str, RoleId] = {
     **dict.fromkeys(
@@ -95,26 +78,27 @@ _ROLE_WORDS: Mapping[str, RoleId] = {
         ("候补", "候补代办员", "候补专员", "备份", "备份人员", "backup", "backup_specialist"),
         "backup",
     ),
-    **dict.fromkeys(("办公室", "专班办公室", "office"), "office"),
-    **dict.fromkeys(("领导", "区领导", "leader"), "leader"),
+    **dict.fromkeys(
+        ("办公室", "专班办公室", "执行组办公室", "服务室", "专窗", "帮办代办专窗", "office"),
+        "office",
+    ),
+    **dict.fromkeys(("领导", "区领导", "专班组长", "leader"), "leader"),
 }
 
 _ROLE_SEPARATORS = re.compile(r"[、,，;；/|\n]+")
-_ROLE_IDS = cast(tuple[RoleId, ...], get_args(RoleId))
-
-
-class RosterError(ValueError):
-    """The file is not a roster table at all (unreadable, not a table, no header)."""
+ROLE_IDS = cast(tuple[RoleId, ...], get_args(RoleId))
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of one row: `column` is an English column name ("" for the whole row)."""
+    """One problem of one row: `column` is an English column name ("" for the whole row);
+    a `warning` leaves the row imported."""
 
     row: int
     column: str
     code: str
     detail: Mapping[str, str] = field(default_factory=dict)
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,31 +114,53 @@ class RosterEntry:
 
 
 @dataclass(frozen=True)
+class KnownPerson:
+    """Someone already on the roster (the database) a backup row may name."""
+
+    name: str
+    mobile: str
+    department: str | None = None
+
+
+@dataclass(frozen=True)
 class RosterResult:
-    """The valid entries and the row errors, both in file order."""
+    """The entries to import and the problems (errors and warnings), both in file order;
+    `headers` names each column as the file wrote it."""
 
     entries: tuple[RosterEntry, ...]
     errors: tuple[RowError, ...]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        """Whether every row was valid."""
+        """Whether every row was valid without a warning."""
         return not self.errors
+
+    @property
+    def refused(self) -> tuple[RowError, ...]:
+        """The problems that kept a row out."""
+        return tuple(e for e in self.errors if not e.warning)
 
 
 def parse_roster(
     path: str | PathLike[str],
     departments: Sequence[Department] = (),
     roles: Roles | None = None,
+    known: Sequence[KnownPerson] = (),
 ) -> RosterResult:
     """Read a roster file (.csv, .xlsx, .yaml/.yml), matching departments against the
-    scheme's `departments` and role names against its local `roles` too."""
+    scheme's `departments`, role names against its local `roles` too, and backups against
+    the file and the people `known` already."""
     source = Path(path)
     try:
         data = source.read_bytes()
     except OSError as exc:
-        raise RosterError(f"{source}: cannot read the roster: {exc.strerror or exc}") from exc
-    return parse_roster_bytes(data, source.name, departments, roles)
+        raise RosterError(
+            f"{source}: cannot read the roster: {exc.strerror or exc}",
+            "roster.unreadable",
+            file=str(source),
+        ) from exc
+    return parse_roster_bytes(data, source.name, departments, roles, known)
 
 
 def parse_roster_bytes(
@@ -162,170 +168,52 @@ def parse_roster_bytes(
     filename: str,
     departments: Sequence[Department] = (),
     roles: Roles | None = None,
+    known: Sequence[KnownPerson] = (),
 ) -> RosterResult:
     """`parse_roster` for an uploaded file's bytes; the format comes from `filename`."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(data, filename)
-    elif suffix == ".xlsx":
-        rows = _xlsx_rows(data, filename)
-    elif suffix in (".yaml", ".yml"):
-        rows = _yaml_rows(data, filename)
-    else:
-        raise RosterError(f"{filename}: a roster is a .csv, .xlsx or .yaml file, not {suffix!r}")
-    return _Validator(departments, roles).run(rows)
+    table = read_table(data, filename)
+    result = _Validator(departments, roles, known).run(table.rows)
+    return RosterResult(result.entries, result.errors, table.headers)
 
 
-# --- reading the three formats into (row number, {column: text}) -------------------
-
-_Row = tuple[int, dict[str, str]]
-
-
-def _header_map(cells: Sequence[object], filename: str) -> dict[int, str]:
-    """Column position → column name; RosterError if a required column is missing."""
-    found: dict[int, str] = {}
-    for position, cell in enumerate(cells):
-        key = _header_key(cell)
-        if key in _HEADERS and _HEADERS[key] not in found.values():
-            found[position] = _HEADERS[key]
-    missing = [c for c in _REQUIRED_COLUMNS if c not in found.values()]
-    if missing:
-        shown = ", ".join(str(c).strip() for c in cells if c is not None and str(c).strip())
-        raise RosterError(
-            f"{filename}: the first row must name the columns; missing {', '.join(missing)} "
-            f"(e.g. 姓名/name, 手机/mobile, 角色/role, 部门/department, 备份/backup_of); "
-            f"found: {shown or 'nothing'}"
-        )
-    return found
-
-
-def _header_key(cell: object) -> str:
-    text = "" if cell is None else str(cell)
-    text = text.strip().strip("*").strip().lower()
-    return re.sub(r"[\s\-]+", "_", text)
-
-
-def _table(lines: Iterable[Sequence[object]], filename: str) -> list[_Row]:
-    """Rows below the header as {column: text}; wholly empty rows are skipped."""
-    iterator = iter(lines)
-    header: dict[int, str] | None = None
-    rows: list[_Row] = []
-    for number, cells in enumerate(iterator, start=1):
-        if header is None:
-            if all(_text(c) == "" for c in cells):
-                continue  # blank lines above the header
-            header = _header_map(cells, filename)
-            continue
-        values = {
-            column: _text(cells[pos]) if pos < len(cells) else "" for pos, column in header.items()
-        }
-        if any(values.values()):
-            rows.append((number, values))
-    if header is None:
-        raise RosterError(f"{filename}: the file is empty; expected a header row and people")
-    return rows
-
-
-def _text(cell: object) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        cell = int(cell)  # Excel stores a mobile typed as a number as 13800138000.0
-    return str(cell).strip()
-
-
-def _decode(data: bytes, filename: str) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on a Chinese Windows saves "CSV" in the ANSI code page, GBK ⊂ GB18030.
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise RosterError(
-            f"{filename}: cannot read the text; save the CSV as UTF-8 or GBK ({exc.reason})"
-        ) from exc
-
-
-def _csv_rows(data: bytes, filename: str) -> list[_Row]:
-    text = _decode(data, filename)
-    if "\x00" in text:
-        raise RosterError(f"{filename}: this is not a text CSV file")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Pick the separator from the header only: role cells may hold ";" themselves.
-    delimiter = max((",", "\t", ";"), key=first_line.count)
-    return _table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), filename)
-
-
-def _xlsx_rows(data: bytes, filename: str) -> list[_Row]:
-    from openpyxl import load_workbook  # imported here: only .xlsx imports need it
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, XML errors…
-        raise RosterError(f"{filename}: not a readable .xlsx workbook ({exc})") from exc
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            raise RosterError(f"{filename}: the workbook has no sheet")
-        return _table(sheet.iter_rows(values_only=True), filename)
-    finally:
-        workbook.close()
-
-
-def _yaml_rows(data: bytes, filename: str) -> list[_Row]:
-    try:
-        document = yaml.safe_load(_decode(data, filename))
-    except yaml.YAMLError as exc:
-        raise RosterError(f"{filename}: not valid YAML: {exc}") from exc
-    if isinstance(document, dict) and set(document) == {"people"}:
-        document = document["people"]
-    if not isinstance(document, list) or not all(isinstance(e, dict) for e in document):
-        raise RosterError(
-            f"{filename}: expected a list of people (name, mobile, role, …), "
-            "or a mapping with the key 'people'"
-        )
-    rows: list[_Row] = []
-    for number, entry in enumerate(document, start=1):
-        values: dict[str, str] = {}
-        for key, value in entry.items():
-            column = _HEADERS.get(_header_key(key))
-            if column is None or column in values:
-                continue
-            if isinstance(value, list):
-                value = "、".join(_text(v) for v in value)
-            values[column] = _text(value)
-        rows.append((number, values))
-    return rows
+def label_names(label: Label) -> list[str]:
+    """A local name as offices write it: whole, before its bracket, inside its bracket
+    (``执行组办公室（区重大项目中心）`` → 执行组办公室, 区重大项目中心), in both languages."""
+    names: list[str] = []
+    for whole in (label.zh, label.en):
+        names.append(whole)
+        match = re.fullmatch(r"\s*([^（(]+?)\s*[（(]\s*([^）)]+?)\s*[）)]\s*", whole)
+        if match:
+            names += [match.group(1), match.group(2)]
+    return names
 
 
 # --- validating rows ---------------------------------------------------------------
 
 
 class _Validator:
-    def __init__(self, departments: Sequence[Department], roles: Roles | None) -> None:
+    def __init__(
+        self,
+        departments: Sequence[Department],
+        roles: Roles | None,
+        known: Sequence[KnownPerson] = (),
+    ) -> None:
         self.departments: dict[str, str] = {}
         for department in departments:
-            self.departments[_fold(department.id)] = department.id
-            self.departments[_fold(department.name.zh)] = department.id
-            self.departments[_fold(department.name.en)] = department.id
+            for name in (department.id, *label_names(department.name)):
+                self.departments[_fold(name)] = department.id
         self.known_departments = ", ".join(d.id for d in departments)
         self.role_words: dict[str, RoleId] = {_fold(k): v for k, v in _ROLE_WORDS.items()}
-        self.role_words.update({_fold(role): role for role in _ROLE_IDS})
+        self.role_words.update({_fold(role): role for role in ROLE_IDS})
         if roles is not None:
             # The scheme's own names win: in Jinniu "服务专员（专职专员）" is the butler.
-            for role in _ROLE_IDS:
-                label = getattr(roles, role)
-                self.role_words[_fold(label.zh)] = role
-                self.role_words[_fold(label.en)] = role
+            for role in ROLE_IDS:
+                for name in label_names(getattr(roles, role)):
+                    self.role_words[_fold(name)] = role
+        self.known = known
         self.errors: list[RowError] = []
 
-    def run(self, rows: Sequence[_Row]) -> RosterResult:
+    def run(self, rows: Sequence[Row]) -> RosterResult:
         parsed: list[dict[str, Any]] = []
         mobiles: dict[str, int] = {}
         for number, values in rows:
@@ -349,6 +237,12 @@ class _Validator:
     def _error(self, row: int, column: str, code: str, **detail: str) -> None:
         self.errors.append(RowError(row, column, code, detail))
 
+    def _warn(self, row: int, column: str, code: str, **detail: str) -> None:
+        self.errors.append(RowError(row, column, code, detail, warning=True))
+
+    def _refused(self, before: int) -> bool:
+        return any(not e.warning for e in self.errors[before:])
+
     def _row(self, number: int, values: Mapping[str, str]) -> dict[str, Any] | None:
         before = len(self.errors)
         name = values.get("name", "")
@@ -366,9 +260,10 @@ class _Validator:
             roles.append("backup")  # the column says so plainly
         department = None
         raw_department = values.get("department", "")
+        needs_department = any(r in ROLES_WITH_DEPARTMENT for r in roles)
         if raw_department:
             department = self.departments.get(_fold(raw_department))
-            if department is None:
+            if department is None and needs_department:
                 self._error(
                     number,
                     "department",
@@ -376,11 +271,12 @@ class _Validator:
                     value=raw_department,
                     known=self.known_departments,
                 )
+            # The office's (or a leader's) own unit is theirs to write: accepted as it is.
         elif "specialist" in roles:
             self._error(number, "department", "roster.department_required", role="specialist")
         if "backup" in roles and not backup_of:
             self._error(number, "backup_of", "roster.backup_of_required")
-        if len(self.errors) > before:
+        if self._refused(before):
             return None
         return {
             "row": number,
@@ -393,18 +289,37 @@ class _Validator:
 
     def _roles(self, number: int, text: str) -> list[RoleId]:
         found: list[RoleId] = []
+        unknown: list[str] = []
         words = [w.strip() for w in _ROLE_SEPARATORS.split(text) if w.strip()]
         if not words:
             self._error(number, "role", "roster.role_missing")
         for word in words:
             role = self.role_words.get(_fold(word))
             if role is None:
-                self._error(
-                    number, "role", "roster.unknown_role", value=word, known=", ".join(_ROLE_IDS)
-                )
+                unknown.append(word)
             elif role not in found:
                 found.append(role)
+        for word in unknown:
+            # Beside a known role an unknown word (a job title) is only a warning.
+            report = self._warn if found else self._error
+            report(number, "role", "roster.unknown_role", value=word)
         return found
+
+    def _candidates(self, wanted: str, everyone: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of the file named by `wanted` (a name or mobile), else people known before."""
+        as_mobile = validate_mobile(wanted)
+
+        def named(name: str, mobile: str) -> bool:
+            return (as_mobile.ok and mobile == as_mobile.value) or _fold(name) == _fold(wanted)
+
+        in_file = [o for o in everyone if named(o["name"], o["mobile"])]
+        if in_file:
+            return in_file
+        return [
+            {"row": 0, "name": p.name, "mobile": p.mobile, "department": p.department}
+            for p in self.known
+            if named(p.name, p.mobile)
+        ]
 
     def _backup(
         self, entry: dict[str, Any], everyone: Sequence[dict[str, Any]]
@@ -414,22 +329,17 @@ class _Validator:
         backed_up = None
         department = entry["department"]
         if wanted:
-            as_mobile = validate_mobile(wanted)
-            matches = [
-                other
-                for other in everyone
-                if (as_mobile.ok and other["mobile"] == as_mobile.value)
-                or _fold(other["name"]) == _fold(wanted)
-            ]
+            matches = self._candidates(wanted, everyone)
             if not matches:
                 self._error(number, "backup_of", "roster.backup_unknown", value=wanted)
                 return None
             if len(matches) > 1:
-                rows = ",".join(str(m["row"]) for m in matches)
-                self._error(number, "backup_of", "roster.backup_ambiguous", value=wanted, rows=rows)
+                rows = ",".join(str(m["row"]) for m in matches if m["row"])
+                code = "roster.backup_ambiguous" if rows else "roster.backup_ambiguous_known"
+                self._error(number, "backup_of", code, value=wanted, rows=rows)
                 return None
             target = matches[0]
-            if target is entry:
+            if target["mobile"] == entry["mobile"]:
                 self._error(number, "backup_of", "roster.backup_self", value=wanted)
                 return None
             backed_up = target["mobile"]
@@ -442,6 +352,7 @@ class _Validator:
                     "roster.backup_department_mismatch",
                     department=department,
                     backup_of_department=target["department"],
+                    backup_of=target["name"],
                 )
                 return None
             if department is None:

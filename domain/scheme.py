@@ -140,6 +140,20 @@ class Department(Assumable):
     name: Label
 
 
+class Zone(Assumable):
+    """A zone, street or park the office reports by (区域：街道、乡镇、园区). A project's
+    location belongs to the first zone whose name or alias it contains."""
+
+    id: Id
+    label: Label
+    aliases: tuple[Text, ...] = ()
+
+    def matches(self, location: str) -> bool:
+        """Whether a project's location (free text) lies in this zone."""
+        names = (self.label.zh, self.label.en, *self.aliases)
+        return any(name and name.lower() in location.lower() for name in names)
+
+
 class Category(Assumable):
     """A project category with its overall time limit in working days (项目类别·审批时限)."""
 
@@ -312,6 +326,13 @@ class Scheme(Assumable):
     reports: Reports
     acceptance: Acceptance
     faq: tuple[FaqEntry, ...] = ()
+    zones: tuple[Zone, ...] = ()
+
+    def zone_of(self, location: str | None) -> Zone | None:
+        """The scheme's zone a project's location lies in, or None."""
+        if not location:
+            return None
+        return next((zone for zone in self.zones if zone.matches(location)), None)
 
     def department(self, department_id: str) -> Department:
         """The department with this id; KeyError if unknown."""

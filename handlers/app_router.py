@@ -13,12 +13,14 @@ from handlers import (
     mine,
     mute,
     office,
+    office_files,
     people,
     plan,
     problems,
     profile,
     progress,
     rating,
+    roster_upload,
     status,
     team,
     waiting,
@@ -43,6 +45,7 @@ def build_router() -> Router:
     root.include(groups.router)
     root.include(plan.router)
     root.include(completion.router)
+    root.include(office_files.router)
     root.include(basics.controls)
     root.include(problems.router)
     root.include(digest_flow.router)
@@ -52,6 +55,7 @@ def build_router() -> Router:
     root.include(contacts.router)
     root.include(waiting.router)
     root.include(mute.router)
+    root.include(roster_upload.router)
     # Last: its free-text route takes whatever no other flow answered in a direct chat.
     root.include(consult.router)
     return root

@@ -13,12 +13,14 @@ import zipfile
 
 from domain.scheme import Scheme
 from handlers.access import OnProject
-from handlers.chat import Button, Outgoing
+from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
+from handlers.file_replies import reply_file
 from handlers.i18n import N_
 from handlers.inbound_text import too_long
 from handlers.item_approval import recorded_approval
-from handlers.project_file import build_archive
+from handlers.office_xlsx import ZIP_MIME
+from handlers.project_file import archive_filename, build_archive
 from handlers.projects import enterprise_contact
 from handlers.render import (
     STATE_LABELS,
@@ -276,17 +278,22 @@ def _confirmed_for(say: Speaks, ctx: Ctx, project: Project) -> str:
     )
 
 
-@router.command("archive", roles={"office"}, help=N_("The project's file (一事一档)"))
+# The file holds the enterprise's documents and contacts: sent in a direct chat only.
+@router.command(
+    "archive", roles={"office"}, chat=ChatKind.DM, help=N_("The project's file (一事一档)")
+)
 async def archive_command(ctx: Ctx) -> None:
-    """`/archive PROJECT` (office): the 一事一档 file's contents; archives a confirmed project."""
+    """`/archive PROJECT` (office): the 一事一档 file as a ZIP, sent in this chat."""
     code = ctx.incoming.args.strip()
     project = await ctx.uow.projects.by_code(code) if code else None
     if project is None:
         await ctx.reply(ctx._("Use: /archive PROJECT_CODE"))
         return
-    data = await build_archive(ctx.uow, ctx.scheme, project, ctx.lang)
+    folders = ctx.services.document_folders
+    data = await build_archive(ctx.uow, ctx.scheme, project, ctx.lang, folders)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
+    documents = sum(1 for name in names if name.startswith("documents/"))
     await ctx.uow.events.append(
         "project.archive_made",
         at=ctx.now,
@@ -294,12 +301,11 @@ async def archive_command(ctx: Ctx) -> None:
         project_id=project.id,
         data={"bytes": len(data), "files": names},
     )
-    await ctx.reply(
-        ctx._(
-            "The file of project {code} (一事一档) holds: {files} ({size} bytes). The office "
-            "computer writes it with: daiban archive {code}",
-            code=project.code,
-            files="、".join(names),
-            size=len(data),
-        )
+    caption = ctx._(
+        "The file of project {code} {name} (一事一档), with {documents} documents the "
+        "enterprise sent.",
+        code=project.code,
+        name=project.name,
+        documents=documents,
     )
+    await reply_file(ctx, data, archive_filename(project, ctx.lang), ZIP_MIME, caption)

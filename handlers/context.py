@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,9 @@ class Services:
     # Platforms whose transport can create a team's group chat (WeCom's appchat): each
     # such transport adds itself when it starts (handlers/groups.py).
     group_platforms: set[str] = field(default_factory=set)
+    # Where the files people send are kept, by the prefix of their attachment ref (the
+    # emulator's ``uploads/``, WeCom's media folder): the archive (一事一档) reads them.
+    document_folders: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass

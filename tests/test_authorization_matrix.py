@@ -296,17 +296,22 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         "dm": (
             "/archive PA-0001",
             only(
-                {"office": ok(r"^The file of project PA-0001 \(一事一档\) holds: index\.html")},
+                {"office": ok(r"^The file of project PA-0001 运河物流中心 \(一事一档\), with ")},
                 no(ONLY_FOR),
             ),
         ),
-        "group": (
-            "/archive PA-0001",
-            only(
-                {"office": ok(r"^The file of project PA-0001 \(一事一档\) holds: index\.html")},
-                no(ONLY_FOR),
-            ),
+        "group": ("/archive PA-0001", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
+    "ledger": {  # every project's company, contact and phone: the office, in a DM only
+        "dm": ("/ledger", only({"office": ok(r"^The ledger \(台账\) as of ")}, no(ONLY_FOR))),
+        "group": ("/ledger", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
+    },
+    "report": {
+        "dm": (
+            "/report monthly",
+            only({"office": ok(r"^Monthly report \d{4}-\d{2}\nNew applications")}, no(ONLY_FOR)),
         ),
+        "group": ("/report", only({"office": no(DM_ONLY)}, no(ONLY_FOR))),
     },
     "contacts": {  # an enterprise's contacts and their mobiles: the office, in a DM only
         "dm": (

@@ -76,11 +76,13 @@ FLOWS = {
     "mine",
     "mute",
     "office",
+    "office_files",
     "plan",
     "problems",
     "profile",
     "progress",
     "rating",
+    "roster_upload",
     "status",
     "team",
 }

@@ -86,8 +86,12 @@ async def test_ledger_and_archive_hold_no_formula(tmp_path: Path) -> None:
     db = Database(url)
     now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     try:
-        xlsx = await export_ledger(db, WorkCalendar(), "xlsx", tmp_path / "l.xlsx", now)
-        as_csv = await export_ledger(db, WorkCalendar(), "csv", tmp_path / "l.csv", now)
+        xlsx = await export_ledger(
+            db, load_scheme("anshan"), WorkCalendar(), "xlsx", tmp_path / "l.xlsx", now
+        )
+        as_csv = await export_ledger(
+            db, load_scheme("anshan"), WorkCalendar(), "csv", tmp_path / "l.csv", now
+        )
         archive = await write_archive(db, load_scheme("anshan"), "P2026-0007", tmp_path / "a.zip")
     finally:
         await db.dispose()
@@ -95,7 +99,7 @@ async def test_ledger_and_archive_hold_no_formula(tmp_path: Path) -> None:
     _no_formula_but_the_text(_cells_of_csv(as_csv.read_bytes()), LINK, SUM)
     with zipfile.ZipFile(archive) as files:
         tables = [name for name in files.namelist() if name.endswith(".csv")]
-        assert len(tables) == 4
+        assert len(tables) == 5  # checklist, work log, ratings, documents, completion
         cells = [cell for name in tables for cell in _cells_of_csv(files.read(name))]
     _no_formula_but_the_text(cells, SUM)  # the work log names its people
 

@@ -60,19 +60,39 @@ async def test_monthly_xlsx_rows_match_zones_problems_and_ratings(tmp_path: Path
     finally:
         await app.close()
 
-    assert zones[0][:3] == ("Zone / street", "Projects in service", "Accepted in the period")
+    assert zones[0][:4] == (
+        "Zone / street",
+        "Projects in service",
+        "New applications",
+        "Accepted in the period",
+    )
+    assert zones[0][6:] == (
+        "Problems raised",
+        "Problems resolved",
+        "Problems open",
+        "Ratings given",
+        "Bad reviews",
+    )
     by_zone = {row[0]: row for row in zones[1:]}
     assert set(by_zone) == {p.zone for p in projects} | {"Total"}
     for project in projects:
         row = by_zone[project.zone]
-        assert row[1] == 1 and row[2] == 0  # in service; accepted in November, not December
+        assert row[1] == 1 and row[3] == 0  # in service; accepted in November, not December
         raised = [
             p
             for p in problems
             if p.project_id == project.id and p.opened_at.astimezone(TZ).month == 12
         ]
-        assert row[5] == len(raised)
-        assert row[7] == len([p for p in problems if p.project_id == project.id])
+        assert row[6] == len(raised)
+        open_at_end = [
+            p
+            for p in problems
+            if p.project_id == project.id
+            and (p.resolved_at is None or p.resolved_at.astimezone(TZ).date() > date(2026, 12, 31))
+        ]
+        assert row[8] == len(open_at_end)
+        given = [r for r in stored if r.project_id == project.id]
+        assert row[9] == len(given) and row[10] == len([r for r in given if r.level <= 2])
     assert by_zone["Total"][1] == len(projects)
 
     assert [r[0] for r in ratings[1:]] == [r.id for r in stored]
@@ -97,6 +117,7 @@ async def test_weekly_list_overdue_rows_are_the_stores_running_overdue_items(
         async with UnitOfWork(app.services.db) as uow:
             items = list((await uow.session.execute(select(ChecklistItem))).scalars())
             unresolved = await uow.problems.unresolved()
+            every = await uow.problems.every()
     finally:
         await app.close()
 
@@ -117,8 +138,19 @@ async def test_weekly_list_overdue_rows_are_the_stores_running_overdue_items(
     assert sorted(((r[6], r[2]) for r in overdue[1:]), key=lambda p: -p[0]) == expected
     power = next(r for r in overdue[1:] if r[2] == "Power connection")
     assert power[3:] == ("Power supply company", "Sun Li", "2026-09-28", 4)
-    # The problem resolved on 10-11 was still open when the list is drawn (the store now).
-    assert [r[0] for r in sheets["Open problems"][1:]] == [p.id for p in unresolved]
+    # As of 9 October, whatever the store says now: the problem resolved on 10-11 was open.
+    was_open = sorted(
+        (
+            p
+            for p in every
+            if p.opened_at.astimezone(TZ).date() <= as_of
+            and (p.resolved_at is None or p.resolved_at.astimezone(TZ).date() > as_of)
+        ),
+        key=lambda p: (-p.level, p.id),
+    )
+    assert any(p.resolved_at is not None for p in was_open)
+    assert {p.id for p in unresolved} < {p.id for p in was_open}
+    assert [r[0] for r in sheets["Open problems"][1:]] == [p.id for p in was_open]
     assert markdown.startswith("# Weekly dispatch list 2026-W41")
     assert "| P2026-0001 | Tongzhou logistics centre | Power connection |" in markdown
 

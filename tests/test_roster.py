@@ -35,7 +35,11 @@ MISMATCH = RowError(
     6,
     "department",
     "roster.backup_department_mismatch",
-    {"department": "planning_natural_resources", "backup_of_department": "housing_construction"},
+    {
+        "department": "planning_natural_resources",
+        "backup_of_department": "housing_construction",
+        "backup_of": "李娜",
+    },
 )
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,10 +14,11 @@ from openpyxl import load_workbook
 
 from bot.archive import write_archive
 from bot.cli import build_parser
-from bot.ledger import COLUMNS, export_ledger, ledger_rows
+from bot.ledger import COLUMNS, export_ledger
 from bot.stories import StoryRunner, parse_story
 from domain.calendar import WorkCalendar
 from domain.scheme_loader import load_scheme
+from handlers.ledger import headers, ledger_rows
 from storage.db import Database
 from storage.uow import UnitOfWork
 
@@ -62,7 +63,9 @@ async def test_archive_zip_holds_a_parsable_summary_matching_the_store(tmp_path:
     url = await _played(tmp_path)
     db = Database(url)
     try:
-        path = await write_archive(db, load_scheme("anshan"), "P2026-0007", tmp_path / "a.zip")
+        path = await write_archive(
+            db, load_scheme("anshan"), "P2026-0007", tmp_path / "a.zip", lang="en"
+        )
         async with UnitOfWork(db) as uow:
             project = await uow.projects.by_code("P2026-0007")
             assert project is not None
@@ -75,14 +78,16 @@ async def test_archive_zip_holds_a_parsable_summary_matching_the_store(tmp_path:
             "index.html",
             "checklist.csv",
             "worklog.csv",
-            "completion.json",
+            "completion.csv",
             "ratings.csv",
             "documents.csv",
         }
         page = archive.read("index.html").decode("utf-8")
         checklist = list(csv.reader(io.StringIO(archive.read("checklist.csv").decode("utf-8-sig"))))
         log = list(csv.reader(io.StringIO(archive.read("worklog.csv").decode("utf-8-sig"))))
-        completion = json.loads(archive.read("completion.json"))
+        completion = list(
+            csv.reader(io.StringIO(archive.read("completion.csv").decode("utf-8-sig")))
+        )
     parser = _Tables()
     parser.feed(page)
     parser.close()
@@ -92,10 +97,15 @@ async def test_archive_zip_holds_a_parsable_summary_matching_the_store(tmp_path:
     # The file is written before the log records that it was made.
     logged = [e for e in events if e.data.get("via") != "cli"]
     assert log_rows == len(logged) == len(log) - 1
-    assert [r[0] for r in checklist[1:]] == [i.code for i in items]
-    assert {r[1] for r in log[1:]} >= {"item.request_correction", "item.accept_correction"}
-    assert completion["name"] == "Liu Wei"
-    assert completion["account"] == "story:liu"
+    assert [r[0] for r in checklist[1:]] == [i.name_en for i in items]
+    assert log[0] == ["Time", "Event", "By", "Item", "Details"]
+    events_named = {r[1] for r in log[1:]}
+    assert {
+        "Corrections requested (补正)",
+        "Corrected materials accepted (重新受理)",
+    } <= events_named
+    assert not any(e.kind in events_named for e in events)  # names, never kinds
+    assert completion[1] == ["Confirmed by", "Liu Wei"]
     assert "Liu Wei" in "".join(parser.text)
 
 
@@ -103,29 +113,39 @@ async def test_ledger_xlsx_csv_json_rows_match_the_store(tmp_path: Path) -> None
     url = await _played(tmp_path)
     db = Database(url)
     now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    anshan = load_scheme("anshan")
     try:
-        rows = await ledger_rows(db, WorkCalendar(), date(2026, 12, 1))
-        xlsx = await export_ledger(db, WorkCalendar(), "xlsx", tmp_path / "l.xlsx", now)
-        as_csv = await export_ledger(db, WorkCalendar(), "csv", tmp_path / "l.csv", now)
-        as_json = await export_ledger(db, WorkCalendar(), "json", tmp_path / "l.json", now)
         async with UnitOfWork(db) as uow:
+            rows = await ledger_rows(uow, anshan, WorkCalendar(), now, "en")
             projects = await uow.projects.listed()
             items = await uow.items.of_project(projects[0].id)
+        xlsx = await export_ledger(db, anshan, WorkCalendar(), "xlsx", tmp_path / "l.xlsx", now)
+        as_csv = await export_ledger(
+            db, anshan, WorkCalendar(), "csv", tmp_path / "l.csv", now, "en"
+        )
+        as_json = await export_ledger(
+            db, anshan, WorkCalendar(), "json", tmp_path / "l.json", now, "en"
+        )
     finally:
         await db.dispose()
     assert [r["code"] for r in rows] == [p.code for p in projects] == ["P2026-0007"]
     live = [i for i in items if i.state != "not_applicable"]
-    assert rows[0]["total"] == len(live) == 6
-    assert rows[0]["done"] == sum(1 for i in live if i.state == "done") == 6
+    assert len(live) == 6 and all(i.state == "done" for i in live)
+    assert rows[0]["progress"] == "6/6"
     assert rows[0]["butler"] == "Gao Feng"
-    assert rows[0]["status"] == "archived"
+    assert rows[0]["status"] == "Completed and archived"
     sheet = load_workbook(xlsx).active
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == list(COLUMNS)
+    assert list(values[0]) == headers(anshan, "zh_CN")
+    assert values[0][0] == "项目编号" and values[0][11] == anshan.roles.butler.zh
     assert values[1][0] == "P2026-0007" and values[1][COLUMNS.index("progress")] == "6/6"
+    assert values[1][COLUMNS.index("status")] == "已办结归档"
     table = list(csv.DictReader(io.StringIO(as_csv.read_text(encoding="utf-8-sig"))))
-    assert table[0]["stage"] == rows[0]["stage"] == "handover"
-    assert json.loads(as_json.read_text(encoding="utf-8")) == rows
+    assert table[0]["Stage"] == rows[0]["stage"] == "Results and handover"
+    plain = json.loads(as_json.read_text(encoding="utf-8"))
+    assert plain[0]["stage"] == "Results and handover"
+    assert plain[0]["code"] == "P2026-0007"
+    assert plain[0]["accepted_on"] == rows[0]["accepted_on"].isoformat()
 
 
 def test_the_cli_knows_the_office_commands() -> None:

@@ -35,6 +35,11 @@ def _data_dir(settings: Settings) -> Path:
     return ROOT / "var"
 
 
+def data_dir(settings: Settings) -> Path:
+    """The emulator's folder for this configuration (uploads, the saved clock)."""
+    return _data_dir(settings)
+
+
 async def attach_emulator(
     app: App,
     settings: Settings,
@@ -48,7 +53,8 @@ async def attach_emulator(
     db_tag = hashlib.sha256(settings.database_url.encode()).hexdigest()[:10]
     clock = EmulatorClock(app, folder / f"emulator-clock-{db_tag}.json")
     hub = EmulatorHub(app.services.db, clock.clock)
-    app.transports[PLATFORM] = EmulatorTransport(hub)
+    app.transports[PLATFORM] = EmulatorTransport(hub, folder / "uploads")
+    app.services.document_folders["uploads/"] = folder / "uploads"
     cast = await ensure_demo_cast(app)
     session = EmulatorSession(app, settings, hub, clock, cast, folder / "uploads")
     # One token per start, handed to the page in its HTML: only that page drives the API.

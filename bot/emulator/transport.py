@@ -15,6 +15,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -163,8 +164,9 @@ class EmulatorTransport:
 
     platform = PLATFORM
 
-    def __init__(self, hub: EmulatorHub) -> None:
+    def __init__(self, hub: EmulatorHub, uploads: Path | None = None) -> None:
         self.hub = hub
+        self.uploads = uploads  # where a file the bot sends is kept for the page to download
         self._lock = asyncio.Lock()
         self._assigned: deque[int] = deque(maxlen=200)
 
@@ -179,11 +181,37 @@ class EmulatorTransport:
                     PLATFORM, chat_external_id, limit=100, statuses=["sending"]
                 )
             for row in rows:
-                if row.payload == payload and row.id not in self._assigned:
+                same = _without_file(row.payload) == _without_file(payload)
+                if same and row.id not in self._assigned:
                     outbox_id = row.id
                     # A job's message is shown at the time the job queued it.
                     at = min(at, row.created_at)
                     self._assigned.append(row.id)
                     break
-            entry = _bot_entry(self.hub.next_seq(), chat_external_id, at, outbox_id, payload)
+            seq = self.hub.next_seq()
+            payload = await self._keep_file(seq, payload)
+            entry = _bot_entry(seq, chat_external_id, at, outbox_id, payload)
             await self.hub.add(entry)
+
+    async def _keep_file(self, seq: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """A file the bot sends (the worker wrote it to a temporary path) copied into the
+        uploads folder, so the page offers it as a download (``uploads/…``)."""
+        attachment = payload.get("attachment") or {}
+        source = Path(str(attachment.get("ref") or ""))
+        if self.uploads is None or not source.is_absolute():
+            return payload
+        if not await asyncio.to_thread(source.is_file):
+            return payload
+        name = f"bot{seq}-{Path(str(attachment.get('filename') or source.name)).name}"
+        data = await asyncio.to_thread(source.read_bytes)
+        await asyncio.to_thread(self.uploads.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread((self.uploads / name).write_bytes, data)
+        return {**payload, "attachment": {**attachment, "ref": f"uploads/{name}"}}
+
+
+def _without_file(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without its attachment's ref, which the worker rewrites to a local path."""
+    attachment = payload.get("attachment")
+    if not attachment:
+        return payload
+    return {**payload, "attachment": {**attachment, "ref": None}}

@@ -73,6 +73,7 @@ class Target(_Strict):
     in_: str | None = Field(default=None, alias="in")
     text: str | None = None
     buttons: list[str] = Field(default_factory=list)
+    file: str | None = None  # a regex the attached file's name must match
 
     @model_validator(mode="after")
     def _one_target(self) -> Target:
@@ -87,6 +88,7 @@ class Step(_Strict):
     say: str | None = None
     press: str | None = None
     send_file: str | None = None
+    content: str | None = None  # send_file: the file's text (else a placeholder line)
     advance: str | None = None
     at: datetime | None = None
     restart: bool | None = None

@@ -79,7 +79,9 @@ class StoryRunner:
         settings = Settings(
             database_url=self.database_url, scheme=self.story.scheme, tick_seconds=900
         )
-        return await build_app(settings, clock=self.clock, transports={PLATFORM: transport})
+        app = await build_app(settings, clock=self.clock, transports={PLATFORM: transport})
+        app.services.document_folders["story:"] = self.workdir  # files the story sent
+        return app
 
     def _record(self, item: Delivered) -> None:
         self.result.transcript.append(
@@ -184,7 +186,8 @@ class StoryRunner:
         elif kind == "send_file":
             name = step.send_file or "file"
             path = self.workdir / name
-            path.write_bytes(f"story file {name}\n".encode())
+            text = step.content if step.content is not None else f"story file {name}\n"
+            path.write_bytes(text.encode("utf-8"))
             await self._act(
                 step, attachment=Attachment(name, _mime(name), path.stat().st_size, f"story:{name}")
             )
@@ -258,6 +261,10 @@ class StoryRunner:
             labels = [b.label for row in msg.buttons for b in row]
             if not all(any(re.search(rx, label) for label in labels) for rx in target.buttons):
                 return False
+            if target.file is not None and (
+                msg.attachment is None or not re.search(target.file, msg.attachment.filename)
+            ):
+                return False
             if found is not None:
                 self.vars.update({k: v for k, v in found.groupdict().items() if v is not None})
             return True
@@ -267,7 +274,7 @@ class StoryRunner:
         if kind == "expect" and not hit:
             want = f"a message {who} matching /{target.text or '.*'}/" + (
                 f" with buttons {target.buttons}" if target.buttons else ""
-            )
+            ) + (f" with a file /{target.file}/" if target.file else "")
             self.result.failures.append(StoryFailure(index, kind, want, [_show(m) for m in recent]))
         if kind == "expect_none" and hit:
             want = f"no message {who}" + (f" matching /{target.text}/" if target.text else "")
@@ -276,7 +283,8 @@ class StoryRunner:
 
 def _show(msg: Outgoing) -> str:
     buttons = " ".join(f"[{b.label}]" for row in msg.buttons for b in row)
-    return msg.text.replace("\n", " ⏎ ") + (f"  {buttons}" if buttons else "")
+    file = f"  📎 {msg.attachment.filename}" if msg.attachment is not None else ""
+    return msg.text.replace("\n", " ⏎ ") + (f"  {buttons}" if buttons else "") + file
 
 
 def _mime(name: str) -> str:

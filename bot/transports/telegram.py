@@ -33,6 +33,7 @@ from bot.ratelimit import Rate, RateLimiter, RatePolicy
 from bot.transports.base import PermanentError, TransientError
 from bot.transports.host import TransportHost
 from bot.transports.http_body import read_body
+from bot.transports.telegram_media import TelegramMediaInbox, media_folder
 from bot.transports.telegram_render import (
     CAPTION_LIMIT,
     PLATFORM,
@@ -76,6 +77,7 @@ class BotApiClient(Protocol):
     async def get_updates(self, offset: int | None, wait_seconds: int) -> list[Any]: ...
     def parse_update(self, data: dict[str, Any]) -> Any: ...
     async def answer_callback(self, callback_id: str) -> None: ...
+    async def download(self, file_id: str) -> bytes: ...
     async def send_message(
         self, chat_id: str, html_text: str, keyboard: Keyboard | None
     ) -> None: ...
@@ -205,10 +207,17 @@ def _document(
 class Inbound:
     """Turns updates into `Incoming` events and hands them to the app, once, in order."""
 
-    def __init__(self, app: TransportHost, client: BotApiClient, book: PayloadBook) -> None:
+    def __init__(
+        self,
+        app: TransportHost,
+        client: BotApiClient,
+        book: PayloadBook,
+        media: TelegramMediaInbox | None = None,
+    ) -> None:
         self.app = app
         self.client = client
         self.book = book
+        self.media = media  # downloads documents people send (the archive keeps them)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, users)
         self._background: set[asyncio.Task[None]] = set()
 
@@ -237,6 +246,8 @@ class Inbound:
             task = asyncio.create_task(self._answer(query.id))  # the spinner stops at once
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        if event is not None and event.attachment is not None and self.media is not None:
+            event = await self.media.keep(event)
         if event is not None and event.payload is not None:
             payload = await self._payload(event.payload, event.chat_id)
             if payload != event.payload:
@@ -373,7 +384,9 @@ async def start_telegram(
     app.transports[PLATFORM] = TelegramTransport(client, limiter, book)
     # The lease is a delivery setting; bot/app.py builds the worker before settings reach it.
     app.worker.lease = timedelta(seconds=settings.outbox_lease_seconds)
-    inbound = Inbound(app, client, book)
+    folder = media_folder(settings)
+    app.services.document_folders[f"{folder}/"] = folder  # the archive reads them there
+    inbound = Inbound(app, client, book, TelegramMediaInbox(client.download, folder))
     await register_commands(client, app.services.router)
     task: asyncio.Task[None] | None = None
     if settings.telegram_mode == "webhook":

@@ -119,6 +119,12 @@ class AiogramClient:
     def parse_update(self, data: dict[str, Any]) -> Any:
         return Update.model_validate(data, context={"bot": self.bot})
 
+    async def download(self, file_id: str) -> bytes:
+        """A file people sent (getFile, then the file itself)."""
+        with mapped_errors():
+            found = await self.bot.download(file_id)
+        return found.getvalue() if found is not None else b""
+
     async def answer_callback(self, callback_id: str) -> None:
         with mapped_errors():
             await self.bot.answer_callback_query(callback_id)

@@ -122,6 +122,12 @@ class PtbClient:
     def parse_update(self, data: dict[str, Any]) -> Any:
         return Update.de_json(data, self.bot)
 
+    async def download(self, file_id: str) -> bytes:
+        """A file people sent (getFile, then the file itself)."""
+        with mapped_errors():
+            found = await self.bot.get_file(file_id)
+            return bytes(await found.download_as_bytearray())
+
     async def answer_callback(self, callback_id: str) -> None:
         with mapped_errors():
             await self.bot.answer_callback_query(callback_id)

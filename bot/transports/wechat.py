@@ -369,6 +369,8 @@ async def start_wechat(
         default_lang=settings.default_lang,
         timezone=services.timezone,
     )
+    # What contacts send is kept in the media folder: the archive (一事一档) reads it there.
+    services.document_folders[f"{media_folder(settings)}/"] = media_folder(settings)
     callback = WeChatCallback(
         host,
         WXBizMsgCrypt(token, aes_key, settings.wechat_app_id) if aes_key else None,

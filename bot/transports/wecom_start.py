@@ -53,6 +53,8 @@ async def start_wecom(
         bind_group=group_binder(app),
     )
     app.services.group_platforms.add(PLATFORM)  # /group may ask this transport for groups
+    # What people send is kept in the media folder: the archive (一事一档) reads it there.
+    app.services.document_folders[f"{media_folder(settings)}/"] = media_folder(settings)
     add_directory_job(app, settings, api)
     callback = WeComCallback(
         app,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -10,6 +11,21 @@ from storage.models import ChecklistItem, Problem, Rating
 from storage.repos._base import Repo
 
 OPEN_STATES = ("not_started", "submitted", "in_review", "correction_needed")
+
+
+class ItemFacts(NamedTuple):
+    """What the periodic reports read of an item (no plan JSON): clock and who handles it."""
+
+    id: int
+    project_id: int
+    name_zh: str
+    name_en: str
+    department_id: int | None
+    assignee_id: int | None
+    state: str
+    due_on: date | None
+    done_on: date | None
+    paused_on: date | None
 
 
 class ItemRepo(Repo):
@@ -77,5 +93,25 @@ class ItemRepo(Repo):
         )
         return list(result.scalars())
 
+    async def facts(self) -> list[ItemFacts]:
+        """Every item's report facts, by project and order: one narrow query, no ORM rows
+        (a district's month report reads tens of thousands)."""
+        c = ChecklistItem
+        result = await self.session.execute(
+            select(
+                c.id,
+                c.project_id,
+                c.name_zh,
+                c.name_en,
+                c.department_id,
+                c.assignee_id,
+                c.state,
+                c.due_on,
+                c.done_on,
+                c.paused_on,
+            ).order_by(c.project_id, c.sort, c.id)
+        )
+        return [ItemFacts._make(row) for row in result.all()]
 
-__all__ = ["OPEN_STATES", "ItemRepo"]
+
+__all__ = ["OPEN_STATES", "ItemFacts", "ItemRepo"]

@@ -267,6 +267,19 @@ async def test_a_file_sent_from_the_page_is_stored_and_reaches_the_bot(emulator)
     await emulator.bot_says(".")  # the core answered (no flow takes files yet: a hint)
 
 
+async def test_a_file_the_bot_sends_is_offered_as_a_download(emulator):
+    """`/ledger` in the office's chat: the spreadsheet arrives as a link the page downloads."""
+    await emulator.say("/ledger", persona="office", chat="office")
+    entry = await emulator.bot_says("台账", chat="office")
+    attachment = entry["attachment"]
+    assert attachment["filename"].startswith("台账") and attachment["filename"].endswith(".xlsx")
+    assert attachment["ref"].startswith("uploads/")  # the page links uploads/… for download
+    download = await emulator.client.get(f"/emulator/{attachment['ref']}")
+    assert download.status == 200 and "attachment" in download.headers["Content-Disposition"]
+    data = await download.read()
+    assert data[:2] == b"PK" and len(data) == attachment["size"]
+
+
 async def test_reset_demo_forgets_only_emulator_rows(emulator):
     app = emulator.app
     now = app.services.clock.now()

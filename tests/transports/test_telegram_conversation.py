@@ -111,6 +111,9 @@ async def test_conversation_start_form_buttons_group_and_redelivery(fake, tmp_pa
         assert about_file.text == en(
             "Sorry, I did not understand that. Send /help to see what you can do."
         )
+        # …and is kept on this machine at once (getFile), for the project's file.
+        [kept] = tmp_path.rglob("telegram-media/*-plan.pdf")
+        assert kept.read_bytes() == b"%PDF-1.4 fake"
 
         # The same update delivered again is acknowledged and ignored.
         await fake.redeliver(helped)
@@ -246,7 +249,7 @@ async def test_project_group_mentions_the_team_and_answers_commands_addressed_to
     daiban.upgrade()
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
-    assert "6 new" in run_cli(daiban, "people", "import", str(roster))
+    assert "6 new" in run_cli(daiban, "people", "import", str(roster), "--lang", "en")
     codes = await seed_accepted_project(daiban.db_url)
     daiban.start()
     try:

@@ -1,6 +1,6 @@
 """Who cannot be reached (无法联系的人员), as a section of the office's weekly list.
 
-Kept apart from reminders/reports.py so the weekly list only calls it: staff who never
+Kept apart from handlers/period_report.py so the weekly list only calls it: staff who never
 activated (未激活) and those whose messenger refuses our messages (无法联系), with the day
 of their last code or of the refusal, and their backup.
 """
@@ -45,7 +45,7 @@ async def unreached_section(
         t(N_("Since (last code)")),
         t(N_("Backup")),
     ]
-    return t(N_("Not activated or unreachable (/people sends a new code)")), header, rows
+    return t(N_("Not activated or unreachable")), header, rows
 
 
 __all__ = ["unreached_section"]
