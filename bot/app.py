@@ -178,7 +178,14 @@ async def build_app(
     services = build_services(settings, clock=clock)
     transports = dict(transports or {})
     metrics = Metrics()
-    worker = DeliveryWorker(services.db, transports, services.clock, metrics=metrics)
+    worker = DeliveryWorker(
+        services.db,
+        transports,
+        services.clock,
+        metrics=metrics,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        silent_after=timedelta(seconds=settings.outbox_silent_seconds),
+    )
     tick_every = timedelta(seconds=settings.tick_seconds)
     jobs = build_jobs(services, tick_every)
     heartbeat = Heartbeat(max(tick_every * STALE_TICKS, timedelta(seconds=90)))

@@ -16,9 +16,12 @@ hands each to its platform's transport, and records the result.
   failed row). A chat the platform cannot reach now (`HoldUntilReachable`: WeChat's
   48-hour window) keeps the row and the rest of its lane pending until the transport
   releases them (storage/repos/held.py).
-- **Leases.** Claimed rows carry the worker id and a claim time that the worker renews
-  while it works; if the process dies, the lease runs out and the next claim takes the
-  rows back. A message whose send succeeded just before a crash may then go out twice.
+- **Leases.** Claimed rows carry the worker id and a claim time (real time) that the
+  worker renews while it works, and the worker keeps a heartbeat in the store; if the
+  process dies, the next claim takes its rows back once its heartbeat is a few seconds old
+  (bot/outbox_lease.py). A worker claims only what it can send in the next few seconds.
+  A message whose send succeeded just before a crash may then go out twice (at most one
+  per chat: a lane records each send before the next).
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ import contextlib
 import logging
 import shutil
 import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.metrics import Metrics
+from bot.outbox_lease import SILENT_AFTER, WorkerBeat, beyond_room, overall_room, wall_now
 from bot.transports.base import (
     HoldUntilReachable,
     KeyedTransport,
@@ -93,6 +96,8 @@ class DeliveryWorker:
         lease: timedelta = timedelta(minutes=2),
         max_lanes: int = 500,
         metrics: Metrics | None = None,
+        silent_after: timedelta = SILENT_AFTER,
+        wall: Callable[[], datetime] = wall_now,
     ) -> None:
         self.db = db
         self.transports = transports
@@ -101,6 +106,8 @@ class DeliveryWorker:
         self.lease = lease
         self.max_lanes = max_lanes
         self.metrics = metrics or Metrics()
+        self.silent_after = silent_after
+        self.wall = wall  # leases are real time; `clock` says what is due
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
         self._failures: dict[ChatKey, int] = {}
@@ -117,24 +124,29 @@ class DeliveryWorker:
 
     # -- claiming ----------------------------------------------------------------------
     async def _claim(self, exclude: Collection[ChatKey]) -> list[ClaimedMessage]:
-        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order
-        rows (`OutboxRepo.claim_due`)."""
+        """Claim due rows in id order, skipping busy chats and out-of-order rows
+        (`OutboxRepo.claim_due`): no more than the transports can send in the next few
+        seconds, counting what the lanes hold; a chat's rows past its own room go back."""
+        room = min(self.batch, overall_room(self.transports, self.batch)) - len(self._held)
+        if room <= 0:
+            return []
         async with UnitOfWork(self.db) as uow:
-            return await uow.outbox.claim_due(
+            rows = await uow.outbox.claim_due(
                 self.clock.now(),
-                limit=self.batch,
+                limit=room,
                 worker_id=self.worker_id,
                 lease=self.lease,
                 platforms=list(self.transports),
                 busy=exclude,
+                wall=self.wall(),
+                silent_after=self.silent_after,
             )
-
-    async def _renew(self) -> None:
-        """Extend the lease of the rows still waiting in lanes (e.g. on a group's limit)."""
-        if not self._held:
-            return
-        async with UnitOfWork(self.db) as uow:
-            await uow.outbox.renew_claims(self._held, self.worker_id, self.clock.now())
+            extra = beyond_room(rows, self.transports)
+            if extra:
+                await uow.outbox.unclaim(extra, self.worker_id)
+                given_back = set(extra)
+                rows = [row for row in rows if row.id not in given_back]
+            return rows
 
     @contextlib.asynccontextmanager
     async def _local_file(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
@@ -325,15 +337,13 @@ class DeliveryWorker:
         """Keep lanes fed until `stop`; then let them finish their current send."""
         self._stopping = False
         wake = self._wake = asyncio.Event()
-        renew_every = max(self.lease.total_seconds() / 3, 0.2)
-        last_renew = time.monotonic()
+        beat = WorkerBeat(self.db, self.worker_id, self.wall, self.lease, self._held)
+        await beat.announce()
+        beating = asyncio.create_task(beat.run())
         try:
             while not stop.is_set():
                 claimed = 0
                 try:
-                    if time.monotonic() - last_renew >= renew_every:
-                        await self._renew()
-                        last_renew = time.monotonic()
                     if len(self._lanes) < self.max_lanes:
                         rows = await self._claim(exclude=list(self._lanes))
                         claimed = len(rows)
@@ -353,8 +363,11 @@ class DeliveryWorker:
             if lanes:
                 _done, pending = await asyncio.wait(lanes, timeout=STOP_GRACE)
                 for task in pending:
-                    task.cancel()  # its rows stay claimed; the lease gives them back
+                    task.cancel()  # its rows stay claimed until another worker takes them
                 await asyncio.gather(*lanes, return_exceptions=True)
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+            await beat.retire()
 
     def _start_lanes(self, rows: Sequence[ClaimedMessage], wake: asyncio.Event) -> None:
         for chat, chat_rows in self._by_chat(rows).items():

@@ -613,6 +613,17 @@ class Rating(Base):
     follow_up_due: Mapped[date | None] = mapped_column(Date)
 
 
+class OutboxWorker(Base):
+    """A delivery worker's heartbeat (投递心跳): the claims of a worker whose beat is older
+    than a few seconds are taken over. Wall-clock times, never the application's clock."""
+
+    __tablename__ = "outbox_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or remove a work-log event."""
 
@@ -657,6 +668,7 @@ __all__ = [
     "InboundEvent",
     "JobRun",
     "OutboxMessage",
+    "OutboxWorker",
     "Person",
     "PersonRole",
     "PlatformToken",

@@ -34,6 +34,7 @@ from storage.repos.held import HeldRepo
 from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
+from storage.repos.outbox_workers import OutboxWorkerRepo
 from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.rate_slots import RateSlotRepo
@@ -83,6 +84,7 @@ class UnitOfWork:
     cards: CardRepo
     rate_slots: RateSlotRepo
     transport_values: TransportValueRepo
+    outbox_workers: OutboxWorkerRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -126,6 +128,7 @@ class UnitOfWork:
         self.cards = CardRepo(session)
         self.rate_slots = RateSlotRepo(session)
         self.transport_values = TransportValueRepo(session)
+        self.outbox_workers = OutboxWorkerRepo(session)
         return self
 
     async def __aexit__(
