@@ -90,6 +90,7 @@ class App:
             try:
                 handled = await handle(event, self.services)
                 outcome = "failed" if here.failed else "handled" if handled else "duplicate"
+                self.worker.hurry([(event.platform, event.chat_id)])  # answers go out first
                 return handled
             except StorageError:
                 outcome = "storage_error"
@@ -124,6 +125,7 @@ class App:
         for event, handled in zip(events, results, strict=True):
             self.metrics.inbound.labels(event.platform, "handled" if handled else "duplicate").inc()
             self.metrics.handler_seconds.labels(event.platform).observe(each)
+        self.worker.hurry([(event.platform, event.chat_id) for event in events])
 
     async def run_job(self, job: Job) -> None:
         """One scheduled run of `job`, now: timed, counted, logged with its name; a failure

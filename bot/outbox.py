@@ -29,15 +29,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.metrics import Metrics
+from bot.outbox_files import local_file
 from bot.outbox_lease import SILENT_AFTER, WorkerBeat, beyond_room, overall_room, wall_now
 from bot.transports.base import (
     HoldUntilReachable,
@@ -52,7 +50,6 @@ from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
-from storage.repos.files import STORED_PREFIX
 from storage.repos.outbox_claim import ClaimedMessage
 from storage.uow import UnitOfWork
 
@@ -112,6 +109,7 @@ class DeliveryWorker:
         self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
         self._failures: dict[ChatKey, int] = {}
         self._held: set[int] = set()  # ids of claimed rows still in a running lane
+        self._urgent: set[ChatKey] = set()  # chats whose people just wrote (`hurry`)
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._sent_batch: list[tuple[int, asyncio.Future[None]]] = []
@@ -122,6 +120,12 @@ class DeliveryWorker:
         if self._wake is not None:
             self._wake.set()
 
+    def hurry(self, chats: Collection[ChatKey]) -> None:
+        """People just wrote in `chats`: their answers are claimed before older rows of
+        other chats (a daily round's backlog), then look now."""
+        self._urgent.update(chats)
+        self.wake()
+
     # -- claiming ----------------------------------------------------------------------
     async def _claim(self, exclude: Collection[ChatKey]) -> list[ClaimedMessage]:
         """Claim due rows in id order, skipping busy chats and out-of-order rows
@@ -130,44 +134,32 @@ class DeliveryWorker:
         room = min(self.batch, overall_room(self.transports, self.batch)) - len(self._held)
         if room <= 0:
             return []
+        urgent, self._urgent = self._urgent, set()
         async with UnitOfWork(self.db) as uow:
-            rows = await uow.outbox.claim_due(
-                self.clock.now(),
-                limit=room,
-                worker_id=self.worker_id,
-                lease=self.lease,
-                platforms=list(self.transports),
-                busy=exclude,
-                wall=self.wall(),
-                silent_after=self.silent_after,
-            )
+            kwargs: dict[str, Any] = {
+                "worker_id": self.worker_id,
+                "lease": self.lease,
+                "platforms": list(self.transports),
+                "busy": exclude,
+                "wall": self.wall(),
+                "silent_after": self.silent_after,
+            }
+            rows = []
+            if urgent:  # answers first
+                rows = await uow.outbox.claim_due(
+                    self.clock.now(), limit=room, only=list(urgent), **kwargs
+                )
+            if len(rows) < room:
+                rows += await uow.outbox.claim_due(
+                    self.clock.now(), limit=room - len(rows), **kwargs
+                )
+                rows.sort(key=lambda r: r.id)
             extra = beyond_room(rows, self.transports)
             if extra:
                 await uow.outbox.unclaim(extra, self.worker_id)
                 given_back = set(extra)
                 rows = [row for row in rows if row.id not in given_back]
             return rows
-
-    @contextlib.asynccontextmanager
-    async def _local_file(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """The payload with a file the bot made (``stored:N``) written out as a file on this
-        machine, which every transport can upload; removed once the send is over."""
-        attachment = payload.get("attachment") or {}
-        ref = str(attachment.get("ref") or "")
-        if not ref.startswith(STORED_PREFIX):
-            yield payload
-            return
-        async with UnitOfWork(self.db) as uow:
-            stored = await uow.files.get(ref)
-        if stored is None:
-            raise PermanentError(f"the file {ref} is not in the store")
-        folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="daiban-file-")
-        path = Path(folder) / (Path(stored.filename).name or "file")
-        try:
-            await asyncio.to_thread(path.write_bytes, stored.data)
-            yield {**payload, "attachment": {**attachment, "ref": str(path)}}
-        finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
 
     # -- one chat's lane ---------------------------------------------------------------
     async def _deliver_lane(self, chat: ChatKey, rows: Sequence[ClaimedMessage]) -> int:
@@ -182,7 +174,7 @@ class DeliveryWorker:
             try:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
-                async with self._local_file(row.payload) as payload:
+                async with local_file(self.db, row.payload) as payload:
                     if isinstance(transport, KeyedTransport):  # the row id keys its progress
                         await transport.send_row(row.id, row.chat_external_id, payload)
                     else:

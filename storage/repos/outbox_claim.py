@@ -40,14 +40,15 @@ class ClaimedMessage:
 
 
 @functools.cache
-def claim_statements(excluding: bool) -> tuple[Any, Any]:
+def claim_statements(excluding: bool, only: bool = False) -> tuple[Any, Any]:
     """The claim of stale rows and of pending rows, built once (values bound at execution).
 
     Parameters: ``now`` (the application's clock: what is due), ``wall`` (real time: the
     claim's time), ``expired`` (claims older than this, in real time, are abandoned),
     ``silent`` (a worker whose heartbeat is older than this is dead, and so are its
-    claims), ``worker``, ``platforms``, ``room`` (at most this many rows), and ``busy``
-    (chats with a running lane) when `excluding`.
+    claims), ``worker``, ``platforms``, ``room`` (at most this many rows), ``busy``
+    (chats with a running lane) when `excluding`, and ``only`` (the chats to claim from,
+    read along the chat index: people who just wrote, answered first) when `only`.
     """
     row = OutboxMessage
     earlier = aliased(OutboxMessage)
@@ -86,9 +87,11 @@ def claim_statements(excluding: bool) -> tuple[Any, Any]:
             .limit(bindparam("room", type_=Integer()))
             .with_for_update(skip_locked=True, of=row)
         )
+        chats = tuple_(row.platform, row.chat_external_id)
         if excluding:
-            chats = tuple_(row.platform, row.chat_external_id)
             ids = ids.where(not_(chats.in_(bindparam("busy", expanding=True))))
+        if only:
+            ids = ids.where(chats.in_(bindparam("only", expanding=True)))
         return (
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids.scalar_subquery()))

@@ -194,3 +194,18 @@ async def test_a_worker_claims_only_what_its_limits_send_in_the_next_seconds(
     one._held |= {r.id for r in rows}
     more = await one._claim(exclude=[("telegram", "busy")])
     assert len(more) == 2
+
+
+async def test_people_who_just_wrote_are_answered_before_a_backlog(
+    db: Database, now: datetime
+) -> None:
+    policy = RatePolicy(overall=Rate(10, 1.0), per_chat=Rate(1, 1.0))  # room: 30 rows
+    await put(db, now, *(f"round{n}" for n in range(100)), "asker")
+    wall = Wall(now)
+    one = worker(db, FakeClock(now), wall, policy=policy)
+    first = await one._claim(exclude=())
+    assert len(first) == 30 and "asker-100" not in {r.dedupe_key for r in first}
+    one._held |= {r.id for r in first[:29]}  # one slot left
+    one.hurry([("telegram", "asker")])
+    second = await one._claim(exclude=())
+    assert [r.dedupe_key for r in second] == ["asker-100"], "the answer, ahead of the backlog"
