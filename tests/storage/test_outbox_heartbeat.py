@@ -164,7 +164,8 @@ async def test_on_sqlite_start_up_takes_back_every_other_claim_at_once(
     crashed, restarted = worker(db, FakeClock(now), wall), worker(db, FakeClock(now), wall)
     await beat(db, crashed)
     assert len(await crashed._claim(exclude=())) == 3
-    await WorkerBeat(db, restarted.worker_id, wall, LEASE, set()).announce()
+    starting = WorkerBeat(db, restarted.worker_id, wall, LEASE, set())
+    await starting.announce()
     after = await claimed_by(db)
     if db.dialect == "sqlite":  # one process: those claims were its own, before the crash
         assert {k: (s, by) for k, (s, by, _) in after.items()} == {
@@ -174,6 +175,7 @@ async def test_on_sqlite_start_up_takes_back_every_other_claim_at_once(
     else:  # replicas: the other worker may be alive; only its silence gives its rows up
         assert {by for _, by, _ in after.values()} == {crashed.worker_id}
         assert await restarted._claim(exclude=()) == []
+    await starting.retire()  # (and closes the beat's own connection on PostgreSQL)
 
 
 async def test_a_worker_claims_only_what_its_limits_send_in_the_next_seconds(
