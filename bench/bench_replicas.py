@@ -67,6 +67,7 @@ UNLIMITED = "1000000"
 SECRET = "bench-webhook-secret"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+IDLE_SECONDS = 3.0  # the replicas' idle CPU is measured this long before the burst
 SAMPLE_EVERY = 0.01  # seconds between reads of pg_stat_activity (`--sample-ms`)
 
 
@@ -84,6 +85,7 @@ class Result:
     lock_waits: Counter[str]  # samples of a backend waiting on a lock, by wait event/query
     samples: int  # how many times pg_stat_activity was read
     reclaimed: int  # outbox rows claimed more than once (a claim conflict or a take-over)
+    idle_cores: float  # the replicas' CPU while idle (polling, heartbeats, scheduler)
 
     @property
     def answered_rate(self) -> float:
@@ -292,6 +294,10 @@ async def _measure(
     fake.calls.clear()
 
     batch = [source.text(i, "/help") for i in range(updates)]
+    idle = CpuMeter({"replicas": lambda: [r.proc.pid for r in replicas if r.proc is not None]})
+    idle.start()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle_cores = idle.stop()["replicas"]
     meter = CpuMeter(
         {
             "replicas": lambda: [r.proc.pid for r in replicas if r.proc is not None],
@@ -319,7 +325,7 @@ async def _measure(
     missing = sum(max(0, expected[c] - per_chat[c]) for c in expected)
     return Result(
         len(replicas), updates, accepted_s, answered_s, retries, duplicates, missing, cores,
-        xacts, lock_waits, samples, await reclaimed_rows(db_url),
+        xacts, lock_waits, samples, await reclaimed_rows(db_url), idle_cores,
     )  # fmt: skip
 
 
@@ -356,11 +362,13 @@ def cpu_table(rounds: dict[int, list[Result]]) -> list[str]:
     """What does not depend on the core count, per replica count (medians of the rounds)."""
     lines = [
         "| replicas | CPU ms / update: replicas | PostgreSQL | total (replicas + PG) "
-        "| × at 1 replica (replicas) | PG lock-wait samples / 1,000 updates "
+        "| × at 1 replica (replicas) | replicas net of idle | × at 1 replica (net) "
+        "| PG lock-wait samples / 1,000 updates "
         "| claim conflicts / 1,000 updates | PG xacts / update |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     per: dict[int, tuple[float, float]] = {}
+    net: dict[int, float] = {}
     for n, rs in rounds.items():
         def ms(r: Result, group: str) -> float:
             return r.cores[group] * r.cores["wall"] / r.updates * 1000
@@ -369,7 +377,11 @@ def cpu_table(rounds: dict[int, list[Result]]) -> list[str]:
             median(ms(r, "replicas") for r in rs),
             median(ms(r, "postgres") for r in rs),
         )
+        net[n] = median(
+            (r.cores["replicas"] - r.idle_cores) * r.cores["wall"] / r.updates * 1000 for r in rs
+        )
     base = per[min(per)][0]
+    net_base = net[min(net)]
     for n, rs in rounds.items():
         replicas, pg = per[n]
         waits = median(sum(r.lock_waits.values()) / r.updates * 1000 for r in rs)
@@ -377,6 +389,7 @@ def cpu_table(rounds: dict[int, list[Result]]) -> list[str]:
         xacts = median(r.transactions / r.updates for r in rs)
         lines.append(
             f"| {n} | {replicas:.1f} | {pg:.1f} | {replicas + pg:.1f} | {replicas / base:.2f}× "
+            f"| {net[n]:.1f} | {net[n] / net_base:.2f}× "
             f"| {waits:.1f} | {conflicts:.1f} | {xacts:.2f} |"
         )
     seen: Counter[str] = Counter()

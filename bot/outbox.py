@@ -134,7 +134,10 @@ class DeliveryWorker:
         room = min(self.batch, overall_room(self.transports, self.batch)) - len(self._held)
         if room <= 0:
             return []
-        urgent, self._urgent = self._urgent, set()
+        # A chat stays urgent while its rows keep coming (a lane holds only a few of them
+        # at a time) or while its lane runs; it is dropped once a claim finds nothing.
+        busy = set(exclude)
+        urgent = self._urgent - busy
         async with UnitOfWork(self.db) as uow:
             kwargs: dict[str, Any] = {
                 "worker_id": self.worker_id,
@@ -149,6 +152,8 @@ class DeliveryWorker:
                 rows = await uow.outbox.claim_due(
                     self.clock.now(), limit=room, only=list(urgent), **kwargs
                 )
+                found = {(row.platform, row.chat_external_id) for row in rows}
+                self._urgent -= urgent - found
             if len(rows) < room:
                 rows += await uow.outbox.claim_due(
                     self.clock.now(), limit=room - len(rows), **kwargs

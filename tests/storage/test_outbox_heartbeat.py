@@ -211,3 +211,22 @@ async def test_people_who_just_wrote_are_answered_before_a_backlog(
     one.hurry([("telegram", "asker")])
     second = await one._claim(exclude=())
     assert [r.dedupe_key for r in second] == ["asker-100"], "the answer, ahead of the backlog"
+
+
+async def test_a_chat_stays_first_until_all_its_answers_are_out(
+    db: Database, now: datetime
+) -> None:
+    policy = RatePolicy(overall=Rate(10, 1.0), per_chat=Rate(1, 1.0))  # 30 rows, 3 per chat
+    await put(db, now, *(f"round{n}" for n in range(100)), *(["asker"] * 5))
+    one = worker(db, FakeClock(now), Wall(now), policy=policy)
+    one._held |= set(range(-27, 0))  # lanes already hold 27 rows: room for 3
+    one.hurry([("telegram", "asker")])
+    first = await one._claim(exclude=())
+    assert [r.dedupe_key for r in first] == ["asker-100", "asker-101", "asker-102"]
+    second = await one._claim(exclude=[("telegram", "asker")])  # its lane is running
+    assert all(r.chat_external_id != "asker" for r in second)
+    async with UnitOfWork(db) as uow:  # the lane ends: its three answers were sent
+        await uow.outbox.mark_sent_many([r.id for r in first], now)
+    third = await one._claim(exclude=())  # room for 3 again: the asker's last two first
+    assert {"asker-103", "asker-104"} <= {r.dedupe_key for r in third}, "still first"
+    assert len(third) == 3
