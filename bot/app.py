@@ -152,6 +152,8 @@ class App:
 
     async def close(self) -> None:
         await self.services.db.dispose()
+        if self.worker.beat_db is not self.services.db:
+            await self.worker.beat_db.dispose()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -187,6 +189,8 @@ async def build_app(
         metrics=metrics,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         silent_after=timedelta(seconds=settings.outbox_silent_seconds),
+        # Replicas: the heartbeat never waits for the handlers' pool (bot/outbox_lease.py).
+        beat_db=Database(settings.database_url) if services.db.dialect == "postgresql" else None,
     )
     tick_every = timedelta(seconds=settings.tick_seconds)
     jobs = build_jobs(services, tick_every)

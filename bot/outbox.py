@@ -95,6 +95,7 @@ class DeliveryWorker:
         metrics: Metrics | None = None,
         silent_after: timedelta = SILENT_AFTER,
         wall: Callable[[], datetime] = wall_now,
+        beat_db: Database | None = None,
     ) -> None:
         self.db = db
         self.transports = transports
@@ -105,6 +106,7 @@ class DeliveryWorker:
         self.metrics = metrics or Metrics()
         self.silent_after = silent_after
         self.wall = wall  # leases are real time; `clock` says what is due
+        self.beat_db = beat_db or db  # the heartbeat's own pool (bot/outbox_lease.py)
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
         self._failures: dict[ChatKey, int] = {}
@@ -334,7 +336,7 @@ class DeliveryWorker:
         """Keep lanes fed until `stop`; then let them finish their current send."""
         self._stopping = False
         wake = self._wake = asyncio.Event()
-        beat = WorkerBeat(self.db, self.worker_id, self.wall, self.lease, self._held)
+        beat = WorkerBeat(self.beat_db, self.worker_id, self.wall, self.lease, self._held)
         await beat.announce()
         beating = asyncio.create_task(beat.run())
         try:

@@ -90,10 +90,11 @@ class WorkerBeat:
     """A worker's heartbeat, and the renewal of the rows its lanes hold (`held`, shared
     with the worker and read at each renewal).
 
-    On PostgreSQL the beat has a connection of its own: were it to wait for the shared
-    pool behind a burst of webhook handlers, a live worker would look dead and its claims
-    be taken over (measured: 15 duplicates in 1,000 at 4 replicas on 2 busy cores). On
-    SQLite it shares the process's writer turn (one process delivers; nobody takes over).
+    `db` should be a pool of its own on PostgreSQL (bot/app.py builds one): were the beat
+    to wait for the shared pool behind a burst of webhook handlers, a live worker would
+    look dead and its claims be taken over (measured: 15 duplicates in 1,000 at 4 replicas
+    on 2 busy cores). On SQLite it shares the process's writer turn (one process delivers;
+    nobody takes over).
     """
 
     def __init__(
@@ -104,8 +105,7 @@ class WorkerBeat:
         lease: timedelta,
         held: set[int],
     ) -> None:
-        self.db = Database(db.url) if db.dialect == "postgresql" else db
-        self._own = self.db is not db
+        self.db = db
         self.worker_id = worker_id
         self.wall = wall
         self.lease = lease
@@ -157,9 +157,6 @@ class WorkerBeat:
                 await uow.outbox_workers.retire(self.worker_id)
         except Exception:
             log.warning("outbox worker could not retire", exc_info=True)
-        finally:
-            if self._own:
-                await self.db.dispose()
 
 
 __all__ = [
