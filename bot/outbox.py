@@ -112,6 +112,7 @@ class DeliveryWorker:
         self._failures: dict[ChatKey, int] = {}
         self._held: set[int] = set()  # ids of claimed rows still in a running lane
         self._urgent: set[ChatKey] = set()  # chats whose people just wrote (`hurry`)
+        self._answering: set[ChatKey] = set()  # urgent chats with a lane (kept on retry)
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._sent_batch: list[tuple[int, asyncio.Future[None]]] = []
@@ -136,8 +137,7 @@ class DeliveryWorker:
         room = min(self.batch, overall_room(self.transports, self.batch)) - len(self._held)
         if room <= 0:
             return []
-        # A chat stays urgent while its rows keep coming (a lane holds only a few of them
-        # at a time) or while its lane runs; it is dropped once a claim finds nothing.
+        # A chat stays urgent while its lane runs or its rows keep coming; not once empty.
         busy = set(exclude)
         urgent = self._urgent - busy
         async with UnitOfWork(self.db) as uow:
@@ -156,6 +156,7 @@ class DeliveryWorker:
                 )
                 found = {(row.platform, row.chat_external_id) for row in rows}
                 self._urgent -= urgent - found
+                self._answering |= found
             if len(rows) < room:
                 rows += await uow.outbox.claim_due(
                     self.clock.now(), limit=room - len(rows), **kwargs
@@ -197,6 +198,8 @@ class DeliveryWorker:
                 log.info("outbox %s to %s: %s; retry in %ss", row.id, chat, exc, delay)
                 not_before = self.clock.now() + timedelta(seconds=delay)
                 await self._release(rows[index:], not_before, str(exc)[:500])
+                if chat in self._answering:  # an answer stays ahead of a backlog on retry
+                    asyncio.get_running_loop().call_later(delay, self.hurry, [chat])
                 break
             except HoldUntilReachable as exc:
                 # Not a failure: the chat's rows wait until the person writes again.
@@ -223,6 +226,7 @@ class DeliveryWorker:
                 sent += 1
                 self._failures.pop(chat, None)
                 await self._record_sent(row.id)
+        self._answering.discard(chat)
         return sent
 
     async def _record_sent(self, row_id: int) -> None:

@@ -5,6 +5,7 @@ than its rate limits let it send in the next few seconds."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from bot.outbox import DeliveryWorker
 from bot.outbox_lease import WorkerBeat
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
+from bot.transports.base import TransientError
 from domain.clock import FakeClock
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -230,3 +232,38 @@ async def test_a_chat_stays_first_until_all_its_answers_are_out(
     third = await one._claim(exclude=())  # room for 3 again: the asker's last two first
     assert {"asker-103", "asker-104"} <= {r.dedupe_key for r in third}, "still first"
     assert len(third) == 3
+
+
+class FlakyOnce(Paced):
+    """Refuses the first send with a 429 ("retry after 0.05 s"), then accepts."""
+
+    def __init__(self, policy: RatePolicy) -> None:
+        super().__init__(policy)
+        self.refused = False
+
+    async def send(self, chat_external_id: str, payload: dict) -> None:
+        if not self.refused:
+            self.refused = True
+            raise TransientError("429", retry_after=0.05)
+
+
+async def test_an_answer_retried_after_a_429_stays_ahead_of_the_backlog(
+    db: Database, now: datetime
+) -> None:
+    policy = RatePolicy(overall=Rate(10, 1.0), per_chat=Rate(1, 1.0))
+    await put(db, now, *(f"round{n}" for n in range(100)), "asker")
+    clock = FakeClock(now)
+    one = DeliveryWorker(
+        db, {"telegram": FlakyOnce(policy)}, clock, lease=LEASE, silent_after=SILENT,
+        wall=Wall(now),
+    )
+    one._held |= set(range(-29, 0))  # room for one row
+    one.hurry([("telegram", "asker")])
+    answer = await one._claim(exclude=())
+    assert [r.dedupe_key for r in answer] == ["asker-100"]
+    assert await one._deliver_lane(("telegram", "asker"), answer) == 0  # the 429
+    assert await one._claim(exclude=()) != answer  # not due yet: the chat is let go
+    assert ("telegram", "asker") not in one._urgent
+    await asyncio.sleep(0.2)  # the retry is due: the chat is urgent again
+    clock.advance(timedelta(seconds=1))
+    assert [r.dedupe_key for r in await one._claim(exclude=())] == ["asker-100"]
