@@ -17,6 +17,12 @@ The run also checks that every update was answered exactly once, and measures th
 used by the replicas, PostgreSQL (all its processes), this driver and everything else on
 the machine. Goal: 2 replicas answer ≥ 1.6× the rate of one.
 
+What does not depend on the machine's two cores (issue 19): CPU milliseconds per answered
+update in the replicas, in PostgreSQL and in total; PostgreSQL lock waits (backends of the
+bench database seen waiting on a lock, sampled every `--sample-ms`) and claim conflicts
+(outbox rows claimed more than once) per 1,000 updates; and from them the projected
+scale-out on a machine with enough cores (bench/README.md, docs/deploy.md).
+
     .venv/bin/python bench/bench_replicas.py [--replicas 1 2 4] [--updates 1500]
         [--users 150] [--concurrency 40] [--rounds 2] [--admin-url postgresql+asyncpg://…/test]
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import sys
@@ -48,6 +55,7 @@ from bench._procs import (  # noqa: E402
     PG_ADMIN_DEFAULT,
     CpuMeter,
     machine_line,
+    median,
     postgres_pids,
     scratch_pg,
     wait_healthy,
@@ -59,6 +67,8 @@ UNLIMITED = "1000000"
 SECRET = "bench-webhook-secret"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+IDLE_SECONDS = 3.0  # the replicas' idle CPU is measured this long before the burst
+SAMPLE_EVERY = 0.01  # seconds between reads of pg_stat_activity (`--sample-ms`)
 
 
 @dataclass
@@ -72,6 +82,10 @@ class Result:
     missing: int
     cores: dict[str, float]
     transactions: int  # PostgreSQL commits + rollbacks in the bench database while timed
+    lock_waits: Counter[str]  # samples of a backend waiting on a lock, by wait event/query
+    samples: int  # how many times pg_stat_activity was read
+    reclaimed: int  # outbox rows claimed more than once (a claim conflict or a take-over)
+    idle_cores: float  # the replicas' CPU while idle (polling, heartbeats, scheduler)
 
     @property
     def answered_rate(self) -> float:
@@ -218,6 +232,45 @@ async def transactions(admin_url: str, db_url: str) -> int:
         await engine.dispose()
 
 
+LOCK_WAITS = text(
+    "SELECT wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 40) "
+    "FROM pg_stat_activity WHERE datname = :name AND wait_event_type = 'Lock'"
+)
+
+
+async def sample_lock_waits(
+    admin_url: str, db_url: str, every: float, stop: asyncio.Event
+) -> tuple[Counter[str], int]:
+    """Backends of the bench database waiting on a lock, sampled until `stop`."""
+    seen: Counter[str] = Counter()
+    samples = 0
+    engine = create_async_engine(admin_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            name = {"name": make_url(db_url).database}
+            while not stop.is_set():
+                for event, query in await conn.execute(LOCK_WAITS, name):
+                    seen[f"{event}: {query}"] += 1
+                samples += 1
+                await conn.commit()  # a fresh snapshot of the statistics
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
+    finally:
+        await engine.dispose()
+    return seen, samples
+
+
+async def reclaimed_rows(db_url: str) -> int:
+    """Outbox rows claimed more than once (every claim adds one attempt)."""
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            row = await conn.execute(text("SELECT count(*) FROM outbox WHERE attempts > 1"))
+            return int(row.scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def _measure(
     fake: FakeBotApi,
     replicas: list[DaibanProcess],
@@ -241,6 +294,10 @@ async def _measure(
     fake.calls.clear()
 
     batch = [source.text(i, "/help") for i in range(updates)]
+    idle = CpuMeter({"replicas": lambda: [r.proc.pid for r in replicas if r.proc is not None]})
+    idle.start()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle_cores = idle.stop()["replicas"]
     meter = CpuMeter(
         {
             "replicas": lambda: [r.proc.pid for r in replicas if r.proc is not None],
@@ -248,12 +305,18 @@ async def _measure(
             "driver": lambda: [os.getpid()],
         }
     )
+    stop_sampling = asyncio.Event()
+    sampling = asyncio.create_task(
+        sample_lock_waits(admin_url, db_url, SAMPLE_EVERY, stop_sampling)
+    )
     meter.start()
     started = time.monotonic()
     accepted_s, retries = await post_all(urls, batch, concurrency)
     await wait_answers(fake, updates, alive, within=600)
     answered_s = max(s.at for s in fake.sent) - started
     cores = meter.stop()
+    stop_sampling.set()
+    lock_waits, samples = await sampling
     await asyncio.sleep(1.5)  # anything sent twice would arrive now; statistics flushed
     xacts = await transactions(admin_url, db_url) - xacts_before
     per_chat = Counter(s.chat_id for s in fake.sent)
@@ -261,8 +324,9 @@ async def _measure(
     duplicates = sum(max(0, per_chat[c] - expected[c]) for c in per_chat)
     missing = sum(max(0, expected[c] - per_chat[c]) for c in expected)
     return Result(
-        len(replicas), updates, accepted_s, answered_s, retries, duplicates, missing, cores, xacts
-    )
+        len(replicas), updates, accepted_s, answered_s, retries, duplicates, missing, cores,
+        xacts, lock_waits, samples, await reclaimed_rows(db_url), idle_cores,
+    )  # fmt: skip
 
 
 def table(rounds: dict[int, list[Result]]) -> list[str]:
@@ -294,6 +358,52 @@ def table(rounds: dict[int, list[Result]]) -> list[str]:
     return lines
 
 
+def cpu_table(rounds: dict[int, list[Result]]) -> list[str]:
+    """What does not depend on the core count, per replica count (medians of the rounds)."""
+    lines = [
+        "| replicas | CPU ms / update: replicas | PostgreSQL | total (replicas + PG) "
+        "| × at 1 replica (replicas) | replicas net of idle | × at 1 replica (net) "
+        "| PG lock-wait samples / 1,000 updates "
+        "| claim conflicts / 1,000 updates | PG xacts / update |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    per: dict[int, tuple[float, float]] = {}
+    net: dict[int, float] = {}
+    for n, rs in rounds.items():
+        def ms(r: Result, group: str) -> float:
+            return r.cores[group] * r.cores["wall"] / r.updates * 1000
+
+        per[n] = (
+            median(ms(r, "replicas") for r in rs),
+            median(ms(r, "postgres") for r in rs),
+        )
+        net[n] = median(
+            (r.cores["replicas"] - r.idle_cores) * r.cores["wall"] / r.updates * 1000 for r in rs
+        )
+    base = per[min(per)][0]
+    net_base = net[min(net)]
+    for n, rs in rounds.items():
+        replicas, pg = per[n]
+        waits = median(sum(r.lock_waits.values()) / r.updates * 1000 for r in rs)
+        conflicts = median(r.reclaimed / r.updates * 1000 for r in rs)
+        xacts = median(r.transactions / r.updates for r in rs)
+        lines.append(
+            f"| {n} | {replicas:.1f} | {pg:.1f} | {replicas + pg:.1f} | {replicas / base:.2f}× "
+            f"| {net[n]:.1f} | {net[n] / net_base:.2f}× "
+            f"| {waits:.1f} | {conflicts:.1f} | {xacts:.2f} |"
+        )
+    seen: Counter[str] = Counter()
+    for rs in rounds.values():
+        for r in rs:
+            seen.update(r.lock_waits)
+    if seen:
+        lines.append("")
+        lines.append("Lock waits seen (samples): " + "; ".join(
+            f"{what} ×{n}" for what, n in seen.most_common(6)
+        ))  # fmt: skip
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 4])
@@ -302,12 +412,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--library", choices=["aiogram", "ptb"], default="aiogram")
+    parser.add_argument("--sample-ms", type=float, default=10.0, help="lock-wait sampling")
     parser.add_argument(
         "--admin-url",
         default=os.environ.get("DAIBAN_TEST_POSTGRES_URL", PG_ADMIN_DEFAULT),
         help="an admin URL on the PostgreSQL server (the scratch databases go next to it)",
     )
     args = parser.parse_args()
+    global SAMPLE_EVERY
+    SAMPLE_EVERY = args.sample_ms / 1000
     print(machine_line(with_postgres=True))
     rounds: dict[int, list[Result]] = {n: [] for n in args.replicas}
     for round_no in range(args.rounds):
@@ -327,6 +440,8 @@ def main() -> None:
     print("$ .venv/bin/python bench/bench_replicas.py " + " ".join(sys.argv[1:]))
     print()
     print("\n".join(table(rounds)))
+    print()
+    print("\n".join(cpu_table(rounds)))
     if rounds.get(1) and rounds.get(2):
         one = max(r.answered_rate for r in rounds[1])
         two = max(r.answered_rate for r in rounds[2])

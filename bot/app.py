@@ -90,6 +90,7 @@ class App:
             try:
                 handled = await handle(event, self.services)
                 outcome = "failed" if here.failed else "handled" if handled else "duplicate"
+                self.worker.hurry([(event.platform, event.chat_id)])  # answers go out first
                 return handled
             except StorageError:
                 outcome = "storage_error"
@@ -124,6 +125,7 @@ class App:
         for event, handled in zip(events, results, strict=True):
             self.metrics.inbound.labels(event.platform, "handled" if handled else "duplicate").inc()
             self.metrics.handler_seconds.labels(event.platform).observe(each)
+        self.worker.hurry([(event.platform, event.chat_id) for event in events])
 
     async def run_job(self, job: Job) -> None:
         """One scheduled run of `job`, now: timed, counted, logged with its name; a failure
@@ -150,6 +152,8 @@ class App:
 
     async def close(self) -> None:
         await self.services.db.dispose()
+        if self.worker.beat_db is not self.services.db:
+            await self.worker.beat_db.dispose()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -178,7 +182,16 @@ async def build_app(
     services = build_services(settings, clock=clock)
     transports = dict(transports or {})
     metrics = Metrics()
-    worker = DeliveryWorker(services.db, transports, services.clock, metrics=metrics)
+    worker = DeliveryWorker(
+        services.db,
+        transports,
+        services.clock,
+        metrics=metrics,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        silent_after=timedelta(seconds=settings.outbox_silent_seconds),
+        # Replicas: the heartbeat never waits for the handlers' pool (bot/outbox_lease.py).
+        beat_db=Database(settings.database_url) if services.db.dialect == "postgresql" else None,
+    )
     tick_every = timedelta(seconds=settings.tick_seconds)
     jobs = build_jobs(services, tick_every)
     heartbeat = Heartbeat(max(tick_every * STALE_TICKS, timedelta(seconds=90)))

@@ -16,9 +16,12 @@ hands each to its platform's transport, and records the result.
   failed row). A chat the platform cannot reach now (`HoldUntilReachable`: WeChat's
   48-hour window) keeps the row and the rest of its lane pending until the transport
   releases them (storage/repos/held.py).
-- **Leases.** Claimed rows carry the worker id and a claim time that the worker renews
-  while it works; if the process dies, the lease runs out and the next claim takes the
-  rows back. A message whose send succeeded just before a crash may then go out twice.
+- **Leases.** Claimed rows carry the worker id and a claim time (real time) that the
+  worker renews while it works, and the worker keeps a heartbeat in the store; if the
+  process dies, the next claim takes its rows back once its heartbeat is a few seconds old
+  (bot/outbox_lease.py). A worker claims only what it can send in the next few seconds.
+  A message whose send succeeded just before a crash may then go out twice (at most one
+  per chat: a lane records each send before the next).
 """
 
 from __future__ import annotations
@@ -26,16 +29,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.metrics import Metrics
+from bot.outbox_files import local_file
+from bot.outbox_lease import SILENT_AFTER, WorkerBeat, beyond_room, overall_room, wall_now
 from bot.transports.base import (
     HoldUntilReachable,
     KeyedTransport,
@@ -49,7 +50,6 @@ from handlers import log_context
 from handlers.chat import Outgoing
 from handlers.i18n import N_, gettext
 from storage.db import Database
-from storage.repos.files import STORED_PREFIX
 from storage.repos.outbox_claim import ClaimedMessage
 from storage.uow import UnitOfWork
 
@@ -93,6 +93,9 @@ class DeliveryWorker:
         lease: timedelta = timedelta(minutes=2),
         max_lanes: int = 500,
         metrics: Metrics | None = None,
+        silent_after: timedelta = SILENT_AFTER,
+        wall: Callable[[], datetime] = wall_now,
+        beat_db: Database | None = None,
     ) -> None:
         self.db = db
         self.transports = transports
@@ -101,10 +104,15 @@ class DeliveryWorker:
         self.lease = lease
         self.max_lanes = max_lanes
         self.metrics = metrics or Metrics()
+        self.silent_after = silent_after
+        self.wall = wall  # leases are real time; `clock` says what is due
+        self.beat_db = beat_db or db  # the heartbeat's own pool (bot/outbox_lease.py)
         self.worker_id = f"worker-{uuid.uuid4().hex[:8]}"
         self._lanes: dict[ChatKey, asyncio.Task[int]] = {}
         self._failures: dict[ChatKey, int] = {}
         self._held: set[int] = set()  # ids of claimed rows still in a running lane
+        self._urgent: set[ChatKey] = set()  # chats whose people just wrote (`hurry`)
+        self._answering: set[ChatKey] = set()  # urgent chats with a lane (kept on retry)
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._sent_batch: list[tuple[int, asyncio.Future[None]]] = []
@@ -115,47 +123,51 @@ class DeliveryWorker:
         if self._wake is not None:
             self._wake.set()
 
+    def hurry(self, chats: Collection[ChatKey]) -> None:
+        """People just wrote in `chats`: their answers are claimed before older rows of
+        other chats (a daily round's backlog), then look now."""
+        self._urgent.update(chats)
+        self.wake()
+
     # -- claiming ----------------------------------------------------------------------
     async def _claim(self, exclude: Collection[ChatKey]) -> list[ClaimedMessage]:
-        """Claim up to `batch` due rows in id order, skipping busy chats and out-of-order
-        rows (`OutboxRepo.claim_due`)."""
+        """Claim due rows in id order, skipping busy chats and out-of-order rows
+        (`OutboxRepo.claim_due`): no more than the transports can send in the next few
+        seconds, counting what the lanes hold; a chat's rows past its own room go back."""
+        room = min(self.batch, overall_room(self.transports, self.batch)) - len(self._held)
+        if room <= 0:
+            return []
+        # A chat stays urgent while its lane runs or its rows keep coming; not once empty.
+        busy = set(exclude)
+        urgent = self._urgent - busy
         async with UnitOfWork(self.db) as uow:
-            return await uow.outbox.claim_due(
-                self.clock.now(),
-                limit=self.batch,
-                worker_id=self.worker_id,
-                lease=self.lease,
-                platforms=list(self.transports),
-                busy=exclude,
-            )
-
-    async def _renew(self) -> None:
-        """Extend the lease of the rows still waiting in lanes (e.g. on a group's limit)."""
-        if not self._held:
-            return
-        async with UnitOfWork(self.db) as uow:
-            await uow.outbox.renew_claims(self._held, self.worker_id, self.clock.now())
-
-    @contextlib.asynccontextmanager
-    async def _local_file(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """The payload with a file the bot made (``stored:N``) written out as a file on this
-        machine, which every transport can upload; removed once the send is over."""
-        attachment = payload.get("attachment") or {}
-        ref = str(attachment.get("ref") or "")
-        if not ref.startswith(STORED_PREFIX):
-            yield payload
-            return
-        async with UnitOfWork(self.db) as uow:
-            stored = await uow.files.get(ref)
-        if stored is None:
-            raise PermanentError(f"the file {ref} is not in the store")
-        folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="daiban-file-")
-        path = Path(folder) / (Path(stored.filename).name or "file")
-        try:
-            await asyncio.to_thread(path.write_bytes, stored.data)
-            yield {**payload, "attachment": {**attachment, "ref": str(path)}}
-        finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
+            kwargs: dict[str, Any] = {
+                "worker_id": self.worker_id,
+                "lease": self.lease,
+                "platforms": list(self.transports),
+                "busy": exclude,
+                "wall": self.wall(),
+                "silent_after": self.silent_after,
+            }
+            rows = []
+            if urgent:  # answers first
+                rows = await uow.outbox.claim_due(
+                    self.clock.now(), limit=room, only=list(urgent), **kwargs
+                )
+                found = {(row.platform, row.chat_external_id) for row in rows}
+                self._urgent -= urgent - found
+                self._answering |= found
+            if len(rows) < room:
+                rows += await uow.outbox.claim_due(
+                    self.clock.now(), limit=room - len(rows), **kwargs
+                )
+                rows.sort(key=lambda r: r.id)
+            extra = beyond_room(rows, self.transports)
+            if extra:
+                await uow.outbox.unclaim(extra, self.worker_id)
+                given_back = set(extra)
+                rows = [row for row in rows if row.id not in given_back]
+            return rows
 
     # -- one chat's lane ---------------------------------------------------------------
     async def _deliver_lane(self, chat: ChatKey, rows: Sequence[ClaimedMessage]) -> int:
@@ -170,7 +182,7 @@ class DeliveryWorker:
             try:
                 if transport is None:
                     raise PermanentError(f"no transport for platform {row.platform!r}")
-                async with self._local_file(row.payload) as payload:
+                async with local_file(self.db, row.payload) as payload:
                     if isinstance(transport, KeyedTransport):  # the row id keys its progress
                         await transport.send_row(row.id, row.chat_external_id, payload)
                     else:
@@ -186,6 +198,8 @@ class DeliveryWorker:
                 log.info("outbox %s to %s: %s; retry in %ss", row.id, chat, exc, delay)
                 not_before = self.clock.now() + timedelta(seconds=delay)
                 await self._release(rows[index:], not_before, str(exc)[:500])
+                if chat in self._answering:  # an answer stays ahead of a backlog on retry
+                    asyncio.get_running_loop().call_later(delay, self.hurry, [chat])
                 break
             except HoldUntilReachable as exc:
                 # Not a failure: the chat's rows wait until the person writes again.
@@ -212,6 +226,7 @@ class DeliveryWorker:
                 sent += 1
                 self._failures.pop(chat, None)
                 await self._record_sent(row.id)
+        self._answering.discard(chat)
         return sent
 
     async def _record_sent(self, row_id: int) -> None:
@@ -325,15 +340,13 @@ class DeliveryWorker:
         """Keep lanes fed until `stop`; then let them finish their current send."""
         self._stopping = False
         wake = self._wake = asyncio.Event()
-        renew_every = max(self.lease.total_seconds() / 3, 0.2)
-        last_renew = time.monotonic()
+        beat = WorkerBeat(self.beat_db, self.worker_id, self.wall, self.lease, self._held)
+        await beat.announce()
+        beating = asyncio.create_task(beat.run())
         try:
             while not stop.is_set():
                 claimed = 0
                 try:
-                    if time.monotonic() - last_renew >= renew_every:
-                        await self._renew()
-                        last_renew = time.monotonic()
                     if len(self._lanes) < self.max_lanes:
                         rows = await self._claim(exclude=list(self._lanes))
                         claimed = len(rows)
@@ -353,8 +366,11 @@ class DeliveryWorker:
             if lanes:
                 _done, pending = await asyncio.wait(lanes, timeout=STOP_GRACE)
                 for task in pending:
-                    task.cancel()  # its rows stay claimed; the lease gives them back
+                    task.cancel()  # its rows stay claimed until another worker takes them
                 await asyncio.gather(*lanes, return_exceptions=True)
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
+            await beat.retire()
 
     def _start_lanes(self, rows: Sequence[ClaimedMessage], wake: asyncio.Event) -> None:
         for chat, chat_rows in self._by_chat(rows).items():

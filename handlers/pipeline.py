@@ -27,9 +27,8 @@ log = logging.getLogger(__name__)
 
 async def _identify(uow: UnitOfWork, event: Incoming, ctx_now: datetime) -> Person:
     """The person behind the sender's account; a first-time sender becomes a new person."""
-    person = await uow.people.by_account(event.platform, event.sender.external_id)
-    if person is not None:  # registered by a concurrent event of theirs in another chat
-        return person
+    # `uow.arrivals.find` found no account in this very transaction (which sees what an
+    # earlier event of the same batch registered): no second look is needed.
     person = await uow.people.add(
         event.sender.display_name or event.sender.external_id,
         lang=normalize_lang(event.sender.language_code),
@@ -56,13 +55,12 @@ async def _process(
     # Sender, roles, chat and form state in one query; the rest only when new.
     sender = event.sender.external_id
     arrival = await uow.arrivals.find(event.platform, sender, event.chat_id)
-    if arrival is None or arrival.chat is None:
-        await uow.chats.get_or_create(
-            event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
-        )
-    elif event.chat_title and arrival.chat.title != event.chat_title:
-        # A renamed group keeps its name up to date.
-        await uow.chats.get_or_create(
+    if (
+        arrival is None
+        or arrival.chat is None
+        or (event.chat_title and arrival.chat.title != event.chat_title)
+    ):  # a new chat, or a renamed group that keeps its name up to date: one statement
+        await uow.chats.register(
             event.platform, event.chat_id, event.chat_kind.value, event.chat_title, now=now
         )
     if arrival is None:

@@ -35,6 +35,7 @@ from storage.repos.invites import InviteRepo
 from storage.repos.items import ItemRepo
 from storage.repos.members import MemberRepo
 from storage.repos.mutes import MuteRepo
+from storage.repos.outbox_workers import OutboxWorkerRepo
 from storage.repos.problems import ProblemRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.rate_slots import RateSlotRepo
@@ -85,6 +86,7 @@ class UnitOfWork:
     cards: CardRepo
     rate_slots: RateSlotRepo
     transport_values: TransportValueRepo
+    outbox_workers: OutboxWorkerRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -129,6 +131,7 @@ class UnitOfWork:
         self.cards = CardRepo(session)
         self.rate_slots = RateSlotRepo(session)
         self.transport_values = TransportValueRepo(session)
+        self.outbox_workers = OutboxWorkerRepo(session)
         return self
 
     async def __aexit__(

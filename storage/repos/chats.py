@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import and_, delete, exists, select
 
 from storage.models import (
     Chat,
@@ -49,6 +50,33 @@ class ChatRepo(Repo):
             chat.title = title
             await self.session.flush()
         return chat
+
+    async def register(
+        self, platform: str, external_id: str, kind: str, title: str | None, now: datetime
+    ) -> None:
+        """`get_or_create` in one statement, for the inbound path that needs no object back:
+        the chat is registered on first sight, and a changed title is kept up to date.
+        (On SQLite each statement is a hop to the driver's thread; a first contact made
+        three of them here.)"""
+        stmt = _REGISTER.get(self.dialect)
+        if stmt is None:  # built once per dialect; the values are bound at execution
+            insert = self.insert(Chat)
+            stmt = _REGISTER[self.dialect] = insert.on_conflict_do_update(
+                index_elements=[Chat.platform, Chat.external_id],
+                set_={"title": insert.excluded.title},
+                where=and_(
+                    insert.excluded.title.is_not(None),
+                    Chat.title.is_distinct_from(insert.excluded.title),
+                ),
+            )
+        values = {
+            "platform": platform,
+            "external_id": external_id,
+            "kind": kind,
+            "title": title,
+            "created_at": now,
+        }
+        await self.session.execute(stmt, values)
 
     async def by_id(self, chat_id: int) -> Chat | None:
         """The chat with this row id, or None."""
@@ -101,6 +129,9 @@ class ChatRepo(Repo):
         )
         removed["chats"] = int(getattr(result, "rowcount", 0) or 0)
         return removed
+
+
+_REGISTER: dict[str, Any] = {}
 
 
 __all__ = ["ChatRepo"]

@@ -16,7 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
 from storage.repos._base import Repo
-from storage.repos.outbox_claim import MARK_SENT, ClaimedMessage, claim_statements
+from storage.repos.outbox_claim import MARK_SENT, UNCLAIM, ClaimedMessage, claim_statements
+from storage.repos.outbox_workers import RETIRED
+
+# Only a retired worker (its beat set to RETIRED) is dead when no silence is given.
+RETIRED_BEFORE = RETIRED + timedelta(seconds=1)
 
 
 class OutboxRepo(Repo):
@@ -96,11 +100,18 @@ class OutboxRepo(Repo):
         lease: timedelta,
         platforms: Collection[str],
         busy: Collection[tuple[str, str]] = (),
+        wall: datetime | None = None,
+        silent_after: timedelta | None = None,
+        only: Collection[tuple[str, str]] = (),
     ) -> list[ClaimedMessage]:
         """Claim up to ``limit`` due messages for ``worker_id``, in id order.
 
-        Due means pending with ``not_before <= now``, or ``sending`` under a claim older
-        than ``lease`` (its worker died); a dead worker's rows are taken first. Only rows
+        Due means pending with ``not_before <= now`` (the application's clock), or
+        ``sending`` under an abandoned claim: one older than ``lease``, or of a worker
+        whose heartbeat is older than ``silent_after`` or that retired (storage/repos/
+        outbox_workers.py). Claims are dated and aged in real time, ``wall`` (``now`` when
+        not given), so that moving the application's clock never abandons one. A dead
+        worker's rows are taken first. Only rows
         for ``platforms`` (a process claims what it has a transport for), none of the
         ``busy`` chats (``(platform, chat)`` with a running lane), and never a row while an
         earlier row of its chat waits (a retry scheduled later, or a live claim), so each
@@ -108,32 +119,51 @@ class OutboxRepo(Repo):
 
         ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: the queue
         idiom on PostgreSQL; SQLite runs it under its single writer.
+
+        With ``only``, just the due pending rows of those chats (people who just wrote:
+        their answers go out before a backlog of the daily round's rows).
         """
         await self.write_kept()
+        wall = wall or now
         params: dict[str, Any] = {
             "now": now,
-            "expired": now - lease,
+            "wall": wall,
+            "expired": wall - lease,
+            "silent": wall - silent_after if silent_after is not None else RETIRED_BEFORE,
             "worker": worker_id,
             "platforms": list(platforms),
             "room": limit,
         }
         if busy:
             params["busy"] = list(busy)
+        connection = await self.session.connection()
+        if only:
+            params["only"] = list(only)
+            _, chosen = claim_statements(bool(busy), only=True)
+            found = [ClaimedMessage(*r) for r in await connection.execute(chosen, params)]
+            return sorted(found, key=lambda r: r.id)
         stale, pending = claim_statements(bool(busy))
         # Core on the session's connection, not the ORM: a claim is a plain UPDATE, and
         # the ORM's bookkeeping for it (synchronising a session that holds none of these
         # rows) cost as much as the SQL on the delivery benchmark.
-        connection = await self.session.connection()
         rows = [ClaimedMessage(*r) for r in await connection.execute(stale, params)]
         if len(rows) < limit:
             params["room"] = limit - len(rows)
             rows += [ClaimedMessage(*r) for r in await connection.execute(pending, params)]
         return sorted(rows, key=lambda r: r.id)  # RETURNING promises no order
 
+    async def unclaim(self, message_ids: Collection[int], worker_id: str) -> None:
+        """Give back rows ``worker_id`` just claimed but will not send soon (more than its
+        rate limits let it send in the next few seconds): pending again, in their place."""
+        if message_ids:
+            connection = await self.session.connection()
+            await connection.execute(UNCLAIM, {"ids": list(message_ids), "worker": worker_id})
+
     async def renew_claims(
         self, message_ids: Collection[int], worker_id: str, now: datetime
     ) -> None:
-        """Extend the lease of ``worker_id``'s rows still waiting to be sent."""
+        """Extend the lease of ``worker_id``'s rows still waiting to be sent (``now``: the
+        real time, as the claim's)."""
         if not message_ids:
             return
         await self.write_kept()

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxWorker
 from storage.types import UTCDateTime
 
 
@@ -40,17 +40,26 @@ class ClaimedMessage:
 
 
 @functools.cache
-def claim_statements(excluding: bool) -> tuple[Any, Any]:
+def claim_statements(excluding: bool, only: bool = False) -> tuple[Any, Any]:
     """The claim of stale rows and of pending rows, built once (values bound at execution).
 
-    Parameters: ``now``, ``expired`` (claims older than this are a dead worker's),
-    ``worker``, ``platforms``, ``room`` (at most this many rows), and ``busy`` (chats with
-    a running lane) when `excluding`.
+    Parameters: ``now`` (the application's clock: what is due), ``wall`` (real time: the
+    claim's time), ``expired`` (claims older than this, in real time, are abandoned),
+    ``silent`` (a worker whose heartbeat is older than this is dead, and so are its
+    claims), ``worker``, ``platforms``, ``room`` (at most this many rows), ``busy``
+    (chats with a running lane) when `excluding`, and ``only`` (the chats to claim from,
+    read along the chat index: people who just wrote, answered first) when `only`.
     """
     row = OutboxMessage
     earlier = aliased(OutboxMessage)
     now = bindparam("now", type_=UTCDateTime())
     expired = bindparam("expired", type_=UTCDateTime())
+    # Workers whose heartbeat stopped (never the claiming worker itself: a beat delayed by
+    # a busy database must not make it take back its own rows).
+    dead = select(OutboxWorker.worker_id).where(
+        OutboxWorker.beat_at < bindparam("silent", type_=UTCDateTime()),
+        OutboxWorker.worker_id != bindparam("worker"),
+    )
     # An earlier row of the same chat that is not sendable now keeps this one waiting.
     blocked = exists().where(
         earlier.chat_external_id == row.chat_external_id,
@@ -58,7 +67,11 @@ def claim_statements(excluding: bool) -> tuple[Any, Any]:
         earlier.id < row.id,
         or_(
             and_(earlier.status == "pending", earlier.not_before > now),
-            and_(earlier.status == "sending", earlier.claimed_at >= expired),
+            and_(
+                earlier.status == "sending",
+                earlier.claimed_at >= expired,
+                earlier.claimed_by.not_in(dead),
+            ),
         ),
     )
 
@@ -74,16 +87,18 @@ def claim_statements(excluding: bool) -> tuple[Any, Any]:
             .limit(bindparam("room", type_=Integer()))
             .with_for_update(skip_locked=True, of=row)
         )
+        chats = tuple_(row.platform, row.chat_external_id)
         if excluding:
-            chats = tuple_(row.platform, row.chat_external_id)
             ids = ids.where(not_(chats.in_(bindparam("busy", expanding=True))))
+        if only:
+            ids = ids.where(chats.in_(bindparam("only", expanding=True)))
         return (
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids.scalar_subquery()))
             .values(
                 status="sending",
                 claimed_by=bindparam("worker"),
-                claimed_at=now,
+                claimed_at=bindparam("wall", type_=UTCDateTime()),
                 attempts=OutboxMessage.attempts + 1,
             )
             .returning(
@@ -96,8 +111,10 @@ def claim_statements(excluding: bool) -> tuple[Any, Any]:
         )
 
     # Rows whose worker died first (rare: an index lookup), then the pending ones in id
-    # order, read along (status, id) so that a backlog is never scanned whole.
-    stale = claim(row.status == "sending", row.claimed_at < expired)
+    # order, read along (status, id) so that a backlog is never scanned whole. A worker is
+    # dead when its heartbeat stopped, or (one that never beat) when its lease ran out.
+    abandoned = or_(row.claimed_at < expired, row.claimed_by.in_(dead))
+    stale = claim(row.status == "sending", abandoned)
     pending = claim(row.status == "pending", row.not_before <= now)
     return stale, pending
 
@@ -109,4 +126,16 @@ MARK_SENT = (
 )
 
 
-__all__ = ["MARK_SENT", "ClaimedMessage", "claim_statements"]
+UNCLAIM = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id.in_(bindparam("ids", expanding=True)),
+        OutboxMessage.claimed_by == bindparam("worker"),
+    )
+    .values(
+        status="pending", claimed_by=None, claimed_at=None, attempts=OutboxMessage.attempts - 1
+    )
+)
+
+
+__all__ = ["MARK_SENT", "UNCLAIM", "ClaimedMessage", "claim_statements"]

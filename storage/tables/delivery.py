@@ -146,3 +146,14 @@ class TransportValue(Base):
     name: Mapped[str] = mapped_column(String(160), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class OutboxWorker(Base):
+    """A delivery worker's heartbeat (投递心跳): the claims of a worker whose beat is older
+    than a few seconds are taken over. Wall-clock times, never the application's clock."""
+
+    __tablename__ = "outbox_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())

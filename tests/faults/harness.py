@@ -35,6 +35,7 @@ FAST_DELIVERY = {
     # No replica dies while holding rows in these tests: a long lease, so a replica
     # starved of CPU on a loaded machine never has its claimed rows taken over.
     "DAIBAN_OUTBOX_LEASE_SECONDS": "120",
+    "DAIBAN_OUTBOX_SILENT_SECONDS": "120",
     # A send that times out after the fake recorded it goes out again (the Bot API has no
     # idempotency key): at-least-once by design, not what these tests are about. The fake
     # shares the test's event loop with hundreds of lanes, so give it time to answer.

@@ -51,8 +51,14 @@ async def states(db: Database) -> dict[str, tuple[str, str | None]]:
 
 
 def worker(db: Database, now: datetime, batch: int) -> DeliveryWorker:
+    """A worker whose application clock and real time both read `now`."""
     return DeliveryWorker(
-        db, {"telegram": Nowhere()}, FakeClock(now), batch=batch, lease=timedelta(minutes=2)
+        db,
+        {"telegram": Nowhere()},
+        FakeClock(now),
+        batch=batch,
+        lease=timedelta(minutes=2),
+        wall=lambda: now,
     )
 
 
