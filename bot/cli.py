@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.app import App
-    from handlers.context import Services
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -271,112 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PEOPLE_TARGET = {"import": "roster file", "sync": "messenger, e.g. wecom"}
-
-
 async def _office_command(settings: Settings, args: argparse.Namespace) -> int:
-    """`daiban people|archive|export …` against the configured store and scheme."""
-    from datetime import UTC, datetime
-
+    """`daiban people|archive|export|report …` against the configured store and scheme."""
     from bot.app import build_services
+    from bot.office_cli import office_command
 
     await _ensure_current(settings)
     services = build_services(settings)
-    db, scheme = services.db, services.scheme
     try:
-        if args.command == "people":
-            from bot.people_cli import people_command
-
-            if args.action == "invite":
-                from bot.people_cli import invite_command
-
-                names = [n for n in [args.target, *args.more] if n]
-                return await invite_command(db, names, pending=args.pending)
-            if args.action in _PEOPLE_TARGET and not args.target:
-                print(
-                    f"daiban: people {args.action} needs a {_PEOPLE_TARGET[args.action]}",
-                    file=sys.stderr,
-                )
-                return 2
-            if args.action == "sync":
-                from bot.transports.wecom_sync import sync_command
-
-                return await sync_command(
-                    settings, db, scheme, args.target, apply_changes=args.apply
-                )
-            from handlers.i18n import normalize_lang
-
-            return await people_command(
-                db,
-                scheme,
-                args.action,
-                args.target,
-                strict=args.strict,
-                lang=normalize_lang(args.lang or settings.default_lang),
-            )
-        if args.command == "report":
-            return await _report(services, args)
-        if args.command == "archive":
-            from bot.archive import write_archive
-
-            try:
-                from bot.archive import document_folders
-                from handlers.i18n import normalize_lang
-
-                path = await write_archive(
-                    db,
-                    scheme,
-                    args.project,
-                    args.output,
-                    normalize_lang(args.lang),
-                    document_folders(settings),
-                )
-            except LookupError as exc:
-                print(f"daiban: {exc}", file=sys.stderr)
-                return 1
-            print(f"wrote {path}")
-            return 0
-        from bot.ledger import export_ledger
-        from handlers.i18n import normalize_lang
-
-        path = await export_ledger(
-            db,
-            scheme,
-            services.calendar,
-            args.fmt,
-            args.output,
-            datetime.now(UTC),
-            normalize_lang(args.lang),
-        )
-        print(f"wrote {path}")
-        return 0
+        return await office_command(settings, services, args)
     finally:
-        await db.dispose()
-
-
-async def _report(services: Services, args: argparse.Namespace) -> int:
-    """`daiban report KIND --period P [--format md|xlsx] [--output PATH]`."""
-    from datetime import UTC, datetime
-
-    from bot.report_cli import report_command
-    from handlers.i18n import normalize_lang
-    from handlers.period_report import PeriodError
-
-    try:
-        out = await report_command(
-            services,
-            args.kind,
-            args.period,
-            args.fmt,
-            args.output,
-            normalize_lang(args.lang),
-            datetime.now(UTC),
-        )
-    except PeriodError as exc:
-        print(f"daiban: {exc}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+        await services.db.dispose()
 
 
 def _i18n_update() -> int:
