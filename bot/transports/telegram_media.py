@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import make_url
-
-from bot.config import ROOT, Settings
+from bot.config import Settings
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.media_store import keep_bytes
+from bot.transports.media_store import media_folder as shared_folder
 from handlers.chat import Incoming
 
 log = logging.getLogger(__name__)
@@ -29,10 +27,7 @@ DOWNLOAD_WAIT = 20.0  # seconds; a slower download keeps the file_id
 
 def media_folder(settings: Settings) -> Path:
     """``telegram-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "telegram-media"
-    return ROOT / "var" / "telegram-media"
+    return shared_folder(settings, "telegram-media")
 
 
 class TelegramMediaInbox:
@@ -59,20 +54,9 @@ class TelegramMediaInbox:
             # Never lose the message over its file: the file_id stays the reference.
             log.warning("Telegram file of event %s not downloaded: %s", event.event_id, exc)
             return event
-        safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{safe}"
-        await asyncio.to_thread(_write, path, data)
+        path = await keep_bytes(self.folder, attachment.filename, data)
         kept = dataclasses.replace(attachment, size=len(data), ref=str(path))
         return dataclasses.replace(event, attachment=kept)
-
-
-def _write(path: Path, data: bytes) -> None:
-    if path.exists():  # the same content again (or a redelivery): already kept
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)  # never a half-written file under the final name
 
 
 __all__ = ["TelegramMediaInbox", "media_folder"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import logging
 import re
@@ -36,10 +35,11 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from aiohttp import web
-from sqlalchemy import make_url
 
-from bot.config import ROOT, ConfigError, Settings
+from bot.config import ConfigError, Settings
 from bot.transports.host import TransportHost
+from bot.transports.media_store import keep_bytes
+from bot.transports.media_store import media_folder as shared_folder
 from bot.transports.wechat_api import WeChatApi
 from bot.transports.wechat_batch import Batcher
 from bot.transports.wechat_menu import keep_menu
@@ -318,8 +318,7 @@ class WeChatCallback:
         except Exception as exc:  # never lose the message over its picture
             log.warning("WeChat media of event %s not fetched: %s", event.event_id, exc)
             return event
-        path = self.media_folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{attachment.filename}"
-        await asyncio.to_thread(_write, path, data)
+        path = await keep_bytes(self.media_folder, attachment.filename, data)
         if mime in {"", "application/octet-stream"}:
             mime = attachment.mime_type
         kept = Attachment(attachment.filename, mime, len(data), str(path))
@@ -332,21 +331,9 @@ class WeChatCallback:
         )
 
 
-def _write(path: Path, data: bytes) -> None:
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-
-
 def media_folder(settings: Settings) -> Path:
     """``wechat-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "wechat-media"
-    return ROOT / "var" / "wechat-media"
+    return shared_folder(settings, "wechat-media")
 
 
 async def start_wechat(

@@ -13,16 +13,15 @@ import dataclasses
 import hashlib
 import logging
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url
-
-from bot.config import ROOT, Settings
+from bot.config import Settings
 from bot.transports.base import PermanentError, TransientError
+from bot.transports.media_store import keep_bytes
+from bot.transports.media_store import media_folder as shared_folder
 from bot.transports.wecom_client import WeComApi
 from handlers.chat import Attachment, Incoming
 
@@ -106,10 +105,7 @@ class FileStep:
 # -- media people send -------------------------------------------------------------------
 def media_folder(settings: Settings) -> Path:
     """``wecom-media/`` beside a SQLite file, else under ``var/`` of the checkout."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "wecom-media"
-    return ROOT / "var" / "wecom-media"
+    return shared_folder(settings, "wecom-media")
 
 
 class MediaInbox:
@@ -132,22 +128,11 @@ class MediaInbox:
         except (TransientError, PermanentError, TimeoutError) as exc:
             log.warning("WeCom media of event %s not downloaded: %s", event.event_id, exc)
             return event
-        safe = re.sub(r"[^\w.\-]+", "_", attachment.filename).strip("._")[-80:] or "file"
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}-{safe}"
-        await asyncio.to_thread(_write, path, data)
+        path = await keep_bytes(self.folder, attachment.filename, data)
         if mime in {"", "application/octet-stream"}:
             mime = attachment.mime_type
         kept = dataclasses.replace(attachment, mime_type=mime, size=len(data), ref=str(path))
         return dataclasses.replace(event, attachment=kept)
-
-
-def _write(path: Path, data: bytes) -> None:
-    if path.exists():  # the same content again (or a redelivery): already kept
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)  # never a half-written file under the final name
 
 
 __all__ = ["FileStep", "LocalFile", "MediaCache", "MediaInbox", "local_file", "media_folder"]
