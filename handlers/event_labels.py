@@ -29,7 +29,7 @@ EVENT_LABELS = {
     "item.mark_not_applicable": N_("marked not applicable"),
     "item.reopen": N_("reopened"),
     "item.handed_over": N_("handed over"),
-    "item.owner_left": N_("specialist left"),
+    "item.owner_left": N_("{specialist} left"),
     "log.note": N_("note"),
     "plan.generated": N_("plan made"),
     "plan.add": N_("item added to the plan"),
