@@ -27,7 +27,7 @@ DEFAULT_NAME = {"zh_CN": "人员名册模板.xlsx", "en": "roster-template.xlsx"
 
 def template_xlsx(scheme: Scheme, lang: str) -> bytes:
     """The roster template as XLSX bytes."""
-    say = Voice(lang)
+    say = Voice(lang, scheme)
     roles = scheme.roles
     first = scheme.departments[0] if scheme.departments else None
     unit = say.label(first.name) if first else ""
@@ -65,7 +65,7 @@ def template_xlsx(scheme: Scheme, lang: str) -> bytes:
     for role in ROLE_IDS:
         guide.append([say.label(getattr(roles, role))])
     guide.append([])
-    guide.append([say._("Departments (needed for specialists and their stand-ins)")])
+    guide.append([say._("Departments (needed for {specialist} and their stand-ins)")])
     for department in scheme.departments:
         guide.append([say.label(department.name)])
     guide.column_dimensions["A"].width = 48

@@ -270,7 +270,7 @@ async def _group_code(ctx: Ctx, _scope: OnProject) -> Project | None:
     assert invite is not None and invite.project_id is not None
     project = await ctx.uow.projects.get(invite.project_id)
     if project is None or project.butler_id != ctx.person.id:
-        await ctx.reply(ctx._("Only the project's butler can bind a group with this code."))
+        await ctx.reply(ctx._("Only the {butler} can bind a group with this code."))
         return None
     ctx.target = invite
     return project
@@ -320,7 +320,7 @@ class Mine:
 
 # -- enterprise claims ---------------------------------------------------------------------
 ONLY_CONTACTS_DECIDE = N_(
-    "Only a contact of the enterprise or the service office can decide this request."
+    "Only a contact of the enterprise or the {office} can decide this request."
 )
 
 

@@ -32,11 +32,11 @@ def material_how(say: Speaks, scheme: Scheme, key: str) -> str:
     """How to obtain a material (from the scheme), in the reader's language."""
     if key == AUTHORIZATION_KEY:
         return say._(
-            "Signed and sealed by the enterprise; the service office gives you the template."
+            "Signed and sealed by the enterprise; the {office} gives you the template."
         )
     ref = material(scheme, key)
     how: Label | None = ref.how_to_obtain if ref else None
-    return say.label(how) if how else say._("Ask the service office.")
+    return say.label(how) if how else say._("Ask the {office}.")
 
 
 # -- the card ---------------------------------------------------------------------------
@@ -115,7 +115,7 @@ async def notify_office(ctx: Ctx, app: Application, *, resubmitted: bool = False
     contacts = await ctx.uow.enterprises.contacts(app.enterprise_id) if app.enterprise_id else []
     stranger = bool(contacts) and all(c.id != app.contact_person_id for c in contacts)
     for member in await ctx.uow.people.with_role("office"):
-        say = Voice(member.lang)
+        say = Voice(member.lang, ctx.scheme)
         buttons = [
             [
                 Button(say._("✔ Accept"), f"app:accept:{app.id}"),

@@ -142,7 +142,7 @@ def _confirmation(ctx: Ctx, app: Application) -> str:
     missing = [k for k, v in (app.data.get("materials") or {}).items() if not v]
     lines = [
         ctx._(
-            "Thank you. Your application number is **{number}**. The service office will "
+            "Thank you. Your application number is **{number}**. The {office} will "
             "check it and reply here.",
             number=number_of(app),
         )

@@ -62,7 +62,7 @@ async def consult_menu(ctx: Ctx) -> None:
         ctx._("For example: {question}", question=ctx.label(e.question)) for e in ctx.scheme.faq[:2]
     ]
     lines.append(
-        ctx._("If the answer does not help, press “Ask a person” and the service office replies.")
+        ctx._("If the answer does not help, press “Ask a person” and the {office} replies.")
     )
     await ctx.reply("\n".join(lines))
 
@@ -84,7 +84,7 @@ async def ask_a_person(ctx: Ctx) -> None:
     assert isinstance(ticket, Ticket)
     if not await ctx.uow.tickets.open(ticket.id, ctx.now):
         await ctx.reply(
-            ctx._("Your question #{number} is already with the service office.", number=ticket.id)
+            ctx._("Your question #{number} is already with the {office}.", number=ticket.id)
         )
         return
     await _hand_to_office(ctx, ticket)
@@ -100,7 +100,7 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
     hours = ctx.scheme.consultation.ticket_reminder_work_hours
     await ctx.reply(
         ctx._(
-            "Your question has been passed to the service office as #{number}. A staff member "
+            "Your question has been passed to the {office} as #{number}. A staff member "
             "will answer here; you will not need to ask again.",
             number=ticket.id,
         )
@@ -108,7 +108,7 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
     for member in await ctx.uow.people.with_role("office"):
         if member.id == ctx.person.id:
             continue
-        text = Voice(member.lang)._(
+        text = Voice(member.lang, ctx.scheme)._(
             N_(
                 "**New question #{number}** from {name}:\n{question}\nThe first to press “Take it” "
                 "answers it (within {hours} working hours, please)."
@@ -118,7 +118,7 @@ async def _hand_to_office(ctx: Ctx, ticket: Ticket) -> None:
             question=ticket.question,
             hours=hours,
         )
-        button = Button(Voice(member.lang)._(N_("Take it")), f"ticket:take:{ticket.id}")
+        button = Button(Voice(member.lang, ctx.scheme)._(N_("Take it")), f"ticket:take:{ticket.id}")
         await ctx.post.to_person(member.id, Outgoing(text, buttons=[[button]]))
 
 
@@ -179,10 +179,10 @@ async def _send_answer(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     asker = await ctx.uow.people.get(ticket.asker_id)
     if asker is not None:
-        text = Voice(asker.lang)._(
+        text = Voice(asker.lang, ctx.scheme)._(
             N_(
-                "**Answer to your question #{number}** (“{question}”) from {name} of the service "
-                "office:\n{answer}"
+                "**Answer to your question #{number}** (“{question}”) from {name} of the "
+                "{office}:\n{answer}"
             ),
             number=ticket_id,
             question=_short(ticket.question),

@@ -69,7 +69,7 @@ async def _decide(ctx: Ctx, *, approved: bool) -> None:
     await ctx.reply(done)
     if claimant is None:
         return
-    say = Voice(claimant.lang)
+    say = Voice(claimant.lang, ctx.scheme)
     if approved:
         news = say._(
             "You are now a contact of {enterprise}: /progress shows its projects and applications.",
@@ -199,12 +199,12 @@ async def remove(ctx: Ctx) -> None:
             enterprise=enterprise.name,
         )
     )
-    say = Voice(person.lang)
+    say = Voice(person.lang, ctx.scheme)
     await ctx.post.to_person(
         person.id,
         say._(
-            "The service office removed you as a contact of {enterprise}; you no longer see its "
-            "projects. If this is wrong, please contact the service office.",
+            "The {office} removed you as a contact of {enterprise}; you no longer see its "
+            "projects. If this is wrong, please contact the {office}.",
             enterprise=enterprise.name,
         ),
     )

@@ -20,7 +20,7 @@ from domain.scheme import Scheme
 from handlers.chat import ChatKind, Incoming, Mention, Outgoing
 from handlers.i18n import ngettext
 from handlers.postman import Postman
-from handlers.render import Voice
+from handlers.render import Voice, names_roles, role_words
 from storage.db import Database
 from storage.models import Conversation, Person, Project
 from storage.uow import UnitOfWork
@@ -97,9 +97,11 @@ class Ctx:
 
     # -- text ------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
-        return Voice(self.lang)._(message, **params)
+        return Voice(self.lang, self.scheme)._(message, **params)
 
     def n_(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        if names_roles(singular):
+            params = {**role_words(self, self.scheme), **params}
         return ngettext(self.lang, singular, plural, n).format(n=n, **params)
 
     def label(self, label: Any) -> str:

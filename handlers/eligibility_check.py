@@ -167,7 +167,7 @@ async def _verdict(ctx: Ctx, values: dict[str, Any]) -> None:
     heading = {
         Verdict.ELIGIBLE: N_("✅ Your project is within the scope of the service."),
         Verdict.NOT_ELIGIBLE: N_("❌ Your project is not within the scope of the service."),
-        Verdict.NEEDS_REVIEW: N_("❓ The service office has to check this case."),
+        Verdict.NEEDS_REVIEW: N_("❓ The {office} has to check this case."),
     }[result.verdict]
     rule_line = (
         ctx._("To be checked: {rule}", rule=ctx.label(result.label))
@@ -193,7 +193,7 @@ async def _verdict(ctx: Ctx, values: dict[str, Any]) -> None:
         missing = "、".join(ctx._(FACT_LABELS.get(f, f)) for f in result.missing_facts)
         lines.append(ctx._("Not known or unclear: {facts}.", facts=missing))
     if result.verdict is Verdict.NEEDS_REVIEW:
-        lines.append(ctx._("The service office will decide when you apply."))
+        lines.append(ctx._("The {office} will decide when you apply."))
     if result.hint is not None:
         lines.append(ctx._("What you can do: {hint}", hint=ctx.label(result.hint)))
     await ctx.uow.events.append(

@@ -33,7 +33,7 @@ async def claim_enterprise(ctx: Ctx, stated_name: str, uscc: str) -> Enterprise:
         await ctx.reply(
             ctx._(
                 "Your request to act for {enterprise} is still waiting for its contacts or the "
-                "service office to approve it.",
+                "{office} to approve it.",
                 enterprise=enterprise.name,
             )
         )
@@ -48,7 +48,7 @@ async def claim_enterprise(ctx: Ctx, stated_name: str, uscc: str) -> Enterprise:
     await ctx.reply(
         ctx._(
             "{enterprise} already has a contact in this service. Your request to act for it was "
-            "sent to its contacts and the service office; until one of them approves it, you "
+            "sent to its contacts and the {office}; until one of them approves it, you "
             "see only what you applied for yourself.",
             enterprise=enterprise.name,
         )
@@ -91,7 +91,7 @@ async def seat_first_contact(ctx: Ctx, enterprise_id: int, person_id: int) -> No
 def refused_text(say: Ctx | Voice, enterprise: Enterprise) -> str:
     return say._(
         "Your request to act for {enterprise} was refused. If this is wrong, please contact the "
-        "service office.",
+        "{office}.",
         enterprise=enterprise.name,
     )
 

@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from handlers.context import Ctx
-from handlers.roles import ROLE_LABELS
+from handlers.render import role_words
 from storage.models import Account, Invite, Person
 from storage.repos.invites import REVOKED
 from storage.uow import UnitOfWork
@@ -170,7 +170,7 @@ async def start_with_code(ctx: Ctx) -> bool:
             "Welcome, {name}. This account is now linked to you ({roles}). Send /help to see "
             "what you can do.",
             name=person.name,
-            roles="、".join(ctx._(ROLE_LABELS.get(r, r)) for r in roles) or "—",
+            roles="、".join(role_words(ctx, ctx.scheme).get(r, r) for r in roles) or "—",
         )
     )
     return True

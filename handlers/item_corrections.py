@@ -34,7 +34,7 @@ async def tell_correction(ctx: Ctx, project: Project, item: ChecklistItem, reaso
             ctx._("Project {code} has no enterprise contact to tell.", code=project.code)
         )
         return False
-    say = Voice(contact.lang)
+    say = Voice(contact.lang, ctx.scheme)
     missing = missing_list(reason)
     lines = [
         say._(
@@ -49,7 +49,7 @@ async def tell_correction(ctx: Ctx, project: Project, item: ChecklistItem, reaso
     lines.append(
         say._(
             "The item's time limit is paused until the corrected materials are accepted "
-            "(重新受理); send them to your butler or in the project group."
+            "(重新受理); send them to your {butler} or in the project group."
         )
     )
     sent = await ctx.post.to_person(contact.id, Outgoing("\n".join(lines), notice="materials"))

@@ -207,8 +207,8 @@ async def move_item(
         assignee = await ctx.uow.people.get(item.assignee_id) if item.assignee_id else None
         await ctx.reply(
             ctx._(
-                "Sorry, {name}: “{item}” belongs to {department}. Only its specialist "
-                "({who}), their backup or the project butler can move it.",
+                "Sorry, {name}: “{item}” belongs to {department}. Only its {specialist} "
+                "({who}), their backup or the {butler} can move it.",
                 name=ctx.person.name,
                 item=item_name(ctx, item),
                 department=department_label(ctx, department),

@@ -62,7 +62,7 @@ KEYS = tuple(c.key for c in COLUMNS)
 
 def headers(scheme: Scheme, lang: str) -> list[str]:
     """The ledger's column headers in `lang`, roles by the scheme's own names."""
-    say = Voice(lang)
+    say = Voice(lang, scheme)
     specialist = say.label(scheme.roles.specialist)
     out = []
     for column in COLUMNS:
@@ -173,7 +173,7 @@ async def ledger_rows(
     """Every project's row, keyed by column, as the store stands ``now``."""
     tz = ZoneInfo(scheme.timezone)
     today = now.astimezone(tz).date()
-    say = Voice(lang)
+    say = Voice(lang, scheme)
     names: dict[tuple[str, int], str] = {}  # people and units, looked up once per ledger
     problems: dict[int, list[Problem]] = {}
     for problem in await uow.problems.unresolved():  # one query for every project

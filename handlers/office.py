@@ -116,7 +116,7 @@ async def accept(ctx: Ctx) -> None:
     )
     contact = await _contact(ctx, app)
     if contact is not None:
-        say = Voice(contact.lang)
+        say = Voice(contact.lang, ctx.scheme)
         lines = [
             say._(
                 "Your application {number} has been accepted. Project code: {code}.",
@@ -128,8 +128,8 @@ async def accept(ctx: Ctx) -> None:
             lines.append(say._("Your service card number (一企一卡): {card}.", card=card))
         lines.append(
             say._(
-                "What happens next: the service office assigns you a {butler}, who forms the "
-                "project team with you and a specialist of each approval department; the team "
+                "What happens next: the {office} assigns you a {butler}, who forms the "
+                "project team with you and a {specialist} of each approval department; the team "
                 "works with you in a group chat. Send /progress at any time to see where things "
                 "stand.",
                 butler=say.label(scheme.roles.butler),
@@ -173,11 +173,11 @@ async def _rejected(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     contact = await _contact(ctx, app)
     if contact is not None:
-        say = Voice(contact.lang)
+        say = Voice(contact.lang, ctx.scheme)
         await ctx.post.to_person(
             contact.id,
             say._(
-                "Your application {number} was not accepted. The service office gives this "
+                "Your application {number} was not accepted. The {office} gives this "
                 "reason:\n{reason}",
                 number=number_of(app),
                 reason=reason,
@@ -248,7 +248,7 @@ async def _requested(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     contact = await _contact(ctx, app)
     if contact is not None:
-        notice = one_time_notice(Voice(contact.lang), ctx, app)
+        notice = one_time_notice(Voice(contact.lang, ctx.scheme), ctx, app)
         notice.notice = "materials"
         await ctx.post.to_person(contact.id, notice)
     await ctx.reply(
@@ -279,7 +279,7 @@ def one_time_notice(say: Speaks, ctx: Ctx, app: Application) -> Outgoing:
             )
         )
     if data.get("request_note"):
-        lines.append(say._("Note from the service office: {note}", note=data["request_note"]))
+        lines.append(say._("Note from the {office}: {note}", note=data["request_note"]))
     lines.append(
         say._("This list is complete. Press the button below (or send /apply) to send them.")
     )

@@ -10,7 +10,7 @@ from handlers.render import Speaks
 from storage.models import Event
 
 PROJECT_STATUS_LABELS = {
-    "accepted": N_("Accepted, awaiting a butler"),
+    "accepted": N_("Accepted, awaiting a {butler}"),
     "in_progress": N_("In service"),
     "completing": N_("Awaiting the enterprise's confirmation"),
     "archived": N_("Completed and archived"),
@@ -51,7 +51,7 @@ EVENT_LABELS = {
     "item.reopen": N_("Item reopened"),
     "item.nudged": N_("Reminder sent"),
     "item.handed_over": N_("Item handed over"),
-    "item.owner_left": N_("Item's specialist left"),
+    "item.owner_left": N_("Item's {specialist} left"),
     "problem.auto_raised": N_("Problem raised automatically"),
     "problem.escalated": N_("Problem escalated"),
     "problem.climbed": N_("Problem moved up a level"),

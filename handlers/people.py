@@ -15,7 +15,8 @@ from handlers.chat import Button, ChatKind, Outgoing
 from handlers.context import Ctx
 from handlers.i18n import N_
 from handlers.invites import issue_person_code
-from handlers.roles import ROLE_LABELS, STAFF
+from handlers.render import role_words
+from handlers.roles import STAFF
 from handlers.router import Router
 from storage.models import Person
 
@@ -110,8 +111,7 @@ async def _roles(ctx: Ctx, person: Person) -> str:
     for role in await ctx.uow.people.roles_of(person.id):
         if role.role not in STAFF:
             continue
-        local = getattr(ctx.scheme.roles, role.role, None)
-        name = ctx.label(local) if local else ctx._(ROLE_LABELS[role.role])
+        name = role_words(ctx, ctx.scheme).get(role.role, role.role)
         if role.department is not None:
             department = role.department.name_en if ctx.lang == "en" else role.department.name_zh
             name = f"{name} · {department}"

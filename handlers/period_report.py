@@ -31,7 +31,7 @@ from storage.repos.items import ItemFacts
 from storage.uow import UnitOfWork
 
 NO_ZONE = "—"
-SUBJECT_LABELS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
+SUBJECT_LABELS = {"team": N_("Agency team"), "enterprise": N_("Enterprise")}
 SUMMARY_KEYS = (
     "live",
     "applied",
@@ -283,7 +283,7 @@ async def _problems_section(uow: UnitOfWork, facts: _Period) -> Section:
 
 
 def _item_header(lang: str, with_days: bool) -> list[str]:
-    header = [N_("Code"), N_("Project"), N_("Item"), N_("Department"), N_("Specialist"), N_("Due")]
+    header = [N_("Code"), N_("Project"), N_("Item"), N_("Department"), N_("Handled by"), N_("Due")]
     header += [N_("Working days overdue")] if with_days else []
     return [_t(lang, h) for h in header]
 

@@ -20,9 +20,9 @@ router = Router("progress")
 
 def _status_text(ctx: Ctx, status: str) -> str:
     if status == "submitted":
-        return ctx._("being checked by the service office")
+        return ctx._("being checked by the {office}")
     if status == "resubmitted":
-        return ctx._("documents resubmitted; being checked by the service office")
+        return ctx._("documents resubmitted; being checked by the {office}")
     if status == "materials_requested":
         return ctx._("waiting for documents from you (send /apply)")
     if status == "accepted":

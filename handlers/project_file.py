@@ -34,7 +34,7 @@ STYLE = (
     "td,th{border:1px solid #999;padding:4px;vertical-align:top}"
 )
 COMPLETION = N_("Completion confirmation")
-SUBJECTS = {"team": N_("Butler and team"), "enterprise": N_("Enterprise")}
+SUBJECTS = {"team": N_("Agency team"), "enterprise": N_("Enterprise")}
 TABLES = (
     ("checklist", N_("Checklist")),
     ("log", N_("Work log")),
@@ -79,7 +79,7 @@ async def archive_parts(
     folders: Mapping[str, Path] | None = None,
 ) -> ArchiveParts:
     """The file's tables in `lang`, and the documents whose bytes this machine holds."""
-    say = Voice(lang)
+    say = Voice(lang, scheme)
     items: list[ChecklistItem] = await uow.items.of_project(project.id)
     names: dict[int, str] = {}
 
@@ -225,7 +225,7 @@ async def build_archive(
     folders: Mapping[str, Path] | None = None,
 ) -> bytes:
     """The one-project file (一事一档) as ZIP bytes."""
-    say = Voice(lang)
+    say = Voice(lang, scheme)
     tz = ZoneInfo(scheme.timezone)
     parts = await archive_parts(uow, scheme, project, lang, tz, folders)
     done, total = counts(await uow.items.of_project(project.id))

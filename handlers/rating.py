@@ -52,9 +52,9 @@ def _values(ctx: Ctx) -> dict[str, Any]:
 def _prompt(ctx: Ctx) -> str:
     values = _values(ctx)
     if values.get("subject") == ENTERPRISE:
-        msgid = "How well did the enterprise cooperate on project {project}?"
+        msgid = N_("How well did the enterprise cooperate on project {project}?")
     else:
-        msgid = "How satisfied are you with the butler and team of project {project}?"
+        msgid = N_("How satisfied are you with the agency team of project {project}?")
     return ctx._(msgid, project=values.get("project_name", ""))
 
 
@@ -133,7 +133,7 @@ async def notify_bad_review(post: Postman, rating: Rating, rater: str) -> int:
 def _bad_review_text(lang: str, rating: Rating, project: Project, rater: str) -> str:
     say = Voice(lang)
     subject = (
-        N_("the butler and team") if rating.subject == TEAM else N_("the enterprise's cooperation")
+        N_("the agency team") if rating.subject == TEAM else N_("the enterprise's cooperation")
     )
     return say._(
         "Bad review #{id}: {rater} rated {subject} of project {code} {name} as “{level}”."

@@ -10,15 +10,15 @@ from collections.abc import Iterable
 
 from handlers.chat import ChatKind
 from handlers.context import Ctx
-from handlers.roles import ROLE_LABELS
+from handlers.render import role_words
 
 
 async def refuse_roles(ctx: Ctx, roles: Iterable[str]) -> None:
     """Only people with one of `roles` may use this."""
     await ctx.reply(
         ctx._(
-            "Sorry, this is only for: {roles}. Ask the service office if you need access.",
-            roles=", ".join(sorted(ctx._(ROLE_LABELS.get(r, r)) for r in roles)),
+            "Sorry, this is only for: {roles}. Ask the {office} if you need access.",
+            roles=", ".join(sorted(role_words(ctx, ctx.scheme).get(r, r) for r in roles)),
         )
     )
 
@@ -37,7 +37,7 @@ async def refuse_chat(ctx: Ctx, wanted: ChatKind | None, instead: str | None = N
 async def refuse_unbound_group(ctx: Ctx) -> None:
     await ctx.reply(
         ctx._(
-            "This group is not bound to a project. The project butler binds it with "
+            "This group is not bound to a project. The {butler} binds it with "
             "/bind CODE (the code comes from /bind in a direct chat with me)."
         )
     )
@@ -49,7 +49,7 @@ async def refuse_not_on_team(ctx: Ctx, code: str) -> None:
         await ctx.reply(
             ctx._(
                 "Sorry, {name}: you are not on the team of project {code}, so you cannot act on "
-                "it here. Ask the project butler or the service office.",
+                "it here. Ask the {butler} or the {office}.",
                 name=ctx.person.name,
                 code=code,
             )
@@ -59,7 +59,7 @@ async def refuse_not_on_team(ctx: Ctx, code: str) -> None:
 
 
 async def refuse_not_butler(ctx: Ctx, code: str) -> None:
-    await ctx.reply(ctx._("Only the butler of project {code} can do this.", code=code))
+    await ctx.reply(ctx._("Only the {butler} of project {code} can do this.", code=code))
 
 
 async def refuse_not_contact(ctx: Ctx) -> None:
@@ -69,7 +69,7 @@ async def refuse_not_contact(ctx: Ctx) -> None:
 async def refuse_not_dispatcher(ctx: Ctx, code: str) -> None:
     await ctx.reply(
         ctx._(
-            "Only the butler of project {code}, the service office or a leader can act on its "
+            "Only the {butler} of project {code}, the {office} or a leader can act on its "
             "problems.",
             code=code,
         )

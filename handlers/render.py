@@ -7,6 +7,7 @@ Both are `Speaks`, so a renderer takes either and never asks whose language it i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from domain.scheme import Scheme
 from handlers.i18n import N_, translate
+from handlers.roles import ROLES
 from storage.models import ChecklistItem, Department
 from storage.uow import UnitOfWork
 
@@ -38,13 +40,34 @@ class Speaks(Protocol):
     def label(self, label: Any) -> str: ...
 
 
+ROLE_FIELDS = ROLES
+_ROLE_FIELD = re.compile(r"\{(?:butler|specialist|backup|office|leader)\}")
+
+
+def names_roles(message: str) -> bool:
+    """Whether a message id takes role words ({butler}, {specialist}, {backup}, {office},
+    {leader}) that the scheme fills in."""
+    return _ROLE_FIELD.search(message) is not None
+
+
+def role_words(say: Speaks, scheme: Scheme) -> dict[str, str]:
+    """The scheme's six role words (角色名称) in the reader's language, by role id."""
+    return {role: say.label(getattr(scheme.roles, role)) for role in ROLE_FIELDS}
+
+
 @dataclass(frozen=True)
 class Voice:
-    """Text in someone else's language: the office reading a card, the enterprise a notice."""
+    """Text in someone else's language: the office reading a card, the enterprise a notice.
+
+    With a `scheme`, a message naming roles ({butler}, {office}, …) gets the scheme's words;
+    a field passed explicitly wins."""
 
     lang: str
+    scheme: Scheme | None = None
 
     def _(self, message: str, **params: Any) -> str:
+        if self.scheme is not None and names_roles(message):
+            params = {**role_words(self, self.scheme), **params}
         return translate(self.lang, message, **params)
 
     def label(self, label: Any) -> str:

@@ -51,7 +51,7 @@ async def _resubmitted(ctx: Ctx, values: dict[str, Any]) -> None:
     )
     await ctx.reply(
         ctx._(
-            "Thank you. The documents for application {number} were sent to the service office.",
+            "Thank you. The documents for application {number} were sent to the {office}.",
             number=number_of(app),
         )
     )

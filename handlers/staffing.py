@@ -95,7 +95,7 @@ def choice_message(say: Speaks, project: Project, choice: DepartmentChoice, name
         payload = f"{CHOICE_PREFIX}{project.id}:{choice.department_id}:{candidate.person.id}"
         buttons.append([Button(label, payload)])
     text = say._(
-        "{department} on project {code}: choose its specialist (✓ is on the team now; "
+        "{department} on project {code}: choose its {specialist} (✓ is on the team now; "
         "least loaded first).",
         department=name,
         code=project.code,

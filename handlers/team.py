@@ -47,7 +47,7 @@ def _label(say: Speaks, scheme: Scheme, department: str) -> str:
     "assign",
     roles={"office"},
     chat=ChatKind.DM,
-    help=N_("Assign a butler and team to an accepted project"),
+    help=N_("Assign a {butler} and team to an accepted project"),
 )
 async def assign(ctx: Ctx) -> None:
     """`/assign [PROJECT]`: pick an accepted project, then its butler (with load); for a
@@ -85,7 +85,7 @@ async def assign_project_pressed(ctx: Ctx) -> None:
 async def _butler_buttons(ctx: Ctx, project: Project) -> None:
     butlers = await ctx.uow.people.with_role("butler")
     if not butlers:
-        await ctx.reply(ctx._("No butler is on the roster yet. Import it: daiban people import."))
+        await ctx.reply(ctx._("No {butler} is on the roster yet. Import it: daiban people import."))
         return
     loads = await ctx.uow.members.butler_loads()
     reach = await ctx.uow.people.reach([b.id for b in butlers])
@@ -122,13 +122,13 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     # The buttons offer the roster's butlers only; a forged id must not make anyone one.
     if butler_id is None or not await ctx.uow.people.has_role(butler_id, "butler"):
-        await ctx.reply(ctx._("That person is not a butler on the roster."))
+        await ctx.reply(ctx._("That person is not a {butler} on the roster."))
         return
     if project.butler_id is not None:
         current = await ctx.uow.people.get(project.butler_id)
         await ctx.reply(
             ctx._(
-                "Project {code} already has a butler: {name}.",
+                "Project {code} already has a {butler}: {name}.",
                 code=project.code,
                 name=current.name if current else "—",
             )
@@ -137,9 +137,9 @@ async def butler_pressed(ctx: Ctx) -> None:
     team = await assign_team(ctx.uow, project, butler_id, now=ctx.now, actor_id=ctx.person.id)
     await ctx.reply(team_summary(ctx, ctx.scheme, project, team))
     await _specialist_choices(ctx, project, asked=False)
-    say = Voice(team.butler.lang)
+    say = Voice(team.butler.lang, ctx.scheme)
     notice = say._(
-        "You are the butler of project {code} {name}. Create a group chat with the team, "
+        "You are the {butler} of project {code} {name}. Create a group chat with the team, "
         "then send /bind {code} here to get the code that binds it.",
         code=project.code,
         name=project.name,
@@ -177,7 +177,7 @@ def team_summary(say: Speaks, scheme: Scheme, project: Project, team: Team) -> s
     for code in team.missing:
         lines.append(
             say._(
-                "{department}: no specialist on the roster yet",
+                "{department}: no {specialist} on the roster yet",
                 department=_label(say, scheme, code),
             )
         )
@@ -204,13 +204,13 @@ async def _specialist_choices(ctx: Ctx, project: Project, *, asked: bool) -> Non
     if asked:
         await ctx.reply(
             ctx._(
-                "Project {code} {name}: choose its specialists per department.",
+                "Project {code} {name}: choose its {specialist} per department.",
                 code=project.code,
                 name=project.name,
             )
             if choices
             else ctx._(
-                "Project {code}: each of its departments has one specialist on the roster "
+                "Project {code}: each of its departments has one {specialist} on the roster "
                 "at most, so there is nothing to choose.",
                 code=project.code,
             )
@@ -238,14 +238,16 @@ async def specialist_pressed(ctx: Ctx) -> None:
             ctx.uow, project, department_id, person_id, now=ctx.now, actor_id=ctx.person.id
         )
     if swap is None:
-        await ctx.reply(ctx._("That person is not a specialist of that department on the roster."))
+        await ctx.reply(
+            ctx._("That person is not a {specialist} of that department on the roster.")
+        )
         return
     assert department_id is not None
     department = await ctx.uow.departments.name(department_id, ctx.lang) or "—"
     if swap.already:
         await ctx.reply(
             ctx._(
-                "{name} already is the specialist of {department} on project {code}.",
+                "{name} already is the {specialist} of {department} on project {code}.",
                 name=swap.person.name,
                 department=department,
                 code=project.code,
@@ -254,7 +256,7 @@ async def specialist_pressed(ctx: Ctx) -> None:
         return
     lines = [
         ctx.n_(
-            "{name} is now the specialist of {department} on project {code}; {n} open item "
+            "{name} is now the {specialist} of {department} on project {code}; {n} open item "
             "moved to them.",
             "{name} is now the specialist of {department} on project {code}; {n} open items "
             "moved to them.",
@@ -283,12 +285,12 @@ async def specialist_pressed(ctx: Ctx) -> None:
             )
         )
     await ctx.reply("\n".join(lines))
-    group = Voice(GROUP_LANG)
+    group = Voice(GROUP_LANG, ctx.scheme)
     await ctx.post.to_project_groups(
         project.id,
         Outgoing(
             group._(
-                "@{name} is now the specialist of {department} on this project; its open "
+                "@{name} is now the {specialist} of {department} on this project; its open "
                 "items are theirs.",
                 name=swap.person.name,
                 department=await ctx.uow.departments.name(department_id, group.lang) or "—",
@@ -298,11 +300,11 @@ async def specialist_pressed(ctx: Ctx) -> None:
         f"specialist:{department_id}",
     )
     if swap.reach is Reach.REACHABLE:
-        say = Voice(swap.person.lang)
+        say = Voice(swap.person.lang, ctx.scheme)
         await ctx.post.to_person(
             swap.person.id,
             say._(
-                "You are now the specialist of {department} on project {code} {name}.",
+                "You are now the {specialist} of {department} on project {code} {name}.",
                 department=await ctx.uow.departments.name(department_id, say.lang) or "—",
                 code=project.code,
                 name=project.name,

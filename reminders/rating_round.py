@@ -27,7 +27,7 @@ ROUND_JOB = "rating-round"
 def _ask(lang: str, subject: str, code: str, name: str, period: str, payload: str) -> Outgoing:
     if subject == TEAM:
         msgid = N_(
-            "Rating round {period}: how satisfied are you with the butler and team of"
+            "Rating round {period}: how satisfied are you with the agency team of"
             " project {code} {name}? It takes a minute."
         )
     else:

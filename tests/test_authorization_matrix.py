@@ -57,13 +57,17 @@ ACTORS = {
 PA_NAME = "运河物流中心"
 
 ONLY_FOR = r"^Sorry, this is only for: "
+NOT_BUTLER = r"^That person is not a Project butler on the roster\.$"
 # Who gets a morning message and so may quiet it (the leaders keep their digest).
 MUTERS = ("butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office")
 NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act on it here"
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
-DISPATCH = r"^Only the butler of project PA-0001, the service office or a leader can act"
+DISPATCH = (
+    r"^Only the Project butler of project PA-0001, the Executive group office \(District Major "
+    r"Projects Centre\) or a leader can act"
+)
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
-BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its specialist"
+BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its Service specialist"
 OFFICE_MOVE = (
     r"You cannot do “Accept \(受理\)” on “Fire-protection acceptance \(or filing\)”\. "
     r"You can: Not applicable"
@@ -343,7 +347,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                     "ent_none": ok(r"^You have no projects or applications yet", "PA-0001"),
                     "stranger": ok(r"^You have no projects or applications yet", "PA-0001"),
                 },
-                no(ONLY_FOR + "enterprise contact"),  # staff follow their work with /mine
+                no(ONLY_FOR + "Builder's contact person"),  # staff follow their work with /mine
             ),
         ),
         "group": ("/progress", only({r: no(DM_ONLY) for r in NON_STAFF}, no(ONLY_FOR))),
@@ -703,8 +707,8 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
             (f"app:accept:{HUGE}", r"^This application no longer exists\.$"),
             (f"asg:p:{HUGE}", r"^This project no longer exists\.$"),
             (f"asg:b:{HUGE}:{HUGE}", r"^This project no longer exists\.$"),
-            ("asg:b:{project}:" + str(MADE_UP), r"^That person is not a butler on the roster\.$"),
-            ("asg:b:{project}:{ent_id}", r"^That person is not a butler on the roster\.$"),
+            ("asg:b:{project}:" + str(MADE_UP), NOT_BUTLER),
+            ("asg:b:{project}:{ent_id}", NOT_BUTLER),
             (f"ticket:take:{HUGE}", r"^This question no longer exists\.$"),
         )
     },
@@ -791,7 +795,7 @@ BUTTONS: dict[str, dict[str, dict[str, Expect]]] = {
     },
     "rate:{project}:team:2026Q4": {
         "dm": only(
-            {"ent": ok(r"How satisfied are you with the butler and team of project PA-0001")},
+            {"ent": ok(r"How satisfied are you with the agency team of project PA-0001")},
             no(NOT_YOURS),
         )
     },
@@ -823,7 +827,7 @@ BUTTONS |= {
 }
 # The office's choice of a department's specialist (/assign) and its new codes (/people):
 # made-up, huge, malformed ids and people of the wrong kind are refused; never in a group.
-NOT_SPECIALIST = r"^That person is not a specialist of that department on the roster\.$"
+NOT_SPECIALIST = r"^That person is not a Service specialist of that department on the roster\.$"
 NOT_STAFF = r"^That person is not on the staff roster\.$"
 GONE_PROJECT = r"^This project no longer exists\.$"
 BUTTONS |= {
@@ -969,7 +973,8 @@ async def test_a_form_step_is_checked_like_the_route_that_opened_it(world: World
     try:
         refused = await world.said("office", None, "可以，请带上土地证明")
         assert [s.message.text for s in refused] == [
-            "Sorry, this is only for: service office. Ask the service office if you need access."
+            "Sorry, this is only for: Executive group office (District Major Projects Centre). "
+            "Ask the Executive group office (District Major Projects Centre) if you need access."
         ]
         cancelled = await world.said("office", None, "/cancel")
         assert cancelled[0].message.text == "Cancelled. Nothing was submitted."

@@ -230,7 +230,7 @@ async def test_people_lists_who_cannot_be_reached_with_code_buttons(office: Offi
     )
     buttons = [b.payload for row in office.transport.delivered[-1].message.buttons for b in row]
     assert buttons == [f"ppl:i:{office.people['liu'].id}", f"ppl:i:{office.people['qiang'].id}"]
-    assert "此功能仅限：服务办公室" in await office.say("li", "/people")
+    assert "此功能仅限：执行组办公室（区重大项目中心）" in await office.say("li", "/people")
 
 
 async def test_assignment_prefers_the_reachable_and_choosing_moves_open_items(

@@ -13,8 +13,6 @@ from typing import Any
 
 from bot.demo import PLATFORM, Persona
 from domain.scheme import Scheme
-from handlers.i18n import gettext
-from handlers.roles import ROLE_LABELS
 from storage.models import Chat
 from storage.uow import UnitOfWork
 
@@ -31,11 +29,7 @@ class PersonaView:
     def to_json(self, scheme: Scheme, ui_lang: str) -> dict[str, Any]:
         en = ui_lang == "en"
         local = getattr(scheme.roles, self.role, None)
-        role_label = (
-            (local.en if en else local.zh)
-            if local
-            else gettext(ui_lang, ROLE_LABELS.get(self.role, self.role))
-        )
+        role_label = (local.en if en else local.zh) if local else self.role
         dept = None
         if self.department:
             found = next((d for d in scheme.departments if d.id == self.department), None)
