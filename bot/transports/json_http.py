@@ -71,4 +71,33 @@ class JsonHttp:
         return answer
 
 
+    async def _fetch(
+        self, path: str, params: dict[str, str]
+    ) -> tuple[dict[str, Any], tuple[str, str, bytes]]:
+        """Download a file: (the error answer, or {"errcode": 0}; (file name, MIME type,
+        content)). Such APIs answer an error as JSON in place of the file."""
+        try:
+            async with self._http().get(
+                f"{self.base_url}{path}", params=params, timeout=TRANSFER_TIMEOUT
+            ) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise TransientError(f"{self._platform} {path}: HTTP {response.status}")
+                if response.status not in (200, 206):
+                    raise PermanentError(f"{self._platform} {path}: HTTP {response.status}")
+                body = await response.read()
+                mime = response.content_type or "application/octet-stream"
+                disposition = response.content_disposition
+                name = (disposition.filename if disposition else None) or ""
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"{self._platform} {path}: {type(exc).__name__}") from None
+        if mime in {"application/json", "text/plain"} and body.lstrip().startswith(b"{"):
+            try:
+                answer = json.loads(body)
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict) and "errcode" in answer:
+                return answer, ("", "", b"")
+        return {"errcode": 0}, (name, mime, body)
+
+
 __all__ = ["HTTP_TIMEOUT", "TRANSFER_TIMEOUT", "JsonHttp"]

@@ -15,7 +15,6 @@ token nor the secret is ever logged: URLs carry them, so URLs are never logged e
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from bot.transports.base import PermanentError, TransientError
-from bot.transports.json_http import TRANSFER_TIMEOUT, JsonHttp
+from bot.transports.json_http import JsonHttp
 from domain.clock import Clock
 from storage.db import Database
 from storage.uow import UnitOfWork
@@ -187,34 +186,17 @@ class WeChatApi(JsonHttp):
     async def download_media(self, media_id: str) -> tuple[str, bytes]:
         """What a contact sent (media/get): (MIME type, content)."""
         path = "/cgi-bin/media/get"
-        got: dict[str, tuple[str, bytes]] = {}
+        got: dict[str, tuple[str, str, bytes]] = {}
 
         async def attempt(token: str) -> dict[str, Any]:
-            params = {"access_token": token, "media_id": media_id}
-            try:
-                async with self._http().get(
-                    f"{self.base_url}{path}", params=params, timeout=TRANSFER_TIMEOUT
-                ) as response:
-                    if response.status >= 500 or response.status == 429:
-                        raise TransientError(f"WeChat {path}: HTTP {response.status}")
-                    if response.status != 200:
-                        raise PermanentError(f"WeChat {path}: HTTP {response.status}")
-                    body = await response.read()
-                    mime = response.content_type or "application/octet-stream"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise TransientError(f"WeChat {path}: {type(exc).__name__}") from None
-            if mime in {"application/json", "text/plain"} and body.lstrip().startswith(b"{"):
-                try:
-                    answer = json.loads(body)
-                except ValueError:
-                    answer = None
-                if isinstance(answer, dict) and "errcode" in answer:
-                    return answer  # an error comes back as JSON instead of the file
-            got["file"] = (mime, body)
-            return {"errcode": 0}
+            answer, got["file"] = await self._fetch(
+                path, {"access_token": token, "media_id": media_id}
+            )
+            return answer
 
         await self._with_token(path, attempt)
-        return got["file"]
+        _, mime, body = got["file"]
+        return mime, body
 
     async def current_menu(self) -> list[dict[str, Any]] | None:
         """The account's custom menu buttons (menu/get); None when it has none."""

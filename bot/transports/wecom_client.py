@@ -7,7 +7,6 @@ Every call goes through `WeComApi`; a WeCom errcode becomes our `TransientError`
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.transports.base import PermanentError, TransientError, Unreachable
-from bot.transports.json_http import TRANSFER_TIMEOUT, JsonHttp
+from bot.transports.json_http import JsonHttp
 
 log = logging.getLogger(__name__)
 
@@ -195,29 +194,10 @@ class WeComApi(JsonHttp):
         got: dict[str, tuple[str, str, bytes]] = {}
 
         async def attempt(token: str) -> dict[str, Any]:
-            params = {"access_token": token, "media_id": media_id}
-            try:
-                async with self._http().get(
-                    f"{self.base_url}{path}", params=params, timeout=TRANSFER_TIMEOUT
-                ) as response:
-                    if response.status >= 500 or response.status == 429:
-                        raise TransientError(f"WeCom {path}: HTTP {response.status}")
-                    if response.status not in (200, 206):
-                        raise PermanentError(f"WeCom {path}: HTTP {response.status}")
-                    body = await response.read()
-                    mime = response.content_type or "application/octet-stream"
-                    name = response.content_disposition and response.content_disposition.filename
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise TransientError(f"WeCom {path}: {type(exc).__name__}") from None
-            if mime in {"application/json", "text/plain"} and body.lstrip().startswith(b"{"):
-                try:
-                    answer = json.loads(body)
-                except ValueError:
-                    answer = None
-                if isinstance(answer, dict) and "errcode" in answer:
-                    return answer  # an error comes back as JSON instead of the file
-            got["file"] = (name or "", mime, body)
-            return {"errcode": 0}
+            answer, got["file"] = await self._fetch(
+                path, {"access_token": token, "media_id": media_id}
+            )
+            return answer
 
         await self._with_token(path, attempt)
         return got["file"]
