@@ -122,15 +122,20 @@ class ServiceKind(Assumable):
     requires_written_authorization: bool = False
 
 
+class RoleName(Label):
+    """A role's local name, written as a heading ("Agency officer"); English text lower-cases
+    it mid-sentence (handlers/role_placement.py)."""
+
+
 class Roles(Assumable):
     """Local names of the six roles (角色名称)."""
 
-    enterprise: Label
-    butler: Label
-    specialist: Label
-    backup: Label
-    office: Label
-    leader: Label
+    enterprise: RoleName
+    butler: RoleName
+    specialist: RoleName
+    backup: RoleName
+    office: RoleName
+    leader: RoleName
 
 
 class Department(Assumable):

@@ -18,9 +18,10 @@ from domain.calendar import WorkCalendar
 from domain.clock import Clock
 from domain.scheme import Scheme
 from handlers.chat import ChatKind, Incoming, Mention, Outgoing
-from handlers.i18n import ngettext
+from handlers.i18n import ngettext, normalize_lang
 from handlers.postman import Postman
 from handlers.render import Voice, names_roles, role_words
+from handlers.role_placement import fill
 from storage.db import Database
 from storage.models import Conversation, Person, Project
 from storage.uow import UnitOfWork
@@ -102,7 +103,8 @@ class Ctx:
     def n_(self, singular: str, plural: str, n: int, **params: Any) -> str:
         if names_roles(singular):
             params = {**role_words(self, self.scheme), **params}
-        return ngettext(self.lang, singular, plural, n).format(n=n, **params)
+        text = ngettext(self.lang, singular, plural, n)
+        return fill(normalize_lang(self.lang), text, {"n": n, **params})
 
     def label(self, label: Any) -> str:
         """Pick a scheme `Label` ({zh, en}) in the user's language."""

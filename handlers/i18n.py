@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from handlers.role_placement import fill
+
 DOMAIN = "daiban"
 DEFAULT_LANG = "zh_CN"
 LANGS = ("zh_CN", "en")
@@ -66,6 +68,6 @@ def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
 
 def translate(lang: str, message: str, **params: Any) -> str:
     """`message` in `lang` with its ``{fields}`` filled in: translated first, then
-    formatted, since a translation may place the fields differently."""
-    text = gettext(lang, message)
-    return text.format(**params) if params else text
+    formatted, since a translation may place the fields differently (and an English role
+    word is cased by where it lands, handlers/role_placement.py)."""
+    return fill(normalize_lang(lang), gettext(lang, message), params)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from handlers.context import Ctx
 from handlers.render import role_words
+from handlers.role_placement import mid_sentence
 from storage.models import Account, Invite, Person
 from storage.repos.invites import REVOKED
 from storage.uow import UnitOfWork
@@ -165,12 +166,13 @@ async def start_with_code(ctx: Ctx) -> bool:
     )
     roles = sorted({r.role for r in await ctx.uow.people.roles_of(person.id)})
     ctx.person = person
+    words = role_words(ctx, ctx.scheme)  # in the person's language, now that they are known
     await ctx.reply(
         ctx._(
             "Welcome, {name}. This account is now linked to you ({roles}). Send /help to see "
             "what you can do.",
             name=person.name,
-            roles="、".join(role_words(ctx, ctx.scheme).get(r, r) for r in roles) or "—",
+            roles="、".join(mid_sentence(words.get(r, r)) for r in roles) or "—",
         )
     )
     return True

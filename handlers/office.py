@@ -128,8 +128,8 @@ async def accept(ctx: Ctx) -> None:
             lines.append(say._("Your service card number (一企一卡): {card}.", card=card))
         lines.append(
             say._(
-                "What happens next: the {office} assigns you a {butler}, who forms the "
-                "project team with you and a {specialist} of each approval department; the team "
+                "What happens next: the {office} assigns your project its {butler}, who forms the "
+                "project team with you and the {specialist} of each approval department; the team "
                 "works with you in a group chat. Send /progress at any time to see where things "
                 "stand.",
                 butler=say.label(scheme.roles.butler),

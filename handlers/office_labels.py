@@ -10,7 +10,7 @@ from handlers.render import Speaks
 from storage.models import Event
 
 PROJECT_STATUS_LABELS = {
-    "accepted": N_("Accepted, awaiting a {butler}"),
+    "accepted": N_("Accepted, awaiting its {butler}"),
     "in_progress": N_("In service"),
     "completing": N_("Awaiting the enterprise's confirmation"),
     "archived": N_("Completed and archived"),

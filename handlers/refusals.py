@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from handlers.chat import ChatKind
 from handlers.context import Ctx
 from handlers.render import role_words
+from handlers.role_placement import mid_sentence
 
 
 async def refuse_roles(ctx: Ctx, roles: Iterable[str]) -> None:
     """Only people with one of `roles` may use this."""
+    words = role_words(ctx, ctx.scheme)
     await ctx.reply(
         ctx._(
             "Sorry, this is only for: {roles}. Ask the {office} if you need access.",
-            roles=", ".join(sorted(role_words(ctx, ctx.scheme).get(r, r) for r in roles)),
+            roles=", ".join(sorted(mid_sentence(words.get(r, r)) for r in roles)),
         )
     )
 

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from domain.scheme import Scheme
+from domain.scheme import RoleName, Scheme
 from handlers.i18n import N_, translate
+from handlers.role_placement import RoleWord
 from handlers.roles import ROLES
 from storage.models import ChecklistItem, Department
 from storage.uow import UnitOfWork
@@ -71,7 +72,8 @@ class Voice:
         return translate(self.lang, message, **params)
 
     def label(self, label: Any) -> str:
-        return str(label.en if self.lang == "en" else label.zh)
+        text = str(label.en if self.lang == "en" else label.zh)
+        return RoleWord(text) if isinstance(label, RoleName) else text
 
 
 def item_name(say: Speaks, item: ChecklistItem) -> str:

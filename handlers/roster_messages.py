@@ -37,12 +37,15 @@ _PROBLEMS = {
         "own number. The row was not imported."
     ),
     "roster.role_missing": N_("no role is given; write one of: {roles}."),
-    "roster.department_required": N_("a {role} needs a department; write one of: {departments}."),
+    "roster.department_required": N_(
+        "every {role} needs a department; write one of: {departments}."
+    ),
     "roster.unknown_department": N_(
         "“{value}” is not a department of this scheme; write one of: {departments}."
     ),
     "roster.backup_of_required": N_(
-        "a {role} must name whom they stand in for; write that person's name or mobile number here."
+        "every {role} must name whom they stand in for; write that person's name or mobile "
+        "number here."
     ),
     "roster.backup_unknown": N_(
         "nobody named “{value}” is in this file or on the roster; write the name or mobile "

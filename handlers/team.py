@@ -33,7 +33,6 @@ from storage.models import Invite, Person, Project, ProjectMember
 router = Router("team")
 
 
-
 # -- /assign ---------------------------------------------------------------------------
 def _label(say: Speaks, scheme: Scheme, department: str) -> str:
     try:
@@ -47,7 +46,7 @@ def _label(say: Speaks, scheme: Scheme, department: str) -> str:
     "assign",
     roles={"office"},
     chat=ChatKind.DM,
-    help=N_("Assign a {butler} and team to an accepted project"),
+    help=N_("Give an accepted project its {butler} and team"),
 )
 async def assign(ctx: Ctx) -> None:
     """`/assign [PROJECT]`: pick an accepted project, then its butler (with load); for a
@@ -122,13 +121,13 @@ async def butler_pressed(ctx: Ctx) -> None:
         return
     # The buttons offer the roster's butlers only; a forged id must not make anyone one.
     if butler_id is None or not await ctx.uow.people.has_role(butler_id, "butler"):
-        await ctx.reply(ctx._("That person is not a {butler} on the roster."))
+        await ctx.reply(ctx._("The roster does not name that person as {butler}."))
         return
     if project.butler_id is not None:
         current = await ctx.uow.people.get(project.butler_id)
         await ctx.reply(
             ctx._(
-                "Project {code} already has a {butler}: {name}.",
+                "The {butler} of project {code} is already {name}.",
                 code=project.code,
                 name=current.name if current else "—",
             )
@@ -239,7 +238,7 @@ async def specialist_pressed(ctx: Ctx) -> None:
         )
     if swap is None:
         await ctx.reply(
-            ctx._("That person is not a {specialist} of that department on the roster.")
+            ctx._("The roster does not name that person as {specialist} of that department.")
         )
         return
     assert department_id is not None
@@ -324,9 +323,7 @@ async def bind(ctx: Ctx) -> None:
     """`/bind [PROJECT]` in a DM issues the code that binds the project's group."""
     project = ctx.project
     assert project is not None
-    code = await issue_group_code(
-        ctx.uow, project.id, now=ctx.now, created_by_id=ctx.person.id
-    )
+    code = await issue_group_code(ctx.uow, project.id, now=ctx.now, created_by_id=ctx.person.id)
     await ctx.reply(
         ctx._(
             "Group code for project {code}: {invite}\nAdd me to the team's group chat and send "

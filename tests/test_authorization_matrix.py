@@ -57,23 +57,23 @@ ACTORS = {
 PA_NAME = "运河物流中心"
 
 ONLY_FOR = r"^Sorry, this is only for: "
-NOT_BUTLER = r"^That person is not a Project butler on the roster\.$"
+NOT_BUTLER = r"^The roster does not name that person as project butler\.$"
 # Who gets a morning message and so may quiet it (the leaders keep their digest).
 MUTERS = ("butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office")
 NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act on it here"
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = (
-    r"^Only the Project butler of project PA-0001, the Executive group office \(District Major "
+    r"^Only the project butler of project PA-0001, the executive group office \(District Major "
     r"Projects Centre\) or a leader can act"
 )
 DM_ONLY = r"^Send /\w+ in a direct chat with me"
-BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its Service specialist"
+BELONGS = r"“Fire-protection acceptance \(or filing\)” belongs to .*Only its service specialist"
 OFFICE_MOVE = (
     r"You cannot do “Accept \(受理\)” on “Fire-protection acceptance \(or filing\)”\. "
     r"You can: Not applicable"
 )
 CARD_SUBMITTED = r"Fire-protection acceptance \(or filing\)\*\* — PA-0001\n.*\nState: submitted"
-REPORT_UP = r"^Only the Service specialist of “Fire-protection acceptance \(or filing\)”, their"
+REPORT_UP = r"^Only the service specialist of “Fire-protection acceptance \(or filing\)”, their"
 
 
 @dataclass(frozen=True)
@@ -347,7 +347,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                     "ent_none": ok(r"^You have no projects or applications yet", "PA-0001"),
                     "stranger": ok(r"^You have no projects or applications yet", "PA-0001"),
                 },
-                no(ONLY_FOR + "Builder's contact person"),  # staff follow their work with /mine
+                no(ONLY_FOR + "builder's contact person"),  # staff follow their work with /mine
             ),
         ),
         "group": ("/progress", only({r: no(DM_ONLY) for r in NON_STAFF}, no(ONLY_FOR))),
@@ -373,7 +373,12 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                 {
                     r: ok(r"^Send /escalate in the project's group chat\.$")
                     for r in (
-                        "butler", "butler_other", "office", "spec", "spec_other", "backup",
+                        "butler",
+                        "butler_other",
+                        "office",
+                        "spec",
+                        "spec_other",
+                        "backup",
                         "spec_dept",
                     )
                 },
@@ -435,7 +440,12 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                 {
                     r: ok(r"^\*\*Government–enterprise activity\*\* \(1/6\)\nWhat kind")
                     for r in (
-                        "butler", "butler_other", "spec", "spec_other", "backup", "spec_dept",
+                        "butler",
+                        "butler_other",
+                        "spec",
+                        "spec_other",
+                        "backup",
+                        "spec_dept",
                         "office",
                     )
                 },
@@ -448,7 +458,12 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
                 {
                     r: no(DM_ONLY)
                     for r in (
-                        "butler", "butler_other", "spec", "spec_other", "backup", "spec_dept",
+                        "butler",
+                        "butler_other",
+                        "spec",
+                        "spec_other",
+                        "backup",
+                        "spec_dept",
                         "office",
                     )
                 },
@@ -827,7 +842,9 @@ BUTTONS |= {
 }
 # The office's choice of a department's specialist (/assign) and its new codes (/people):
 # made-up, huge, malformed ids and people of the wrong kind are refused; never in a group.
-NOT_SPECIALIST = r"^That person is not a Service specialist of that department on the roster\.$"
+NOT_SPECIALIST = (
+    r"^The roster does not name that person as service specialist of that department\.$"
+)
 NOT_STAFF = r"^That person is not on the staff roster\.$"
 GONE_PROJECT = r"^This project no longer exists\.$"
 BUTTONS |= {
@@ -973,8 +990,8 @@ async def test_a_form_step_is_checked_like_the_route_that_opened_it(world: World
     try:
         refused = await world.said("office", None, "可以，请带上土地证明")
         assert [s.message.text for s in refused] == [
-            "Sorry, this is only for: Executive group office (District Major Projects Centre). "
-            "Ask the Executive group office (District Major Projects Centre) if you need access."
+            "Sorry, this is only for: executive group office (District Major Projects Centre). "
+            "Ask the executive group office (District Major Projects Centre) if you need access."
         ]
         cancelled = await world.said("office", None, "/cancel")
         assert cancelled[0].message.text == "Cancelled. Nothing was submitted."

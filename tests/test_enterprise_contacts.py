@@ -111,7 +111,7 @@ async def test_made_up_claim_payloads_decide_nothing(world: World) -> None:
     for who in ("claimant", "stranger", "butler"):
         replies = await world.press(who, f"claim:approve:{world.claim_id}")
         assert replies == [
-            "Only a contact of the enterprise or the Executive group office (District Major "
+            "Only a contact of the enterprise or the executive group office (District Major "
             "Projects Centre) can decide this request."
         ], who
     for payload in ("claim:approve:99999999999999999999999", "claim:refuse:-1", "claim:approve:"):

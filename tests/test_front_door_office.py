@@ -29,7 +29,7 @@ async def test_an_enterprise_contact_pressing_an_office_button_is_refused(tmp_pa
         await app.worker.drain()
         texts = [d.message.text for d in transport.delivered]
         assert len(texts) == 3
-        office = "Agency window (District Administrative Service Centre)"  # sanyuan's own words
+        office = "agency window (District Administrative Service Centre)"  # sanyuan's, mid-sentence
         assert all(f"only for: {office}" in t for t in texts), texts
     finally:
         await app.close()
