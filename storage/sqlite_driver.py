@@ -19,8 +19,10 @@ storage test through this cursor.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +35,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+STOP_WAIT = 5.0  # seconds to wait for the thread of a connection that failed to open
 Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
 
 
@@ -121,7 +124,20 @@ class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy does: never hold up interpreter exit
-        return OneHopConnection(self, await_(connection))
+        try:
+            return OneHopConnection(self, await_(connection))
+        except BaseException:
+            # aiosqlite stops the thread of a failed open without waiting for it; the
+            # thread's last call back into the event loop then raced the loop's end
+            # ("Event loop is closed" in that thread). Wait for it while the loop runs.
+            await_(_ended(connection._thread))
+            raise
+
+
+async def _ended(thread: threading.Thread) -> None:
+    """Return once `thread` has finished (at most `STOP_WAIT` seconds); the loop runs on."""
+    if thread.is_alive():
+        await asyncio.to_thread(thread.join, STOP_WAIT)
 
 
 def one_hop_dbapi() -> OneHopDbapi:

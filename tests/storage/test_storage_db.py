@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,6 +41,22 @@ async def test_unopenable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None
     try:
         with pytest.raises(StorageError, match=r"^cannot open database sqlite"):
             await db.ping()
+    finally:
+        await db.dispose()
+
+
+async def test_a_failed_open_leaves_no_connection_thread_running(tmp_path: Path) -> None:
+    """aiosqlite stops the thread of a failed open without waiting for it; left running, its
+    last call into the event loop failed once the loop had closed ("Event loop is closed")."""
+    (tmp_path / "daiban.db").mkdir()  # a directory: SQLite cannot open it
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'daiban.db'}")
+    before = set(threading.enumerate())
+    try:
+        for _ in range(3):
+            with pytest.raises(StorageError):
+                await db.ping()
+            started = set(threading.enumerate()) - before
+            assert [t.name for t in started if "_connection_worker_thread" in t.name] == []
     finally:
         await db.dispose()
 
