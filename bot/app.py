@@ -169,6 +169,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         clock=clock or SystemClock(),
         router=build_router(),
         timezone=ZoneInfo(settings.timezone or scheme.timezone),
+        round_silent=timedelta(seconds=settings.round_silent_seconds),
     )
 
 

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
     # A delivery worker whose heartbeat is older than this is dead: its claims are taken over.
     outbox_silent_seconds: float = Field(default=6, ge=2, le=3600)
+    # A daily round whose holder has not renewed its lease for this long is taken over.
+    round_silent_seconds: float = Field(default=15, ge=2, le=3600)
 
     web_host: str = "127.0.0.1"
     # The browser emulator: None = on exactly when no messenger is configured.

@@ -9,7 +9,7 @@ can never produce a second copy. `ctx.reply` answers in the chat of the event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -45,6 +45,9 @@ class Services:
     clock: Clock
     router: Routes
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # A daily round whose holder has not renewed its lease for this long (real time) is
+    # taken over by the next tick (reminders/round_slices.py).
+    round_silent: timedelta = timedelta(seconds=15)
     # Platforms whose transport can create a team's group chat (WeCom's appchat): each
     # such transport adds itself when it starts (handlers/groups.py).
     group_platforms: set[str] = field(default_factory=set)

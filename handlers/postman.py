@@ -55,6 +55,7 @@ class Postman:
     _members: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     _groups: dict[int, list[Chat]] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
+    _backups: dict[tuple[int, int], list[Person]] = field(default_factory=dict)
     _stand_ins: dict[int, tuple[Reach, list[Person]]] = field(default_factory=dict)
     _to_tell: dict[int, tuple[str, list[int]]] = field(default_factory=dict)
     _told: set[str] = field(default_factory=set)
@@ -239,9 +240,7 @@ class Postman:
             source_event_id=self.source_event_id,
         )
 
-    async def to_project_groups(
-        self, project_id: int, message: Outgoing | str, suffix: str
-    ) -> int:
+    async def to_project_groups(self, project_id: int, message: Outgoing | str, suffix: str) -> int:
         """Post into every group chat bound to the project; how many were new."""
         sent = 0
         for chat in await self.group_chats(project_id):
@@ -294,6 +293,48 @@ class Postman:
         if not self.remember or project_id not in self._groups:
             self._groups[project_id] = await self.uow.due.group_chats(project_id)
         return self._groups[project_id]
+
+    async def backups(self, project_id: int, person_id: int) -> list[Person]:
+        """A specialist's active backups on a project (`DueRepo.backups_of`), looked up once."""
+        key = (project_id, person_id)
+        if not self.remember or key not in self._backups:
+            self._backups[key] = await self.uow.due.backups_of(project_id, person_id)
+        return self._backups[key]
+
+    async def learn(
+        self,
+        *,
+        groups: list[int] | None = None,
+        projects: list[int] | None = None,
+        backups: list[tuple[int, int]] | None = None,
+        people: list[int] | None = None,
+    ) -> None:
+        """Look up at once (a job's slice) what the next messages will ask one by one:
+        projects' group chats, projects, ``(project, specialist)`` pairs' backups, people
+        and where each is reached."""
+        if not self.remember:
+            return
+        due = self.uow.due
+        wanted = [p for p in dict.fromkeys(groups or []) if p not in self._groups]
+        self._groups.update(await due.group_chats_of(wanted))
+        wanted = [p for p in dict.fromkeys(projects or []) if p not in self._projects]
+        self._projects.update(await due.projects(wanted))
+        pairs = [p for p in dict.fromkeys(backups or []) if p not in self._backups]
+        found = await due.backups_many(pairs)
+        self._backups.update(found)
+        for stand_ins in found.values():
+            self._people.update({b.id: b for b in stand_ins})
+        wanted = [p for p in dict.fromkeys(people or []) if p not in self._people]
+        self._people.update({p: None for p in wanted})
+        self._people.update(await self.uow.people.many(wanted))
+        wanted = [p for p in dict.fromkeys(people or []) if (p, None) not in self._accounts]
+        found_accounts = await self.uow.people.dm_accounts(wanted)
+        self._accounts.update({(p, None): found_accounts.get(p) for p in wanted})
+
+    def within(self, uow: UnitOfWork) -> Postman:
+        """This postman in another unit of work (a job's next slice), remembering what it
+        looked up."""
+        return replace(self, uow=uow)
 
     async def project(self, project_id: int) -> Project:
         """The project (with its snapshot), loaded once."""

@@ -49,32 +49,49 @@ async def gather_items(
     post: Postman, problem: Problem, today: date, calendar: WorkCalendar
 ) -> list[ItemFacts]:
     """The problem's items, oldest overdue first (closed ones last)."""
+    return (await gather_many(post, [problem], today, calendar))[problem.id]
+
+
+async def gather_many(
+    post: Postman, problems: list[Problem], today: date, calendar: WorkCalendar
+) -> dict[int, list[ItemFacts]]:
+    """`gather_items` of many problems, by problem id: the items, their nudges and the
+    links read in three queries whatever their number."""
     uow = post.uow
-    links = await uow.problems.items_of(problem.id)
-    if not links and problem.item_id is not None:  # written before problems listed items
-        item = await uow.items.get(problem.item_id)
-        pairs = [(item, None if problem.auto else problem.reason)] if item else []
-    else:
-        pairs = [(await uow.items.get(link.item_id), link.reason) for link in links]
-    found = [(item, reason) for item, reason in pairs if item is not None]
-    nudges = await uow.due.nudge_counts([item.id for item, _ in found])
-    out: list[ItemFacts] = []
-    for item, reason in found:
-        person = await post.person(item.assignee_id) if item.assignee_id is not None else None
-        reachable = person is not None and person.active
-        if reachable and person is not None:
-            reachable = await post.account(person.id) is not None
-        out.append(
-            ItemFacts(
-                item=item,
-                overdue=workdays_overdue(item, today, calendar),
-                nudges=nudges.get(item.id, 0),
-                specialist=person,
-                reachable=reachable,
-                reason=reason,
+    links = await uow.problems.items_of_many([p.id for p in problems])
+    pairs: dict[int, list[tuple[int, str | None]]] = {}
+    for problem in problems:
+        if not links[problem.id] and problem.item_id is not None:  # before problems listed items
+            pairs[problem.id] = [(problem.item_id, None if problem.auto else problem.reason)]
+        else:
+            pairs[problem.id] = [(link.item_id, link.reason) for link in links[problem.id]]
+    item_ids = sorted({i for found in pairs.values() for i, _ in found})
+    items = await uow.items.many(item_ids)
+    nudges = await uow.due.nudge_counts(list(items))
+    await post.learn(people=[i.assignee_id for i in items.values() if i.assignee_id is not None])
+    out: dict[int, list[ItemFacts]] = {}
+    for problem in problems:
+        facts: list[ItemFacts] = []
+        for item_id, reason in pairs[problem.id]:
+            item = items.get(item_id)
+            if item is None:
+                continue
+            person = await post.person(item.assignee_id) if item.assignee_id is not None else None
+            reachable = person is not None and person.active
+            if reachable and person is not None:
+                reachable = await post.account(person.id) is not None
+            facts.append(
+                ItemFacts(
+                    item=item,
+                    overdue=workdays_overdue(item, today, calendar),
+                    nudges=nudges.get(item.id, 0),
+                    specialist=person,
+                    reachable=reachable,
+                    reason=reason,
+                )
             )
-        )
-    out.sort(key=lambda f: (f.closed, -f.overdue, f.item.id))
+        facts.sort(key=lambda f: (f.closed, -f.overdue, f.item.id))
+        out[problem.id] = facts
     return out
 
 
@@ -136,6 +153,22 @@ async def item_line(say: Speaks, scheme: Scheme, post: Postman, facts: ItemFacts
     return "  · " + " — ".join(parts)
 
 
+def silent_items(facts: list[ItemFacts]) -> list[ItemFacts]:
+    """The open items no specialist was ever told of (none on the team, or unreachable)."""
+    return [f for f in facts if not f.closed and (f.specialist is None or not f.reachable)]
+
+
+def silent_note(say: Speaks, scheme: Scheme, facts: list[ItemFacts]) -> str:
+    """What a card above the first rung says of its silent items."""
+    return say._(
+        "Note: {n} item(s) above were never told to any {specialist} "
+        "(none on the team, or never reachable); the problem climbed past "
+        "level 1 without them.",
+        n=len(silent_items(facts)),
+        specialist=say.label(scheme.roles.specialist),
+    )
+
+
 async def card_body(
     say: Speaks,
     scheme: Scheme,
@@ -151,26 +184,22 @@ async def card_body(
     if facts:
         lines.append(say._("Items ({n}):", n=len(facts)))
         lines += [await item_line(say, scheme, post, f) for f in facts]
-    silent = [f for f in facts if not f.closed and (f.specialist is None or not f.reachable)]
-    if above_bottom and silent:
-        lines.append(
-            say._(
-                "Note: {n} item(s) above were never told to a {specialist} "
-                "(none on the team, or never reachable); the problem climbed past "
-                "level 1 without them.",
-                n=len(silent),
-                specialist=say.label(scheme.roles.specialist),
-            )
-        )
+    if above_bottom and silent_items(facts):
+        lines.append(silent_note(say, scheme, facts))
     lines.append(say._("Reason: {reason}", reason=reason_today(say, problem, facts)))
     return "\n".join(lines)
 
 
 __all__ = [
+    "NO_SPECIALIST",
     "ItemFacts",
     "card_body",
     "gather_items",
+    "gather_many",
+    "item_line",
     "oldest_overdue",
     "reason_today",
+    "silent_items",
+    "silent_note",
     "workdays_overdue",
 ]

@@ -76,7 +76,7 @@ async def audience(
             ids.append(f.specialist.id)
         backup_rule = "specialist" in wanted and (f.overdue > after or not f.reachable)
         if "backup" in wanted or backup_rule:
-            ids += [p.id for p in await post.uow.due.backups_of(project.id, f.specialist.id)]
+            ids += [p.id for p in await post.backups(project.id, f.specialist.id)]
     people: list[Person] = []
     for person_id in dict.fromkeys(ids):
         person = await post.person(person_id)
@@ -92,22 +92,33 @@ async def notify_problem(
     *,
     climbed: bool = False,
     joined: list[int] | None = None,
+    dm: bool = True,
+    facts: list[ItemFacts] | None = None,
 ) -> int:
     """Tell the rung's people (DM: the card, with an Acknowledge button for those who may
     take it) and the project's groups. With ``joined`` (items that joined the problem
     today, its rung unchanged) only those items' own people hear, and not the groups.
-    An automatic problem's stored reason becomes today's (the reports read it)."""
+    Without ``dm`` (the daily round, whose news the staff read in their morning message)
+    only the groups and, on a rung naming them, the enterprise contacts hear. An automatic
+    problem's stored reason becomes today's (the reports read it). ``facts``: the
+    problem's items today, when already read."""
     scheme = services.scheme
     project = await post.project(problem.project_id)
     ladder = ladder_of(project, scheme)
     rung = ladder.rung_at(problem.level)
     today = post.now.astimezone(services.timezone).date()
-    facts = await gather_items(post, problem, today, services.calendar)
+    if facts is None:
+        facts = await gather_items(post, problem, today, services.calendar)
     if problem.auto:  # what the reports and files read: as of the latest notice, not the first
         problem.reason = reason_today(Voice(GROUP_LANG), problem, facts)
     heard = facts if joined is None else [f for f in facts if f.item.id in set(joined)]
     roles = rung.notify_roles if joined is None else ("specialist",)
-    hearing = await audience(post, scheme, project, heard, roles)
+    if dm:
+        hearing = await audience(post, scheme, project, heard, roles)
+    elif "enterprise" in roles:  # no morning message for them: the card as before
+        hearing = await audience(post, scheme, project, [], ("enterprise",))
+    else:
+        hearing = Audience([], set())
     key = f"p{problem.id}:L{problem.level}"
     if joined is not None:
         key += ":i" + "-".join(str(i) for i in sorted(joined))

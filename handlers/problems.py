@@ -70,7 +70,7 @@ async def reports_item(ctx: Ctx, project: Project, item: ChecklistItem | None) -
     if item is None:
         await ctx.reply(
             ctx._(
-                "Name your item first: /escalate ITEM REASON. A {specialist} reports up "
+                "Name your item first: /escalate ITEM REASON. Each {specialist} reports up "
                 "their own items.",
                 specialist=say_role,
             )

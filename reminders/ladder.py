@@ -6,19 +6,23 @@ opening their own. Each unresolved problem then stands where `Ladder.standing` p
 on the rung its oldest item's lateness has reached, at most one rung higher after its
 rung's ``ack_timeout_workdays`` of silence. An ``/ack`` pauses it until ``ack_until``
 has passed. The rules are `domain/ladder.py`'s; this module applies them and writes the
-moves. Notices: the whole card when a problem opens or climbs; a joining item's own
-people only when it joins (the groups are not told again).
+moves, a slice of projects at a time (reminders/round_slices.py). Notices: the groups
+get the card when a problem opens or climbs; each person hears of the day's moves in
+their one morning message (reminders/morning.py), not in a DM per problem.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from domain.ladder import Ladder, acknowledgement_holds, ladders_by_project, workdays_unacknowledged
 from handlers import log_context
 from handlers.context import Services
 from handlers.postman import Postman
+from handlers.problem_card import gather_many
 from handlers.problems import notify_problem
+from reminders.round_slices import RoundSlices
 from storage.models import Problem
 from storage.repos.due import DueItem
 from storage.uow import UnitOfWork
@@ -32,40 +36,63 @@ def suppressed(problem: Problem, today: date) -> bool:
 
 
 async def ladder_round(
-    uow: UnitOfWork, services: Services, at: datetime, today: date, items: list[DueItem]
-) -> int:
+    services: Services, slices: RoundSlices, at: datetime, today: date, items: list[DueItem]
+) -> None:
     """Group today's overdue items into their projects' problems, then move each problem
-    to where the ladder says it stands today."""
-    post = Postman(uow, at, f"ladder:{today.isoformat()}")
+    to where the ladder says it stands today: a slice of projects at a time."""
     calendar = services.calendar
-    ladders = await project_ladders(uow, services, sorted({i.project_id for i in items}))
     late: dict[date, int] = {}
     overdue: dict[int, int] = {}  # item id → working days overdue today
     by_project: dict[int, list[DueItem]] = {}
     for item in items:
         if item.due_on not in late:
             late[item.due_on] = max(0, calendar.workdays_between(item.due_on, today))
-        if ladders[item.project_id].rung_for_overdue(late[item.due_on]) is None:
-            continue
         overdue[item.item_id] = late[item.due_on]
         by_project.setdefault(item.project_id, []).append(item)
+    async with slices.slice() as uow:
+        with_problems = await uow.problems.projects_unresolved()
+    post: Postman | None = None
 
-    on_problem = await uow.problems.unresolved_by_item()
-    unresolved = await uow.problems.unresolved()
+    async def work(uow: UnitOfWork, project_ids: Sequence[int]) -> None:
+        nonlocal post
+        post = (post or Postman(uow, at, f"ladder:{today.isoformat()}")).within(uow)
+        await _projects(post, services, today, list(project_ids), by_project, overdue)
+
+    await slices.each(sorted(set(by_project) | with_problems), work)
+
+
+async def _projects(
+    post: Postman,
+    services: Services,
+    today: date,
+    project_ids: list[int],
+    by_project: dict[int, list[DueItem]],
+    overdue: dict[int, int],
+) -> None:
+    """One slice of the ladder: these projects' problems, opened, joined and moved."""
+    uow, at = post.uow, post.now
+    ladders = await project_ladders(uow, services, project_ids)
+    await post.learn(groups=project_ids)
+    unresolved = await uow.problems.unresolved_of(project_ids)
+    on_problem = await uow.problems.unresolved_by_item(project_ids)
     target: dict[int, Problem] = {}  # the project's oldest open problem: where items join
     for problem in sorted(unresolved, key=lambda p: p.id):
         target.setdefault(problem.project_id, problem)
     opened: set[int] = set()
     joined: dict[int, list[int]] = {}
-    for project_id, late_items in by_project.items():
+    for project_id in project_ids:
         log_context.bind_project(project_id)
+        ladder = ladders[project_id]
+        late_items = [
+            i for i in by_project.get(project_id, []) if ladder.rung_for_overdue(overdue[i.item_id])
+        ]
         late_items.sort(key=lambda i: (-overdue[i.item_id], i.item_id))
         for item in late_items:
             if item.item_id in on_problem:
                 continue
             problem = target.get(project_id)
             if problem is None:
-                rung = ladders[project_id].rung_for_overdue(overdue[item.item_id])
+                rung = ladder.rung_for_overdue(overdue[item.item_id])
                 assert rung is not None
                 problem = await uow.problems.open(
                     project_id=project_id,
@@ -87,23 +114,33 @@ async def ladder_round(
             await _log(uow, problem, at, "problem.auto_raised", overdue[item.item_id], item)
 
     links = await uow.problems.items_of_many([p.id for p in unresolved])
-    all_ladders = await project_ladders(uow, services, sorted({p.project_id for p in unresolved}))
-    notices = 0
+    moved: list[tuple[Problem, bool]] = []
     for problem in unresolved:
         log_context.bind_project(problem.project_id)
         oldest = max((overdue.get(link.item_id, 0) for link in links[problem.id]), default=0)
         climbed = False
         if problem.id not in opened and not suppressed(problem, today):
-            moved = standing(all_ladders[problem.project_id], problem, oldest, today, services)
-            if moved is not None:
-                await uow.problems.raise_to(problem, moved, at)
+            level = standing(ladders[problem.project_id], problem, oldest, today, services)
+            if level is not None:
+                await uow.problems.raise_to(problem, level, at)
                 await _log(uow, problem, at, "problem.climbed", oldest, None)
                 climbed = True
-        if problem.id in opened or climbed:
-            notices += await notify_problem(post, services, problem, climbed=climbed)
-        elif problem.id in joined:
-            notices += await notify_problem(post, services, problem, joined=joined[problem.id])
-    return notices
+        if problem.id in opened or climbed or problem.id in joined:
+            moved.append((problem, climbed))
+    # The groups see the card; each person reads the day's news in their morning message.
+    await post.learn(projects=sorted({p.project_id for p, _ in moved}))
+    facts = await gather_many(post, [p for p, _ in moved], today, services.calendar)
+    for problem, climbed in moved:
+        log_context.bind_project(problem.project_id)
+        await notify_problem(
+            post,
+            services,
+            problem,
+            climbed=climbed,
+            joined=None if problem.id in opened or climbed else joined[problem.id],
+            dm=False,
+            facts=facts[problem.id],
+        )
 
 
 def standing(
@@ -135,4 +172,5 @@ async def _log(
         project_id=problem.project_id,
         item_id=item.item_id if item is not None else problem.item_id,
         data={"problem": problem.id, "level": problem.level, "overdue": overdue},
+        flush=False,
     )

@@ -12,20 +12,28 @@ a line per item only when a message about it was new.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain.items import TRANSITIONS, Action, Status, legal_actions
 from domain.ladder import Ladder, ladders_by_project
 from domain.scheme import Roles
-from handlers import log_context
+from handlers import log_context, problem_card
 from handlers.chat import Button, Outgoing
 from handlers.context import Services
-from handlers.i18n import N_
+from handlers.i18n import LANGS, N_
 from handlers.item_moves import ACTION_LABELS
 from handlers.postman import Postman
-from handlers.problem_card import ItemFacts, gather_items, reason_today
-from handlers.problem_notices import GROUP_LANG, mention_line
+from handlers.problem_card import (
+    NO_SPECIALIST,
+    ItemFacts,
+    gather_many,
+    reason_today,
+    silent_items,
+    silent_note,
+)
+from handlers.problem_notices import GROUP_LANG, audience, mention_line
 from handlers.render import Voice
 from reminders.nudges import (
     BEFORE,
@@ -37,10 +45,12 @@ from reminders.nudges import (
     decide_nudges,
     plan_morning,
 )
+from reminders.round_slices import RoundSlices
 from storage.models import Department, Person, Problem
 from storage.repos.due import NUDGE_EVENT, DueItem
 from storage.uow import UnitOfWork
 
+CARD_ITEMS = 4  # a news problem's items shown under it (department, lateness, specialist)
 SHOWN = 25  # item lines in one DM; the rest are counted, /status lists them all
 ITEM_BUTTONS, ACK_BUTTONS = 6, 2  # buttons under one DM: the most urgent items, problems
 FORWARD = (Action.SUBMIT, Action.START_REVIEW, Action.COMPLETE)
@@ -55,7 +65,9 @@ LINES = {
     DUE_TODAY: N_("{item} — due today"),
     BEFORE: N_("{item} — due on {due} ({n} working days left)"),
 }
-UNASSIGNED = N_("{item}: {department} has no {specialist} on this team — /assign")
+PROBLEM_LINE = N_("Problem #{id} at level {level} ({dispatcher}): {reason}")
+OPENED_LINE = N_("Problem #{id} opened at level {level}: {name} ({dispatcher}). {reason}")
+CLIMBED_LINE = N_("Problem #{id} climbed to level {level}: {name} ({dispatcher}). {reason}")
 
 
 @dataclass
@@ -67,8 +79,11 @@ class Reading:
     roles: Roles  # the scheme's own words for the roles
     ladders: dict[int, Ladder]
     problems: dict[int, list[Problem]]  # by the person who must act on them
+    news: dict[int, list[Problem]]  # opened or climbed today, by the person the rung tells
+    dispatch: dict[int, set[int]]  # problems each person may acknowledge
     butlers: dict[int, int | None]  # by project
     facts: dict[int, list[ItemFacts]]  # by problem: its items today, for the reason shown
+    cards: dict[tuple[int, str], list[str]]  # today's news: its items, by problem and language
 
 
 def item_line(say: Voice, nudge: Nudge) -> str:
@@ -82,12 +97,13 @@ def unassigned_line(say: Voice, nudge: Nudge, reading: Reading) -> str:
     """An item nobody on the team handles, naming its department and the fix."""
     item = nudge.item
     dept = reading.departments.get(item.department_id) if item.department_id else None
-    return say._(
-        UNASSIGNED,
-        item=item.name_en if say.lang == "en" else item.name_zh,
-        department=(dept.name_en if say.lang == "en" else dept.name_zh) if dept else "—",
+    missing = say._(
+        NO_SPECIALIST,
+        dept=(dept.name_en if say.lang == "en" else dept.name_zh) if dept else "—",
         specialist=say.label(reading.roles.specialist),
-    )
+    )  # the problem card's own words (problem_card.py), one sentence in both places
+    colon = ": " if say.lang == "en" else "："
+    return f"{item.name_en if say.lang == 'en' else item.name_zh}{colon}{missing}"
 
 
 def item_button(say: Voice, item: DueItem, role: str) -> Button | None:
@@ -99,6 +115,23 @@ def item_button(say: Voice, item: DueItem, role: str) -> Button | None:
                 f"{name} · {say._(ACTION_LABELS[action])}", f"it:{item.item_id}:{action.value}"
             )
     return None
+
+
+def problem_line(say: Voice, problem: Problem, reading: Reading, *, news: bool = False) -> str:
+    """A problem in one line: its rung, who dispatches, and today's reason; as news, whether
+    it opened or climbed today."""
+    rung = reading.ladders[problem.project_id].rung_at(problem.level)
+    text = PROBLEM_LINE
+    if news:
+        text = OPENED_LINE if problem.opened_at == problem.raised_at else CLIMBED_LINE
+    return say._(
+        text,
+        id=problem.id,
+        level=rung.level,
+        name=rung.name.text(say.lang),
+        dispatcher=rung.dispatcher.text(say.lang),
+        reason=reason_today(say, problem, reading.facts.get(problem.id, [])),
+    )
 
 
 def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Reading) -> Outgoing:
@@ -139,26 +172,22 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
         )
         for nudge in inbox.unassigned:
             add(nudge.item.project_id, unassigned_line(say, nudge, reading))
+    news = reading.news.get(person.id, [])
+    if news:
+        lines.append(say._("On the ladder today ({n}):", n=len(news)))
+        for problem in news:
+            add(problem.project_id, problem_line(say, problem, reading, news=True))
+            lines += reading.cards.get((problem.id, say.lang), [])
     problems = reading.problems.get(person.id, [])
     if problems:
         lines.append(say._("Problems to act on ({n}):", n=len(problems)))
         for problem in problems:
-            rung = reading.ladders[problem.project_id].rung_at(problem.level)
-            add(
-                problem.project_id,
-                say._(
-                    "Problem #{id} at level {level} ({dispatcher}): {reason}",
-                    id=problem.id,
-                    level=rung.level,
-                    dispatcher=rung.dispatcher.text(say.lang),
-                    reason=reason_today(say, problem, reading.facts.get(problem.id, [])),
-                ),
-            )
-            butler = reading.butlers.get(problem.project_id) == person.id
-            if butler and problem.state == "open" and acks < ACK_BUTTONS:
-                acks += 1
-                label = say._("Acknowledge #{id}", id=problem.id)
-                buttons.append([Button(label, f"problem:ack:{problem.id}")])
+            add(problem.project_id, problem_line(say, problem, reading))
+    for problem in news + problems:
+        if problem.id in reading.dispatch.get(person.id, ()) and acks < ACK_BUTTONS:
+            acks += 1
+            label = say._("Acknowledge #{id}", id=problem.id)
+            buttons.append([Button(label, f"problem:ack:{problem.id}")])
     if hidden:
         lines.append(say._("… and {more} more: /status", more=hidden))
     lines.append(say._("Tap an item to move it on, or /log what blocks it."))
@@ -192,14 +221,91 @@ def group_text(
 
 
 async def send_nudges(
-    uow: UnitOfWork, services: Services, at: datetime, today: date, items: list[DueItem]
+    services: Services, slices: RoundSlices, at: datetime, today: date, items: list[DueItem]
 ) -> int:
-    """Write today's morning messages to the outbox; how many were new."""
+    """Write today's morning messages to the outbox, a slice of readers at a time; how
+    many were new."""
     nudges = decide_nudges(items, today, services.calendar, services.scheme.reminders)
-    post = Postman(uow, at, f"nudge:{today.isoformat()}")
+    async with slices.slice() as uow:
+        post = Postman(uow, at, f"nudge:{today.isoformat()}")
+        morning = await _plan(post, services, nudges, today)
+    sent = 0
+
+    async def to_people(uow: UnitOfWork, person_ids: Sequence[int]) -> None:
+        nonlocal sent, post
+        post = post.within(uow)
+        for person_id in person_ids:
+            person = morning.people.get(person_id) or await post.person(person_id)
+            if person is None:
+                continue
+            inbox = morning.plan.inboxes.get(person_id, Inbox())
+            if person_id in morning.muted and not _at_leader_rung(morning.reading, person_id):
+                continue
+            message = dm_text(Voice(person.lang), person, today, inbox, morning.reading)
+            if await post.to_person(person_id, message, f"u{person_id}"):
+                sent += 1
+                await morning.log(uow, at, [n.item.item_id for n in inbox.mine + inbox.unassigned])
+
+    async def to_groups(uow: UnitOfWork, project_ids: Sequence[int]) -> None:
+        nonlocal sent, post
+        post = post.within(uow)
+        await post.learn(groups=list(project_ids))
+        for project_id in project_ids:
+            log_context.bind_project(project_id)
+            project_nudges = morning.plan.projects[project_id]
+            group = group_text(project_nudges, morning.people, morning.plan, morning.reading)
+            new = await post.to_project_groups(project_id, group, f"p{project_id}")
+            if new:
+                sent += new
+                await morning.log(uow, at, [n.item.item_id for n in project_nudges])
+
+    readers = set(morning.plan.inboxes) | set(morning.reading.problems)
+    await slices.each(sorted(readers | set(morning.reading.news)), to_people)
+    await slices.each(sorted(morning.plan.projects), to_groups, first=50)
+    return sent
+
+
+@dataclass
+class Morning:
+    """The day's morning messages, planned: who hears what, and the nudge log so far."""
+
+    plan: MorningPlan
+    reading: Reading
+    people: dict[int, Person]
+    muted: set[int]
+    nudges: dict[int, Nudge]  # by item
+    logged: set[int]  # items whose nudge is in today's log already
+
+    async def log(self, uow: UnitOfWork, at: datetime, item_ids: list[int]) -> None:
+        """The nudge log's line for each item a new message named, once a day."""
+        for item_id in item_ids:
+            if item_id in self.logged:
+                continue
+            self.logged.add(item_id)
+            nudge = self.nudges[item_id]
+            log_context.bind_project(nudge.item.project_id)
+            await uow.events.append(
+                NUDGE_EVENT,
+                at=at,
+                project_id=nudge.item.project_id,
+                item_id=item_id,
+                data={
+                    "kind": nudge.kind,
+                    "days": nudge.days,
+                    "to": self.plan.recipients.get(item_id, []),
+                },
+                flush=False,
+            )
+
+
+async def _plan(post: Postman, services: Services, nudges: list[Nudge], today: date) -> Morning:
+    """Who hears what this morning, read in bulk in one slice."""
+    uow, at = post.uow, post.now
     project_ids = sorted({n.item.project_id for n in nudges})
     butlers = await uow.due.butlers(project_ids)
     people: dict[int, Person] = {}
+    named = [n.item.assignee_id for n in nudges] + list(butlers.values())
+    await post.learn(people=[p for p in named if p is not None])
 
     async def active(person_id: int | None) -> int | None:
         if person_id is None:
@@ -211,80 +317,64 @@ async def send_nudges(
         return person.id
 
     specialists = {n.item.item_id: await active(n.item.assignee_id) for n in nudges}
-    backups: dict[tuple[int, int], list[int]] = {}
-    for nudge in nudges:
-        spec = specialists[nudge.item.item_id]
-        pair = (nudge.item.project_id, spec or 0)
-        if nudge.with_backup and spec is not None and pair not in backups:
-            found = await uow.due.backups_of(*pair)
-            backups[pair] = [p.id for p in found]
-            people.update({p.id: p for p in found})
-    live_butlers = {pid: await active(b) for pid, b in butlers.items()}
-    office = [p.id for p in await post.with_role("office")]
-    people.update({p.id: p for p in await post.with_role("office")})
-    plan = plan_morning(nudges, specialists, backups, live_butlers, office)
-    reading = await _read(
-        uow, services, plan.inboxes, live_butlers, specialists, people, post, today
+    pairs = sorted(
+        {
+            (n.item.project_id, spec)
+            for n in nudges
+            if n.with_backup and (spec := specialists[n.item.item_id]) is not None
+        }
     )
-    muted = await uow.mutes.muted(at)
-    sent = 0
-    new_for: set[int] = set()  # persons and -projects with a new message
-    for person_id in sorted(set(plan.inboxes) | set(reading.problems)):
-        person = people.get(person_id) or await post.person(person_id)
-        if person is None:
-            continue
-        inbox = plan.inboxes.get(person_id, Inbox())
-        if person_id in muted and not _at_leader_rung(reading, person_id):
-            continue
-        message = dm_text(Voice(person.lang), person, today, inbox, reading)
-        if await post.to_person(person_id, message, f"u{person_id}"):
-            sent += 1
-            new_for.add(person_id)
-    for project_id, project_nudges in plan.projects.items():
-        log_context.bind_project(project_id)
-        group = group_text(project_nudges, people, plan, reading)
-        new = await post.to_project_groups(project_id, group, f"p{project_id}")
-        if new:
-            sent += new
-            new_for.add(-project_id)
-    for nudge in nudges:
-        item = nudge.item
-        heard = plan.recipients.get(item.item_id, [])
-        if -item.project_id in new_for or new_for.intersection(heard):
-            log_context.bind_project(item.project_id)
-            await uow.events.append(
-                NUDGE_EVENT,
-                at=at,
-                project_id=item.project_id,
-                item_id=item.item_id,
-                data={"kind": nudge.kind, "days": nudge.days, "to": heard},
-            )
-    return sent
+    await post.learn(backups=pairs)
+    backups: dict[tuple[int, int], list[int]] = {}
+    for pair in pairs:
+        found = await post.backups(*pair)
+        backups[pair] = [p.id for p in found]
+        people.update({p.id: p for p in found})
+    live_butlers = {pid: await active(b) for pid, b in butlers.items()}
+    office = await post.with_role("office")
+    people.update({p.id: p for p in office})
+    plan = plan_morning(nudges, specialists, backups, live_butlers, [p.id for p in office])
+    reading = await _read(post, services, plan.inboxes, live_butlers, specialists, people, today)
+    start = datetime.combine(today, datetime.min.time(), services.timezone)
+    logged = await uow.due.nudged_since([n.item.item_id for n in nudges], start)
+    return Morning(
+        plan=plan,
+        reading=reading,
+        people=people,
+        muted=set(await uow.mutes.muted(at)),
+        nudges={n.item.item_id: n for n in nudges},
+        logged=logged,
+    )
 
 
 def _at_leader_rung(reading: Reading, person_id: int) -> bool:
     """A problem of this person's stands at a rung that reaches the leaders."""
     return any(
         "leader" in reading.ladders[p.project_id].rung_at(p.level).notify_roles
-        for p in reading.problems.get(person_id, [])
+        for p in reading.problems.get(person_id, []) + reading.news.get(person_id, [])
     )
 
 
 async def _read(
-    uow: UnitOfWork,
+    post: Postman,
     services: Services,
     inboxes: dict[int, Inbox],
     butlers: dict[int, int | None],
     specialists: dict[int, int | None],
     people: dict[int, Person],
-    post: Postman,
     today: date,
 ) -> Reading:
     """Read once what the messages name: projects, departments, ladders, open problems.
 
     A butler must act on every unacknowledged problem of their projects; a specialist on
-    the problems that list one of their own items."""
+    the problems that list one of their own items. A problem that opened or climbed today
+    is news for everyone its rung tells (`audience`), as the ladder left it this morning."""
+    uow = post.uow
     problems_by_person: dict[int, list[Problem]] = {}
+
+    def moved_today(problem: Problem) -> bool:
+        return problem.raised_at.astimezone(services.timezone).date() == today
+
     open_problems = await uow.problems.unresolved()
     project_ids = sorted(
         {pid for pid in butlers}
@@ -292,33 +382,62 @@ async def _read(
         | {n.item.project_id for box in inboxes.values() for n in box.mine + box.unassigned}
     )
     all_butlers = await uow.due.butlers(project_ids)
-    listed = await uow.problems.items_of_many([p.id for p in open_problems])
+    facts = await gather_many(post, open_problems, today, services.calendar)
+    ladders = ladders_by_project(await uow.due.ladders(project_ids), services.scheme)
+    news: dict[int, list[Problem]] = {}
+    dispatch: dict[int, set[int]] = {}
+    await post.learn(projects=[p.project_id for p in open_problems if moved_today(p)])
     for problem in sorted(open_problems, key=lambda p: (-p.level, p.id)):
+        if moved_today(problem):
+            rung = ladders[problem.project_id].rung_at(problem.level)
+            project = await post.project(problem.project_id)
+            staff = tuple(r for r in rung.notify_roles if r != "enterprise")
+            hearing = await audience(post, services.scheme, project, facts[problem.id], staff)
+            for person in hearing.people:
+                people[person.id] = person
+                news.setdefault(person.id, []).append(problem)
+            for person_id in hearing.dispatchers:
+                dispatch.setdefault(person_id, set()).add(problem.id)
         actors: list[int | None] = []
         if problem.state == "open":
             actors.append(all_butlers.get(problem.project_id))
-        item_ids = [link.item_id for link in listed.get(problem.id, [])] or [problem.item_id]
-        actors += [specialists.get(i) for i in item_ids if i is not None]
+            dispatch.setdefault(all_butlers.get(problem.project_id) or 0, set()).add(problem.id)
+        # A specialist, for the problems listing an item of theirs that is due or late.
+        actors += [specialists.get(f.item.id) for f in facts[problem.id]]
         for actor in dict.fromkeys(a for a in actors if a is not None):
+            if any(p.id == problem.id for p in news.get(actor, [])):
+                continue  # in their news already
             person = people.get(actor) or await post.person(actor)
             if person is None or not person.active:
                 continue
             people[actor] = person
             problems_by_person.setdefault(actor, []).append(problem)
-    ladders = ladders_by_project(await uow.due.ladders(project_ids), services.scheme)
-    shown = {p.id: p for ps in problems_by_person.values() for p in ps}
-    facts = {
-        pid: await gather_items(post, problem, today, services.calendar)
-        for pid, problem in shown.items()
-    }
+    cards: dict[tuple[int, str], list[str]] = {}
+    for problem in {p.id: p for ps in news.values() for p in ps}.values():
+        ladder = ladders[problem.project_id]
+        listed = facts[problem.id]
+        for lang in LANGS:
+            say = Voice(lang)
+            found = [
+                await problem_card.item_line(say, services.scheme, post, f)
+                for f in listed[:CARD_ITEMS]
+            ]
+            if len(listed) > CARD_ITEMS:
+                found.append("  " + say._("… and {more} more items", more=len(listed) - CARD_ITEMS))
+            if silent_items(listed) and ladder.rung_at(problem.level) != ladder.bottom:
+                found.append("  " + silent_note(say, services.scheme, listed))
+            cards[(problem.id, lang)] = found
     return Reading(
         roles=services.scheme.roles,
         projects=await uow.due.project_labels(project_ids),
         departments={d.id: d for d in await uow.departments.all()},
         ladders=ladders,
         problems=problems_by_person,
+        news=news,
+        dispatch=dispatch,
         butlers=all_butlers,
         facts=facts,
+        cards=cards,
     )
 
 

@@ -4,11 +4,13 @@ Time lives in the database (DESIGN decision 2): every tick asks the store whethe
 round has run (a `JobRun` claim keyed by the date) and, once the scheme's nudge time has
 come in working hours on a working day, runs it: one indexed scan of items due by the
 horizon, nudges, and the ladder. The claim and every message commit in one transaction,
-so a crash repeats the round and the dedupe keys keep each message single.
+in slices under one lease (reminders/round_slices.py): a crash resumes the round, and
+the dedupe keys keep each message single.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date, datetime
 
@@ -16,12 +18,11 @@ from handlers.context import Services
 from reminders.digest import DIGEST_JOB, send_digests
 from reminders.ladder import ladder_round
 from reminders.morning import send_nudges
+from reminders.round_slices import ROUND_JOB, RoundLost, RoundSlices
 from reminders.stalled_forms import in_working_hours
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-ROUND_JOB = "daily-round"
 
 
 def round_is_due(services: Services, at: datetime) -> bool:
@@ -35,16 +36,27 @@ async def daily_round(services: Services, at: datetime) -> bool:
     if not round_is_due(services, at):
         return False
     today = at.astimezone(services.timezone).date()
-    async with UnitOfWork(services.db) as uow:
-        if not await uow.jobs.claim(ROUND_JOB, today.isoformat(), at):
-            return False
-        horizon = services.calendar.add_workdays(
-            today, services.scheme.reminders.before_due_workdays
-        )
-        items = await uow.due.running_due_by(horizon)
+    slices = RoundSlices(services.db, today.isoformat(), services.round_silent)
+    if not await slices.take():
+        return False
+    try:
+        async with slices.slice() as uow:
+            horizon = services.calendar.add_workdays(
+                today, services.scheme.reminders.before_due_workdays
+            )
+            items = await uow.due.running_due_by(horizon)
         # The ladder first, so that the morning message lists today's problems too.
-        await ladder_round(uow, services, at, today, [i for i in items if i.due_on < today])
-        await send_nudges(uow, services, at, today, items)
+        await ladder_round(services, slices, at, today, [i for i in items if i.due_on < today])
+        await send_nudges(services, slices, at, today, items)
+        await slices.finish(at)
+    except RoundLost:
+        log.warning("the round of %s was taken over by another worker; stopped here", today)
+        return False
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await slices.let_go()  # the next tick resumes it at once
+        raise
+    log.info("the round of %s ran in %d slices", today, slices.slices)
     return True
 
 
@@ -80,3 +92,6 @@ async def _log_stale(services: Services, now: datetime, day: date) -> None:
         # Nobody sent that day's digest; the claim above marks it done so it never goes
         # out late, and this line is logged once.
         log.warning("digest of %s was missed while the bot was down; skipped as stale", day)
+
+
+__all__ = ["ROUND_JOB", "catch_up", "catch_up_digest", "daily_round", "round_is_due"]

@@ -26,6 +26,7 @@ from handlers.access import OnProject
 from handlers.context import Ctx, Services
 from reminders.jobs import Job
 from reminders.morning import send_nudges
+from reminders.round_slices import RoundSlices
 from storage.uow import UnitOfWork
 from tests.fakes.fake_bot_api import FakeBotApi
 from tests.fakes.fake_wecom import AGENT_ID, CORP_ID, FakeWeCom, WeComSide, text_xml
@@ -106,7 +107,9 @@ async def test_reminder_lines_name_the_job_and_the_project(tmp_path, capture):
         today = at.astimezone(services.timezone).date()
         async with UnitOfWork(services.db) as uow:
             items = await uow.due.running_due_by(today)
-            assert await send_nudges(uow, services, at, today, items) > 0
+        slices = RoundSlices(services.db, today.isoformat())
+        assert await slices.take()
+        assert await send_nudges(services, slices, at, today, items) > 0
         raise RuntimeError("a bug after the nudges")
 
     probe = Job("probe", IntervalTrigger(minutes=1), nudge_then_fail)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from handlers.mute import quiet_until
 from reminders.morning import send_nudges
 from reminders.nudges import BEFORE, OVERDUE, Nudge, plan_morning
+from reminders.round_slices import RoundSlices
 from storage.repos.due import DueItem
 from storage.uow import UnitOfWork
 from tests.test_reminders_clock import local, make_world
@@ -77,10 +78,13 @@ async def test_a_round_rerun_the_same_day_sends_nothing_twice(tmp_path):
         at = local(2026, 10, 12, 10, 0)
         today = at.date()
         counts = []
-        for _ in range(2):
+        for _ in range(2):  # a second holder, as after a crash: the lease is let go
             async with UnitOfWork(services.db) as uow:
                 items = await uow.due.running_due_by(today)
-                counts.append(await send_nudges(uow, services, at, today, items))
+            slices = RoundSlices(services.db, today.isoformat())
+            assert await slices.take()
+            counts.append(await send_nudges(services, slices, at, today, items))
+            await slices.let_go()
         async with UnitOfWork(services.db) as uow:
             logged = await uow.due.nudge_counts([world.ids["item"]])
         assert counts[0] == 4  # specialist, backup, butler (overdue), the group

@@ -63,9 +63,12 @@ async def test_sixteen_late_items_of_one_project_make_one_problem_and_few_messag
             assert problems[0].level == 4
         ladder = world.app.services.scheme.escalation
         for who in ("office", "butler", "leader"):
-            rows = await ladder_rows(world, who)
-            # At most one DM per rung the problem stood on, never one per item or per day.
-            assert 1 <= len(rows) <= len(ladder), (who, [r.dedupe_key for r in rows])
+            # The ladder sends them no DM of its own: its moves are news in their one
+            # morning message, once per rung the problem stood on.
+            assert await ladder_rows(world, who) == [], who
+            news = [t for t in world.to(who) if "今日升至" in t or "今日在第" in t]
+            assert 1 <= len(news) <= len(ladder), (who, news)
+            assert all(t.count("问题 #") == 1 for t in news)
         group = [t for t in world.group() if t.startswith("问题 #")]
         assert len(group) == len(ladder), group
         assert all("16项事项逾期" in t for t in group)
@@ -79,12 +82,12 @@ async def test_a_specialist_never_reachable_is_named_and_the_climb_says_so(tmp_p
         assert world.app is not None
         await unbind(world, "spec")
         await world.advance_to(local(2026, 10, 8, 18, 0))  # level 1
-        first = [t for t in world.to("butler") if t.startswith("**问题 #")]
+        first = [t for t in world.to("butler") if "今日在第1级提出" in t]
         assert len(first) == 1
         assert "服务专员 李专员（从未能联系上：未与我建立对话，未收到通知）" in first[0]
         assert "注意：" not in first[0], "at the first rung there is nothing to own up to yet"
         await world.advance_to(local(2026, 10, 9, 18, 0))  # silence: level 2
-        climbed = [t for t in world.to("butler") if "已升至第2级" in t]
+        climbed = [t for t in world.to("butler") if "今日升至第2级" in t]
         assert len(climbed) == 1
         assert "注意：以上有1项事项从未通知到服务专员" in climbed[0]
     finally:
@@ -141,11 +144,11 @@ async def test_a_rung_naming_specialists_tells_the_backup_when_the_specialist_is
     try:
         await unbind(world, "spec")
         await world.advance_to(local(2026, 10, 8, 18, 0))
-        card = [t for t in world.to("backup") if t.startswith("**问题 #")]
-        assert len(card) == 1 and "第1级" in card[0]
+        card = [t for t in world.to("backup") if "问题 #" in t and not t.startswith("转给您")]
+        assert len(card) == 1 and "今日在第1级提出" in card[0]
         assert "具体经办人 李专员（从未能联系上" in card[0]
-        assert [t for t in world.to("butler") if t.startswith("**问题 #")]
-        assert not [t for t in world.to("office") if t.startswith("**问题 #")], "not on rung 1"
+        assert [t for t in world.to("butler") if "问题 #" in t]
+        assert not [t for t in world.to("office") if "问题 #" in t], "not on rung 1"
     finally:
         await world.close()
 
@@ -154,7 +157,7 @@ async def test_a_reachable_specialist_one_day_late_hears_alone_without_their_bac
     world = await make_world(tmp_path, local(2026, 10, 7, 18, 0), DUE, scheme="guangzhou")
     try:
         await world.advance_to(local(2026, 10, 8, 18, 0))
-        assert [t for t in world.to("spec") if t.startswith("**问题 #")]
-        assert not [t for t in world.to("backup") if t.startswith("**问题 #")]
+        assert [t for t in world.to("spec") if "今日在第1级提出" in t]
+        assert not [t for t in world.to("backup") if "问题 #" in t]
     finally:
         await world.close()

@@ -34,6 +34,7 @@ CLOSED_PROJECT_STATUSES = ("closed", "archived", "completed", "cancelled")
 
 NUDGE_EVENT = "item.nudged"
 
+
 @dataclass(frozen=True, slots=True)
 class DueItem:
     """An open, running item due by the horizon: what a nudge or a rung needs to know."""
@@ -90,6 +91,21 @@ class DueRepo(Repo):
             .group_by(Event.item_id)
         )
         return {int(item): int(n) for item, n in rows if item is not None}
+
+    async def nudged_since(self, item_ids: list[int], since: datetime) -> set[int]:
+        """The items among these whose nudge is in the work log at or after ``since``."""
+        if not item_ids:
+            return set()
+        rows = await self.session.execute(
+            select(Event.item_id)
+            .where(
+                self.one_of(Event.item_id, item_ids),
+                Event.kind == NUDGE_EVENT,
+                Event.at >= since,
+            )
+            .distinct()
+        )
+        return {int(i) for i in rows.scalars() if i is not None}
 
     async def item_events(self, project_id: int, item_id: int, limit: int = 3) -> list[Event]:
         """The item's latest work-log lines other than nudges, newest last."""
@@ -158,6 +174,71 @@ class DueRepo(Repo):
             .order_by(Person.id)
         )
         return list(rows.scalars())
+
+    async def backups_many(
+        self, pairs: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], list[Person]]:
+        """`backups_of` for many ``(project, specialist)`` pairs in three queries."""
+        if not pairs:
+            return {}
+        specialists = sorted({person for _, person in pairs})
+        projects = sorted({project for project, _ in pairs})
+        by_role: dict[int, set[int]] = {}
+        rows = await self.session.execute(
+            select(PersonRole.backup_of_id, PersonRole.person_id).where(
+                PersonRole.role == "backup", self.one_of(PersonRole.backup_of_id, specialists)
+            )
+        )
+        for of, person in rows:
+            by_role.setdefault(int(of), set()).add(int(person))
+        depts: dict[tuple[int, int], set[int]] = {}
+        team: dict[tuple[int, int], set[int]] = {}  # (project, department) → backups
+        rows = await self.session.execute(
+            select(
+                ProjectMember.project_id,
+                ProjectMember.person_id,
+                ProjectMember.role,
+                ProjectMember.department_id,
+            ).where(
+                self.one_of(ProjectMember.project_id, projects),
+                ProjectMember.department_id.is_not(None),
+            )
+        )
+        for project, person, role, dept in rows:
+            depts.setdefault((project, person), set()).add(dept)
+            if role == "backup":
+                team.setdefault((project, dept), set()).add(person)
+        wanted: dict[tuple[int, int], set[int]] = {}
+        for project, person in pairs:
+            ids = set(by_role.get(person, ()))
+            for dept in depts.get((project, person), ()):
+                ids |= team.get((project, dept), set())
+            ids.discard(person)
+            wanted[(project, person)] = ids
+        every = sorted(set().union(*wanted.values()))
+        people: dict[int, Person] = {}
+        if every:
+            rows = await self.session.execute(
+                select(Person).where(self.one_of(Person.id, every), Person.active.is_(True))
+            )
+            people = {p.id: p for p in rows.scalars()}
+        return {
+            pair: [people[i] for i in sorted(ids) if i in people] for pair, ids in wanted.items()
+        }
+
+    async def group_chats_of(self, project_ids: list[int]) -> dict[int, list[Chat]]:
+        """`group_chats` of many projects in one query."""
+        out: dict[int, list[Chat]] = {p: [] for p in project_ids}
+        if not project_ids:
+            return out
+        rows = await self.session.execute(
+            select(Chat)
+            .where(self.one_of(Chat.project_id, project_ids), Chat.kind == "group")
+            .order_by(Chat.id)
+        )
+        for chat in rows.scalars():
+            out[chat.project_id].append(chat)  # type: ignore[index]
+        return out
 
     async def group_chats(self, project_id: int) -> list[Chat]:
         """The project's group chats (bound with /bind)."""

@@ -24,8 +24,10 @@ class EventLog(Repo):
         item_id: int | None = None,
         chat_id: int | None = None,
         data: dict[str, Any] | None = None,
+        flush: bool = True,
     ) -> Event:
-        """Add one event to the log; it is flushed so ``event.id`` is known."""
+        """Add one event to the log; it is flushed so ``event.id`` is known (without
+        ``flush``, as a job's many lines are, it is written with the rest at commit)."""
         event = Event(
             kind=kind,
             at=at,
@@ -36,7 +38,8 @@ class EventLog(Repo):
             data=dict(data or {}),
         )
         self.session.add(event)
-        await self.session.flush()
+        if flush:
+            await self.session.flush()
         return event
 
     async def for_project(self, project_id: int, limit: int = 50) -> list[Event]:

@@ -46,6 +46,15 @@ class ItemRepo(Repo):
         result = await self.session.execute(stmt)
         return result.scalar_one_or_none()
 
+    async def many(self, item_ids: list[int]) -> dict[int, ChecklistItem]:
+        """The items with these ids, by id (one query)."""
+        if not item_ids:
+            return {}
+        result = await self.session.execute(
+            select(ChecklistItem).where(self.one_of(ChecklistItem.id, item_ids))
+        )
+        return {item.id: item for item in result.scalars()}
+
     async def by_code(
         self, project_id: int, code: str, *, for_update: bool = False
     ) -> ChecklistItem | None:

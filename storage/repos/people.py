@@ -22,6 +22,15 @@ class PeopleRepo(Repo):
         """The person with this id, or None."""
         return await self.session.get(Person, person_id)
 
+    async def many(self, person_ids: list[int]) -> dict[int, Person]:
+        """The persons with these ids, by id (one query)."""
+        if not person_ids:
+            return {}
+        result = await self.session.execute(
+            select(Person).where(self.one_of(Person.id, person_ids))
+        )
+        return {p.id: p for p in result.scalars()}
+
     async def by_account(self, platform: str, external_id: str) -> Person | None:
         """The person behind a platform account, or None for a stranger."""
         result = await self.session.execute(
@@ -212,6 +221,20 @@ class PeopleRepo(Repo):
             select(Account).where(*usable).order_by(*order).limit(1)
         )
         return result.scalar_one_or_none()
+
+    async def dm_accounts(self, person_ids: list[int]) -> dict[int, Account]:
+        """`dm_account` (no preferred platform) of many persons in one query."""
+        if not person_ids:
+            return {}
+        result = await self.session.execute(
+            select(Account)
+            .where(self.one_of(Account.person_id, person_ids), Account.unreachable_since.is_(None))
+            .order_by(Account.created_at.desc(), Account.id.desc())
+        )
+        out: dict[int, Account] = {}
+        for account in result.scalars():
+            out.setdefault(account.person_id, account)
+        return out
 
     async def accounts_on(self, platform: str) -> list[tuple[int, str]]:
         """``(person id, account id)`` of every account on ``platform``."""

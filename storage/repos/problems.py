@@ -99,16 +99,38 @@ class ProblemRepo(Repo):
             out[link.problem_id].append(link)
         return out
 
-    async def unresolved_by_item(self) -> dict[int, Problem]:
-        """Each item on an unresolved problem, with that problem (the newest, should an
-        item be on two): who must act on which item, in one query."""
-        rows = await self.session.execute(
+    async def unresolved_by_item(self, project_ids: list[int] | None = None) -> dict[int, Problem]:
+        """Each item on an unresolved problem (of these projects, or of all), with that
+        problem (the newest, should an item be on two): who must act on which item, in
+        one query."""
+        stmt = (
             select(ProblemItem.item_id, Problem)
             .join(Problem, Problem.id == ProblemItem.problem_id)
             .where(Problem.state.in_(UNRESOLVED))
             .order_by(Problem.id)
         )
+        if project_ids is not None:
+            stmt = stmt.where(self.one_of(Problem.project_id, project_ids))
+        rows = await self.session.execute(stmt)
         return {item_id: problem for item_id, problem in rows.all()}
+
+    async def projects_unresolved(self) -> set[int]:
+        """The projects with an open or acknowledged problem."""
+        rows = await self.session.execute(
+            select(Problem.project_id).where(Problem.state.in_(UNRESOLVED)).distinct()
+        )
+        return set(rows.scalars())
+
+    async def unresolved_of(self, project_ids: list[int]) -> list[Problem]:
+        """These projects' open or acknowledged problems, highest level first."""
+        if not project_ids:
+            return []
+        rows = await self.session.execute(
+            select(Problem)
+            .where(Problem.state.in_(UNRESOLVED), self.one_of(Problem.project_id, project_ids))
+            .order_by(Problem.level.desc(), Problem.opened_at, Problem.id)
+        )
+        return list(rows.scalars())
 
     async def get(self, problem_id: int) -> Problem | None:
         """The problem, or None."""

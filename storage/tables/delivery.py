@@ -103,6 +103,9 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A job held while it runs in slices (the daily round): who holds it; ``at`` is then
+    # its last renewal, in real time.
+    holder: Mapped[str | None] = mapped_column(String(64))
 
 
 class Card(Base):

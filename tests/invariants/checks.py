@@ -8,7 +8,8 @@ Who may receive what about a project (the rule `recipient_problems` checks):
   office runs dispatch, leaders receive digests and escalations).
 - The morning message (outbox key ``nudge:DAY:…``, reminders/morning.py) goes once a day
   to P's bound groups (``nudge:DAY:pP:gCHAT``), and by DM (``nudge:DAY:uPERSON``) only to
-  someone with something of theirs: an item's assignee, a backup, a butler, the office.
+  someone with something of theirs: an item's assignee, a backup, a butler, the office,
+  and a leader while a problem stands at a rung that names leaders (the ladder's news).
 - A ladder notice (key ``ladder:…``) about a problem of P at level L goes to P's groups and,
   by DM, only to the people of rung L's ``notify_roles`` for P (reminders/ladder.py,
   handlers/problem_notices.py `audience`): P's butler, the office, leaders, P's
@@ -184,6 +185,16 @@ def _nudge_target_ok(facts: Facts, key: re.Match[str]) -> bool:
         or any(p.butler_id == ident for p in facts.projects.values())
         or any(m.person_id == ident and m.role == "backup" for m in facts.members)
         or any(r.person_id == ident and r.role in {"backup", "office"} for r in facts.roles)
+        or (
+            any(r.person_id == ident and r.role == "leader" for r in facts.roles)
+            and any(
+                "leader"
+                in ladder_of(facts.projects[p.project_id], facts.scheme)
+                .rung_at(p.level)
+                .notify_roles
+                for p in facts.problems
+            )
+        )
     )
 
 
