@@ -251,9 +251,10 @@ def main() -> None:
         "--drain", type=float, default=180, help="seconds to wait for the last answers"
     )
     parser.add_argument("--pg-url", default=None, help="PostgreSQL admin URL")
+    parser.add_argument("--keep", default=None, help="keep the processes' logs in this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        args.scratch = scratch
+        args.scratch = args.keep or scratch
         results = asyncio.run(run(args))
     print()
     print("    " + " ".join(["python", *sys.argv]))

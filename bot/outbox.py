@@ -36,7 +36,14 @@ from typing import Any
 
 from bot.metrics import Metrics
 from bot.outbox_files import local_file
-from bot.outbox_lease import SILENT_AFTER, WorkerBeat, beyond_room, overall_room, wall_now
+from bot.outbox_lease import (
+    SILENT_AFTER,
+    WorkerBeat,
+    answering_first,
+    beyond_room,
+    overall_room,
+    wall_now,
+)
 from bot.transports.base import (
     HoldUntilReachable,
     KeyedTransport,
@@ -172,9 +179,15 @@ class DeliveryWorker:
     # -- one chat's lane ---------------------------------------------------------------
     async def _deliver_lane(self, chat: ChatKey, rows: Sequence[ClaimedMessage]) -> int:
         """Send `rows` (one chat, id order); stop at the first transient error."""
-        sent = 0
         transport = self.transports.get(chat[0])
         log_context.begin(chat=":".join(chat))  # a lane is its own task: its lines name it
+        with answering_first(transport, chat[1], chat in self._answering):
+            return await self._send_lane(chat, transport, rows)
+
+    async def _send_lane(
+        self, chat: ChatKey, transport: Transport | None, rows: Sequence[ClaimedMessage]
+    ) -> int:
+        sent = 0
         for index, row in enumerate(rows):
             if self._stopping:
                 await self._release(rows[index:], self.clock.now(), "worker stopped")

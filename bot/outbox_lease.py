@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.ratelimit import Rate, RateLimiter, RatePolicy
@@ -42,6 +43,21 @@ def wall_now() -> datetime:
 def _policy(transport: object) -> RatePolicy | None:
     limiter = getattr(transport, "limiter", None)
     return limiter.policy if isinstance(limiter, RateLimiter) else None
+
+
+@contextlib.contextmanager
+def answering_first(transport: object, chat_id: str, answering: bool) -> Iterator[None]:
+    """While a lane answers someone who just wrote, its chat takes the transport's next
+    turn before a backlog's (`RateLimiter.first`)."""
+    limiter = getattr(transport, "limiter", None)
+    if not answering or not isinstance(limiter, RateLimiter):
+        yield
+        return
+    limiter.first.add(chat_id)
+    try:
+        yield
+    finally:
+        limiter.first.discard(chat_id)
 
 
 def in_horizon(rate: Rate, horizon: float = HORIZON) -> int:

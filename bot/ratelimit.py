@@ -9,7 +9,9 @@ per window, far less than the 5 % a safety margin would.
 
 A transport holds one `RateLimiter` and wraps every API call in `async with
 limiter.slot(chat_id):`; the delivery worker then runs many chats at once and the
-shared window paces them fairly (first come, first served).
+shared window paces them fairly (first come, first served), except that the chats the
+worker marks as answering someone who just wrote (`RateLimiter.first`) take the next
+turn before a daily round's backlog.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -89,6 +92,40 @@ class SlidingWindow:
         self._held_until = max(self._held_until, until)
 
 
+class Turn:
+    """One sender at a time, in two queues: first-class waiters before the others, each
+    queue first come, first served."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    async def acquire(self, first: bool) -> None:
+        if not self._busy and not any(self._queues):
+            self._busy = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues[0 if first else 1]
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed the turn just as it was cancelled: pass it on
+            else:
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in self._queues:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes on; still busy
+                    return
+        self._busy = False
+
+
 class RateLimiter:
     """The windows of one platform, created on first use per chat."""
 
@@ -97,7 +134,8 @@ class RateLimiter:
         self.clock = clock
         self.overall = SlidingWindow(policy.overall) if policy.overall else None
         self._chats: dict[str, list[SlidingWindow]] = {}
-        self._overall_turn = asyncio.Lock()  # FIFO: the longest-waiting chat goes first
+        self._overall_turn = Turn()  # the longest-waiting chat goes first…
+        self.first: set[str] = set()  # …after the chats answering someone (the worker's)
 
     def _chat_windows(self, chat_id: str) -> list[SlidingWindow]:
         windows = self._chats.get(chat_id)
@@ -126,9 +164,12 @@ class RateLimiter:
         if self.overall is None:
             cells = [w.reserve() for w in own]
         else:
-            async with self._overall_turn:
+            await self._overall_turn.acquire(chat_id in self.first)
+            try:
                 await self._wait([*own, self.overall])
                 cells = [w.reserve() for w in (*own, self.overall)]
+            finally:
+                self._overall_turn.release()
         try:
             yield
         finally:
@@ -151,4 +192,4 @@ class RateLimiter:
                 del self._chats[chat_id]
 
 
-__all__ = ["Rate", "RateLimiter", "RatePolicy", "SlidingWindow"]
+__all__ = ["Rate", "RateLimiter", "RatePolicy", "SlidingWindow", "Turn"]

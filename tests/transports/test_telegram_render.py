@@ -4,6 +4,7 @@ short callback data, and both libraries' Update objects."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 import telegram
@@ -11,7 +12,7 @@ from aiogram import types as aiogram_types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ratelimit import Rate, RateLimiter, RatePolicy, SlidingWindow
+from bot.ratelimit import Rate, RateLimiter, RatePolicy, SlidingWindow, Turn
 from bot.transports.telegram_render import (
     CALLBACK_LIMIT,
     PayloadBook,
@@ -163,6 +164,43 @@ async def test_rate_limiter_never_lets_a_window_hold_more_than_its_count():
     starts.sort()
     for i in range(len(starts) - 5):
         assert starts[i + 5] - starts[i] >= 0.2 - 1e-3  # any 6 sends span a full window
+
+
+async def test_an_answer_takes_the_next_turn_before_a_backlog_and_limits_still_hold():
+    policy = RatePolicy(overall=Rate(5, 0.2), per_chat=None, is_group=lambda c: False)
+    limiter = RateLimiter(policy)
+    order: list[str] = []
+    starts: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def send(chat: str) -> None:
+        async with limiter.slot(chat):
+            order.append(chat)
+            starts.append(loop.time())
+
+    backlog = [asyncio.create_task(send(f"round{i}")) for i in range(20)]
+    await asyncio.sleep(0.05)  # the first window is full, fifteen wait their turn
+    limiter.first.add("answer")
+    await send("answer")
+    assert order.index("answer") <= 6, order  # after the window's five and the one waiting
+    limiter.first.discard("answer")
+    await asyncio.gather(*backlog)
+    assert [c for c in order if c != "answer"] == [f"round{i}" for i in range(20)]  # FIFO
+    starts.sort()
+    for i in range(len(starts) - 5):
+        assert starts[i + 5] - starts[i] >= 0.2 - 1e-3
+
+
+async def test_a_waiter_cancelled_as_it_gets_the_turn_passes_it_on():
+    turn = Turn()
+    await turn.acquire(False)
+    handed = asyncio.create_task(turn.acquire(False))
+    await asyncio.sleep(0)  # queued
+    turn.release()  # the turn is handed to it…
+    handed.cancel()  # …and it is cancelled before it runs
+    with contextlib.suppress(asyncio.CancelledError):
+        await handed
+    await asyncio.wait_for(turn.acquire(True), 1)  # passed on, not lost
 
 
 def test_a_roomy_window_forgets_old_sends_without_sweeping_on_every_send():
