@@ -140,13 +140,14 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
     buttons: list[list[Button]] = []
     shown = hidden = acks = 0
 
-    def add(project_id: int, text: str) -> None:
+    def add(project_id: int, text: str) -> bool:
         nonlocal shown, hidden
         if shown < SHOWN:
             lines.append(f"· {reading.projects[project_id][1]} · {text}")
             shown += 1
-        else:
-            hidden += 1
+            return True
+        hidden += 1
+        return False
 
     for kind in (OVERDUE, DUE_TODAY, BEFORE):
         nudges = [n for n in inbox.mine if n.kind == kind]
@@ -176,8 +177,8 @@ def dm_text(say: Voice, person: Person, today: date, inbox: Inbox, reading: Read
     if news:
         lines.append(say._("On the ladder today ({n}):", n=len(news)))
         for problem in news:
-            add(problem.project_id, problem_line(say, problem, reading, news=True))
-            lines += reading.cards.get((problem.id, say.lang), [])
+            if add(problem.project_id, problem_line(say, problem, reading, news=True)):
+                lines += reading.cards.get((problem.id, say.lang), [])
     problems = reading.problems.get(person.id, [])
     if problems:
         lines.append(say._("Problems to act on ({n}):", n=len(problems)))
