@@ -162,7 +162,8 @@ class DeliveryWorker:
                     self.clock.now(), limit=room, only=list(urgent), **kwargs
                 )
                 found = {(row.platform, row.chat_external_id) for row in rows}
-                self._urgent -= urgent - found
+                if len(rows) < room:  # every urgent chat had its turn: those with nothing due
+                    self._urgent -= urgent - found  # are answered; the rest wait for room
                 self._answering |= found
             if len(rows) < room:
                 rows += await uow.outbox.claim_due(

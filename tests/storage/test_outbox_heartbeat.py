@@ -234,6 +234,28 @@ async def test_a_chat_stays_first_until_all_its_answers_are_out(
     assert len(third) == 3
 
 
+async def test_people_still_waiting_stay_first_when_the_room_is_smaller_than_their_number(
+    db: Database, now: datetime
+) -> None:
+    # Lanes hold 29 of 30 rows; three people wrote meanwhile: one answer fits now, the
+    # other two must not fall back behind the backlog when the next room opens.
+    policy = RatePolicy(overall=Rate(10, 1.0), per_chat=Rate(1, 1.0))
+    await put(db, now, *(f"round{n}" for n in range(100)), "a", "b", "c")
+    one = worker(db, FakeClock(now), Wall(now), policy=policy)
+    one._held |= set(range(-29, 0))
+    one.hurry([("telegram", "a"), ("telegram", "b"), ("telegram", "c")])
+    first = await one._claim(exclude=())
+    assert len(first) == 1 and first[0].chat_external_id in {"a", "b", "c"}
+    one._held.add(first[0].id)
+    one._held.discard(-1)  # a round row's lane ended: room for one more
+    second = await one._claim(exclude=[("telegram", first[0].chat_external_id)])
+    assert len(second) == 1 and second[0].chat_external_id in {"a", "b", "c"}, second
+    one._held.add(second[0].id)
+    one._held.discard(-2)
+    third = await one._claim(exclude=[("telegram", first[0].chat_external_id)])
+    assert {r.chat_external_id for r in first + second + third} == {"a", "b", "c"}
+
+
 class FlakyOnce(Paced):
     """Refuses the first send with a 429 ("retry after 0.05 s"), then accepts."""
 
