@@ -184,16 +184,17 @@ class DueRepo(Repo):
         specialists = sorted({person for _, person in pairs})
         projects = sorted({project for project, _ in pairs})
         by_role: dict[int, set[int]] = {}
-        rows = await self.session.execute(
+        role_rows = await self.session.execute(
             select(PersonRole.backup_of_id, PersonRole.person_id).where(
                 PersonRole.role == "backup", self.one_of(PersonRole.backup_of_id, specialists)
             )
         )
-        for of, person in rows:
-            by_role.setdefault(int(of), set()).add(int(person))
+        for of, person in role_rows:
+            if of is not None:
+                by_role.setdefault(int(of), set()).add(int(person))
         depts: dict[tuple[int, int], set[int]] = {}
         team: dict[tuple[int, int], set[int]] = {}  # (project, department) → backups
-        rows = await self.session.execute(
+        member_rows = await self.session.execute(
             select(
                 ProjectMember.project_id,
                 ProjectMember.person_id,
@@ -204,7 +205,9 @@ class DueRepo(Repo):
                 ProjectMember.department_id.is_not(None),
             )
         )
-        for project, person, role, dept in rows:
+        for project, person, role, dept in member_rows:
+            if dept is None:  # excluded by the query; the column allows it
+                continue
             depts.setdefault((project, person), set()).add(dept)
             if role == "backup":
                 team.setdefault((project, dept), set()).add(person)
@@ -218,10 +221,10 @@ class DueRepo(Repo):
         every = sorted(set().union(*wanted.values()))
         people: dict[int, Person] = {}
         if every:
-            rows = await self.session.execute(
+            found = await self.session.execute(
                 select(Person).where(self.one_of(Person.id, every), Person.active.is_(True))
             )
-            people = {p.id: p for p in rows.scalars()}
+            people = {p.id: p for p in found.scalars()}
         return {
             pair: [people[i] for i in sorted(ids) if i in people] for pair, ids in wanted.items()
         }
