@@ -58,8 +58,9 @@ PA_NAME = "运河物流中心"
 
 ONLY_FOR = r"^Sorry, this is only for: "
 NOT_BUTLER = r"^The roster does not name that person as project butler\.$"
-# Who gets a morning message and so may quiet it (the leaders keep their digest).
-MUTERS = ("butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office")
+# Everyone on staff but the leaders.
+WORKERS = ("butler", "butler_other", "spec", "spec_other", "backup", "spec_dept", "office")
+MUTERS = WORKERS  # who may quiet their morning message (the leaders keep their digest)
 NOT_TEAM_GROUP = r"you are not on the team of project PA-0001, so you cannot act on it here"
 NOT_TEAM_DM = r"^You are not on the team of project PA-0001\.$"
 DISPATCH = (
@@ -439,15 +440,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
             only(
                 {
                     r: ok(r"^\*\*Government–enterprise activity\*\* \(1/6\)\nWhat kind")
-                    for r in (
-                        "butler",
-                        "butler_other",
-                        "spec",
-                        "spec_other",
-                        "backup",
-                        "spec_dept",
-                        "office",
-                    )
+                    for r in WORKERS
                 },
                 no(ONLY_FOR),
             ),
@@ -455,18 +448,7 @@ MATRIX: dict[str, dict[str, tuple[str, dict[str, Expect]]]] = {
         "group": (
             "/activity",
             only(
-                {
-                    r: no(DM_ONLY)
-                    for r in (
-                        "butler",
-                        "butler_other",
-                        "spec",
-                        "spec_other",
-                        "backup",
-                        "spec_dept",
-                        "office",
-                    )
-                },
+                {r: no(DM_ONLY) for r in WORKERS},
                 no(ONLY_FOR),
             ),
         ),

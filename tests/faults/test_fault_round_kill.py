@@ -23,16 +23,14 @@ from pathlib import Path
 import pytest
 
 from domain.scheme_loader import load_scheme
-from reminders.digest import DIGEST_JOB
-from storage.db import Database
 from storage.migrate import upgrade
-from storage.uow import UnitOfWork
 from tests.faults.harness import base_env
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _seed import TODAY, local, seed  # noqa: E402
+from bench_round import skip_digest  # noqa: E402
 
 PROJECTS, ITEMS = 400, 12_000
 SILENT = 2  # seconds: the dead holder's lease is taken over after this
@@ -46,15 +44,7 @@ async def district(path: Path) -> None:
     """The seeded district, at 09:31 of a working day whose digest has gone out."""
     await upgrade(url_of(path))
     await seed(url_of(path), projects=PROJECTS, items=ITEMS)
-    scheme = load_scheme("tongzhou")
-    db = Database(url_of(path))
-    try:
-        async with UnitOfWork(db) as uow:
-            await uow.jobs.claim(
-                DIGEST_JOB, TODAY.isoformat(), local(TODAY, scheme.reports.digest_time)
-            )
-    finally:
-        await db.dispose()
+    await skip_digest(url_of(path))
 
 
 def round_at() -> str:
