@@ -72,7 +72,6 @@ async def _projects(
     """One slice of the ladder: these projects' problems, opened, joined and moved."""
     uow, at = post.uow, post.now
     ladders = await project_ladders(uow, services, project_ids)
-    await post.learn(groups=project_ids)
     unresolved = await uow.problems.unresolved_of(project_ids)
     on_problem = await uow.problems.unresolved_by_item(project_ids)
     target: dict[int, Problem] = {}  # the project's oldest open problem: where items join
@@ -128,7 +127,8 @@ async def _projects(
         if problem.id in opened or climbed or problem.id in joined:
             moved.append((problem, climbed))
     # The groups see the card; each person reads the day's news in their morning message.
-    await post.learn(projects=sorted({p.project_id for p, _ in moved}))
+    moved_projects = sorted({p.project_id for p, _ in moved})
+    await post.learn(projects=moved_projects, groups=moved_projects)
     facts = await gather_many(post, [p for p, _ in moved], today, services.calendar)
     for problem, climbed in moved:
         log_context.bind_project(problem.project_id)
